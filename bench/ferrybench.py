@@ -1,0 +1,649 @@
+#!/usr/bin/env python3
+"""Measurements of ferry that brokerload does not make; standard library only.
+
+Subcommands (each prints JSON lines on stdout and appends them to --out):
+  startup   start-to-healthy time with an empty data dir (median of --runs) and idle RSS
+  longpoll  --conns consumers long-polling an empty queue: ferry's CPU while they wait
+  big       --messages sent with SendMessageBatch, RSS, disk, SIGTERM + restart timing,
+            then every message received and deleted, and disk after that
+  summarize read brokerload's JSON lines, print the comparison table, emit summary lines
+
+Every subcommand that needs a server starts its own ferry (on a free 127.0.0.1 port, with a
+temporary data dir) and stops it by PID. Requests are unsigned awsJson1.0 (ferry accepts any
+or no credentials). Every loop is bounded in count and time.
+"""
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+OUT = None  # results file (appended)
+RUN_ID = None
+CHILDREN = []  # Popen objects we started
+EXTRA_HEADERS = {}  # e.g. a fake SigV4 Authorization header, to try the helpers on moto_server
+
+
+# ---------------------------------------------------------------- plumbing
+
+def emit(obj):
+    obj = {"run": RUN_ID, **obj} if RUN_ID else obj
+    line = json.dumps(obj, separators=(",", ":"))
+    print(line, flush=True)
+    if OUT:
+        with open(OUT, "a") as f:
+            f.write(line + "\n")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_cpu_s(pid):
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return None
+
+
+def disk_usage(path):
+    """(apparent bytes, allocated bytes, files) of a directory tree, like du -sb / du -sB1."""
+    apparent = allocated = files = 0
+    for root, _dirs, names in os.walk(path):
+        for n in names:
+            try:
+                st = os.lstat(os.path.join(root, n))
+            except FileNotFoundError:
+                continue
+            apparent += st.st_size
+            allocated += st.st_blocks * 512
+            files += 1
+    return apparent, allocated, files
+
+
+class Ferry:
+    """One ferry process on a free port with its own data dir."""
+
+    def __init__(self, binary, data_dir, port=None, log_path=None):
+        self.binary = binary
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.log_path = log_path or os.path.join(os.path.dirname(data_dir), f"ferry-{self.port}.log")
+        self.proc = None
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def start(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FERRY_")}
+        logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [self.binary, "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir,
+             "--log-level", "warn"],
+            stdout=logf, stderr=logf, stdin=subprocess.DEVNULL, env=env)
+        logf.close()
+        CHILDREN.append(self.proc)
+        return self.proc
+
+    def health_once(self):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+            c.request("GET", "/_ferry/health")
+            r = c.getresponse()
+            r.read()
+            c.close()
+            return r.status == 200
+        except OSError:
+            return False
+
+    def wait_healthy(self, timeout=60.0, interval=0.001):
+        """Seconds from now until /_ferry/health answers 200 (polled every `interval`)."""
+        t0 = time.perf_counter()
+        deadline = t0 + timeout
+        while time.perf_counter() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ferry exited with {self.proc.returncode}; see {self.log_path}")
+            if self.health_once():
+                return time.perf_counter() - t0
+            time.sleep(interval)
+        raise RuntimeError(f"ferry not healthy after {timeout}s; see {self.log_path}")
+
+    def stop(self, sig=signal.SIGTERM, timeout=60.0):
+        """Send `sig`, wait for the exit; returns seconds taken (None if killed after timeout)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return 0.0
+        t0 = time.perf_counter()
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+            return time.perf_counter() - t0
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+
+def cleanup_children(*_):
+    for p in CHILDREN:
+        if p.poll() is None:
+            try:
+                p.kill()
+                p.wait(5)
+            except Exception:
+                pass
+
+
+class Sqs:
+    """A keep-alive awsJson1.0 client on one connection (unsigned)."""
+
+    def __init__(self, port, timeout=30.0):
+        self.port = port
+        self.timeout = timeout
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+    def call(self, action, body):
+        data = json.dumps(body).encode()
+        headers = {"X-Amz-Target": f"AmazonSQS.{action}",
+                   "Content-Type": "application/x-amz-json-1.0", **EXTRA_HEADERS}
+        for attempt in (0, 1):
+            try:
+                self.conn.request("POST", "/", data, headers)
+                r = self.conn.getresponse()
+                payload = r.read()
+                if r.getheader("connection", "").lower() == "close":
+                    self.conn.close()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self.conn.close()
+                if attempt:
+                    raise
+        if r.status != 200:
+            raise RuntimeError(f"{action}: HTTP {r.status} {payload[:300]!r}")
+        return json.loads(payload) if payload else {}
+
+    def close(self):
+        self.conn.close()
+
+
+def create_queue(port, name, attrs=None):
+    c = Sqs(port)
+    body = {"QueueName": name}
+    if attrs:
+        body["Attributes"] = attrs
+    url = c.call("CreateQueue", body)["QueueUrl"]
+    c.close()
+    return url
+
+
+def approx_messages(sqs, url):
+    a = sqs.call("GetQueueAttributes", {
+        "QueueUrl": url,
+        "AttributeNames": ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    })["Attributes"]
+    return int(a.get("ApproximateNumberOfMessages", 0)), int(a.get("ApproximateNumberOfMessagesNotVisible", 0))
+
+
+def new_data_dir(prefix):
+    base = tempfile.mkdtemp(prefix=prefix)
+    return base, os.path.join(base, "data")
+
+
+# ---------------------------------------------------------------- startup
+
+def cmd_startup(a):
+    times, rss = [], []
+    for i in range(a.runs):
+        base, data = new_data_dir("ferrybench-start-")
+        f = Ferry(a.bin, data)
+        try:
+            t0 = time.perf_counter()
+            f.start()
+            f.wait_healthy(timeout=30)
+            t = time.perf_counter() - t0
+            time.sleep(0.2)  # let it settle before reading the idle RSS
+            r = proc_rss_kib(f.pid)
+            times.append(t * 1000)
+            rss.append(r)
+            log(f"startup run {i + 1}: healthy after {t * 1000:.1f} ms, VmRSS {r} KiB")
+        finally:
+            f.stop()
+            shutil.rmtree(base, ignore_errors=True)
+    emit({"label": "ferry", "scenario": "startup", "runs": a.runs, "poll_interval_ms": 1,
+          "start_to_healthy_ms": {"median": round(statistics.median(times), 2),
+                                  "min": round(min(times), 2), "max": round(max(times), 2),
+                                  "all": [round(t, 2) for t in times]},
+          "idle_rss_kib": {"median": statistics.median(rss), "max": max(rss)}})
+
+
+# ---------------------------------------------------------------- long poll
+
+def cmd_longpoll(a):
+    base, data = new_data_dir("ferrybench-lp-")
+    f = Ferry(a.bin, data)
+    threads, conns = [], []
+    stats = {"early": 0, "errors": 0, "messages": 0, "first_msg_at": None}
+    lock = threading.Lock()
+    stop = threading.Event()
+    try:
+        f.start()
+        f.wait_healthy()
+        url = create_queue(f.port, "bench-longpoll")
+
+        def waiter(sqs):
+            calls = 0
+            while not stop.is_set() and calls < 10:
+                calls += 1
+                t0 = time.perf_counter()
+                try:
+                    out = sqs.call("ReceiveMessage", {"QueueUrl": url, "WaitTimeSeconds": 20,
+                                                      "MaxNumberOfMessages": 1})
+                except Exception:
+                    if not stop.is_set():
+                        with lock:
+                            stats["errors"] += 1
+                    return
+                msgs = out.get("Messages", [])
+                with lock:
+                    if msgs:
+                        stats["messages"] += len(msgs)
+                        if stats["first_msg_at"] is None:
+                            stats["first_msg_at"] = time.perf_counter()
+                    elif time.perf_counter() - t0 < 19.0:
+                        stats["early"] += 1  # an empty answer before the 20 s wait ran out
+                if msgs:
+                    sqs.call("DeleteMessage", {"QueueUrl": url,
+                                               "ReceiptHandle": msgs[0]["ReceiptHandle"]})
+
+        for _ in range(a.conns):
+            s = Sqs(f.port, timeout=40)
+            s.conn.connect()
+            conns.append(s)
+        for s in conns:
+            t = threading.Thread(target=waiter, args=(s,), daemon=True)
+            t.start()
+            threads.append(t)
+        time.sleep(1.0)  # every request sent and parked
+        rss0 = proc_rss_kib(f.pid)
+        c0, w0 = proc_cpu_s(f.pid), time.perf_counter()
+        time.sleep(a.seconds)
+        c1, w1 = proc_cpu_s(f.pid), time.perf_counter()
+        rss1 = proc_rss_kib(f.pid)
+        cpu_pct = 100.0 * (c1 - c0) / (w1 - w0)
+        log(f"longpoll: {a.conns} waiters for {w1 - w0:.1f}s: ferry CPU {cpu_pct:.2f}% of one core, "
+            f"{stats['early']} early empty answers")
+
+        # Wake-up latency: one message, how long until one parked waiter has it.
+        sender = Sqs(f.port)
+        t_send = time.perf_counter()
+        sender.call("SendMessage", {"QueueUrl": url, "MessageBody": "wake"})
+        deadline = time.perf_counter() + 5
+        while stats["first_msg_at"] is None and time.perf_counter() < deadline:
+            time.sleep(0.0005)
+        wake_ms = None if stats["first_msg_at"] is None else (stats["first_msg_at"] - t_send) * 1000
+        sender.close()
+        emit({"label": "ferry", "scenario": "longpoll-idle", "conns": a.conns, "wait_s": 20,
+              "seconds": round(w1 - w0, 2), "server_cpu_pct": round(cpu_pct, 3),
+              "server_cpu_s": round(c1 - c0, 3), "rss_kib": rss1, "rss_kib_before": rss0,
+              "early_empty_answers": stats["early"], "errors": stats["errors"],
+              "wake_latency_ms": None if wake_ms is None else round(wake_ms, 2)})
+    finally:
+        stop.set()
+        for s in conns:
+            try:
+                s.conn.sock and s.conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for t in threads:
+            t.join(2)
+        f.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- big
+
+def _worker_init():
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    CHILDREN.clear()
+
+
+def _sender(args):
+    """Worker process: `threads` connections, each sending `batches` SendMessageBatch of 10."""
+    port, url, counts, size, deadline, wid = args
+    threads = len(counts)
+    sent = [0] * threads
+    errors = [0] * threads
+    pad = "x" * size
+
+    def run(t):
+        sqs = Sqs(port)
+        for b in range(counts[t]):
+            if time.time() > deadline:
+                break
+            entries = []
+            for k in range(10):
+                key = f"{wid:03d}{t:03d}{b:07d}{k}"
+                entries.append({"Id": str(k), "MessageBody": (key + pad)[:size]})
+            try:
+                out = sqs.call("SendMessageBatch", {"QueueUrl": url, "Entries": entries})
+                ok = len(out.get("Successful", []))
+                sent[t] += ok
+                errors[t] += 10 - ok
+            except Exception:
+                errors[t] += 10
+                sqs.close()
+                sqs = Sqs(port)
+        sqs.close()
+
+    ts = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return sum(sent), sum(errors)
+
+
+def _drainer(args):
+    """Worker process: receive 10 + DeleteMessageBatch until `want` are gone or time is up."""
+    port, url, threads, deadline = args
+    deleted = [0] * threads
+    errors = [0] * threads
+
+    def run(t):
+        sqs = Sqs(port)
+        empty = 0
+        while time.time() < deadline and empty < 3:
+            try:
+                out = sqs.call("ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 10,
+                                                  "WaitTimeSeconds": 1, "VisibilityTimeout": 300})
+                msgs = out.get("Messages", [])
+                if not msgs:
+                    empty += 1
+                    continue
+                empty = 0
+                d = sqs.call("DeleteMessageBatch", {"QueueUrl": url, "Entries": [
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)]})
+                deleted[t] += len(d.get("Successful", []))
+                errors[t] += len(d.get("Failed", []))
+            except Exception:
+                errors[t] += 1
+                sqs.close()
+                sqs = Sqs(port)
+        sqs.close()
+
+    ts = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return sum(deleted), sum(errors)
+
+
+def cmd_big(a):
+    base, data = new_data_dir("ferrybench-big-")
+    f = Ferry(a.bin, data)
+    procs, threads = a.procs, a.threads
+    nconn = procs * threads
+    nbatch = a.messages // 10  # --messages is rounded down to a multiple of 10
+    counts = [nbatch // nconn + (1 if i < nbatch % nconn else 0) for i in range(nconn)]
+    try:
+        f.start()
+        f.wait_healthy()
+        url = create_queue(f.port, "bench-big", {"VisibilityTimeout": "300",
+                                                 "MessageRetentionPeriod": "1209600"})
+        rss_empty = proc_rss_kib(f.pid)
+        log(f"big: sending {a.messages} x {a.size} B with {procs}x{threads} connections, "
+            f"batches of 10, at most {a.max_seconds}s")
+        c0, t0 = proc_cpu_s(f.pid), time.perf_counter()
+        deadline = time.time() + a.max_seconds
+        with multiprocessing.Pool(procs, initializer=_worker_init) as pool:
+            res = pool.map(_sender, [(f.port, url, counts[w * threads:(w + 1) * threads], a.size,
+                                      deadline, w) for w in range(procs)])
+        send_s = time.perf_counter() - t0
+        send_cpu = proc_cpu_s(f.pid) - c0
+        sent = sum(r[0] for r in res)
+        send_err = sum(r[1] for r in res)
+        sqs = Sqs(f.port)
+        visible, _ = approx_messages(sqs, url)
+        sqs.close()
+        time.sleep(1.0)
+        rss_full = proc_rss_kib(f.pid)
+        app, alloc, files = disk_usage(data)
+        log(f"big: sent {sent} in {send_s:.1f}s ({sent / send_s:.0f} msg/s), errors {send_err}, "
+            f"RSS {rss_full} KiB, disk {alloc / 1e6:.1f} MB allocated / {app / 1e6:.1f} MB apparent")
+
+        # SIGTERM, then restart on the same data dir.
+        shut_s = f.stop(signal.SIGTERM, timeout=120)
+        app_stop, alloc_stop, _ = disk_usage(data)
+        f2 = Ferry(a.bin, data, port=f.port)
+        t0 = time.perf_counter()
+        f2.start()
+        f = f2
+        f.wait_healthy(timeout=a.max_seconds)
+        health_s = time.perf_counter() - t0
+        sqs = Sqs(f.port, timeout=120)
+        counted_s, seen = None, None
+        while time.perf_counter() - t0 < a.max_seconds:
+            try:
+                seen, _ = approx_messages(sqs, url)
+            except Exception as e:  # queue not loaded yet
+                seen = f"error: {e}"[:200]
+            if seen == sent:
+                counted_s = time.perf_counter() - t0
+                break
+            time.sleep(0.01)
+        sqs.close()
+        rss_restarted = proc_rss_kib(f.pid)
+        log(f"big: SIGTERM exit {shut_s}s; restart healthy {health_s * 1000:.0f} ms, "
+            f"ApproximateNumberOfMessages={seen} after {counted_s}s, RSS {rss_restarted} KiB")
+        emit({"label": "ferry", "scenario": "big-send-restart", "messages": a.messages, "size": a.size,
+              "conns": procs * threads, "sent": sent, "send_errors": send_err,
+              "send_seconds": round(send_s, 2), "send_msgs_per_s": round(sent / send_s, 1),
+              "send_server_cpu_pct": round(100 * send_cpu / send_s, 1),
+              "approx_visible_after_send": visible,
+              "rss_kib_empty": rss_empty, "rss_kib_full": rss_full,
+              "disk_bytes_allocated": alloc, "disk_bytes_apparent": app, "disk_files": files,
+              "disk_bytes_allocated_after_stop": alloc_stop, "disk_bytes_apparent_after_stop": app_stop,
+              "bytes_per_live_message": round(alloc / sent, 1) if sent else None,
+              "sigterm_exit_s": None if shut_s is None else round(shut_s, 3),
+              "restart_to_healthy_ms": round(health_s * 1000, 1),
+              "restart_to_full_count_s": None if counted_s is None else round(counted_s, 3),
+              "count_after_restart": seen, "rss_kib_after_restart": rss_restarted})
+
+        # (d) receive + delete everything, then disk use.
+        log(f"big: receiving and deleting {sent} messages, at most {a.max_seconds}s")
+        c0, t0 = proc_cpu_s(f.pid), time.perf_counter()
+        deadline = time.time() + a.max_seconds
+        with multiprocessing.Pool(procs, initializer=_worker_init) as pool:
+            res = pool.map(_drainer, [(f.port, url, threads, deadline) for _ in range(procs)])
+        drain_s = time.perf_counter() - t0
+        drain_cpu = proc_cpu_s(f.pid) - c0
+        deleted = sum(r[0] for r in res)
+        del_err = sum(r[1] for r in res)
+        sqs = Sqs(f.port)
+        left, inflight = approx_messages(sqs, url)
+        sqs.close()
+        time.sleep(2.0)
+        rss_drained = proc_rss_kib(f.pid)
+        app_d, alloc_d, files_d = disk_usage(data)
+        shut2 = f.stop(signal.SIGTERM, timeout=120)
+        app_d2, alloc_d2, _ = disk_usage(data)
+        log(f"big: deleted {deleted} in {drain_s:.1f}s ({deleted / drain_s:.0f} msg/s), left {left}+{inflight}, "
+            f"disk {alloc_d / 1e6:.1f} MB allocated, {alloc_d2 / 1e6:.1f} MB after stop")
+        emit({"label": "ferry", "scenario": "big-drain", "messages": sent, "deleted": deleted,
+              "errors": del_err, "seconds": round(drain_s, 2),
+              "deleted_per_s": round(deleted / drain_s, 1),
+              "server_cpu_pct": round(100 * drain_cpu / drain_s, 1),
+              "left_visible": left, "left_in_flight": inflight, "rss_kib": rss_drained,
+              "disk_bytes_allocated": alloc_d, "disk_bytes_apparent": app_d, "disk_files": files_d,
+              "disk_bytes_allocated_after_stop": alloc_d2, "disk_bytes_apparent_after_stop": app_d2,
+              "disk_bytes_per_message_processed": round(alloc_d2 / sent, 1) if sent else None,
+              "sigterm_exit_s": None if shut2 is None else round(shut2, 3)})
+    finally:
+        f.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- summary
+
+def cmd_summarize(a):
+    global OUT, RUN_ID
+    lines = []
+    for path in a.inputs:
+        with open(path) as fh:
+            lines += [json.loads(l) for l in fh if l.strip()]
+    if a.sum_run_id:
+        RUN_ID = a.sum_run_id
+    tag = {k: v for k, v in (("rev", a.rev), ("load_seconds", a.seconds)) if v is not None}
+    if a.append_inputs:
+        OUT = a.append_inputs
+        with open(OUT, "a") as fh:
+            for l in lines:
+                fh.write(json.dumps({"run": RUN_ID, **tag, **l}, separators=(",", ":")) + "\n")
+
+    def find(label, scenario, protocol=None, conns=None, signed=None):
+        for l in lines:
+            if l.get("label") == label and l.get("scenario") == scenario and "error" not in l \
+                    and (protocol is None or l.get("protocol") == protocol) \
+                    and (conns is None or l.get("conns") == conns):
+                return l
+        return None
+
+    hello = find("hello", "raw", conns=a.conns)
+    hrate = hello["ops_per_s"] if hello else None
+
+    def ratio(x, y):
+        return round(x / y, 4) if x is not None and y else None
+
+    rows, summaries = [], []
+    for label, proto in (("ferry", "json"), ("ferry", "query"), ("moto", "json")):
+        for scen in ("sqs-send", "sqs-roundtrip"):
+            l = find(label, scen, proto, a.conns)
+            if l is None:
+                rows.append((label, proto, scen, None))
+                continue
+            rate = l["msgs_per_s"]  # send: messages sent; roundtrip: unique messages delivered
+            moto = find("moto", scen, "json", a.conns)
+            s = {"label": label, "scenario": scen, "protocol": proto, "conns": a.conns,
+                 "kind": "summary", "msgs_per_s": rate, "ops_per_s": l["ops_per_s"],
+                 "vs_hello": ratio(rate, hrate),
+                 "vs_moto": ratio(rate, moto["msgs_per_s"]) if moto and label != "moto" else None,
+                 "p50_ms": l["latency_ms"]["p50"], "p99_ms": l["latency_ms"]["p99"],
+                 "e2e_p50_ms": (l.get("e2e_latency_ms") or {}).get("p50"),
+                 "e2e_p99_ms": (l.get("e2e_latency_ms") or {}).get("p99"),
+                 "errors": l["errors"], "lost": l.get("lost"), "duplicates": l.get("duplicates"),
+                 "server_cpu_pct": l.get("server_cpu_pct"), "client_cpu_pct": l.get("client_cpu_pct"),
+                 "hello_ops_per_s": hrate, **tag}
+            summaries.append(s)
+            rows.append((label, proto, scen, s))
+
+    def fmt(v, spec="{:.1f}"):
+        return "-" if v is None else (spec.format(v) if isinstance(v, (int, float)) else str(v))
+
+    out = sys.stdout
+    print(f"\nSQS at {a.conns} connections, 256 B bodies (msgs/s: send = sent, roundtrip = delivered)", file=out)
+    hdr = f"{'broker':<6} {'proto':<5} {'scenario':<13} {'msgs/s':>9} {'/hello':>7} {'/moto':>7} " \
+          f"{'p50 ms':>7} {'p99 ms':>7} {'e2e p99':>8} {'err':>4} {'lost':>4} {'dup':>4} {'srv CPU%':>8}"
+    print(hdr, file=out)
+    print("-" * len(hdr), file=out)
+    for label, proto, scen, s in rows:
+        if s is None:
+            print(f"{label:<6} {proto:<5} {scen:<13} {'(no result)':>9}", file=out)
+            continue
+        print(f"{label:<6} {proto:<5} {scen:<13} {fmt(s['msgs_per_s']):>9} {fmt(s['vs_hello'], '{:.3f}'):>7} "
+              f"{fmt(s['vs_moto'], '{:.1f}x'):>7} {fmt(s['p50_ms'], '{:.2f}'):>7} {fmt(s['p99_ms'], '{:.2f}'):>7} "
+              f"{fmt(s['e2e_p99_ms'], '{:.1f}'):>8} {fmt(s['errors'], '{}'):>4} {fmt(s['lost'], '{}'):>4} "
+              f"{fmt(s['duplicates'], '{}'):>4} {fmt(s['server_cpu_pct']):>8}", file=out)
+    for c in sorted({l["conns"] for l in lines if l.get("label") == "hello"}):
+        h = find("hello", "raw", conns=c)
+        if h:
+            print(f"hello  raw   ceiling@{c:<5} {fmt(h['ops_per_s']):>9}  (p50 {h['latency_ms']['p50']:.2f} ms, "
+                  f"p99 {h['latency_ms']['p99']:.2f} ms, server CPU {h.get('server_cpu_pct')}%)", file=out)
+    for l in lines:
+        sc = l.get("scenario")
+        if sc == "startup":
+            print(f"ferry startup: healthy after {l['start_to_healthy_ms']['median']} ms (median of {l['runs']}), "
+                  f"idle RSS {l['idle_rss_kib']['median'] / 1024:.1f} MiB", file=out)
+        elif sc == "longpoll-idle":
+            print(f"ferry {l['conns']} idle long polls: {l['server_cpu_pct']}% of one core over {l['seconds']} s, "
+                  f"RSS {l['rss_kib'] / 1024:.1f} MiB, early answers {l['early_empty_answers']}, "
+                  f"wake latency {l['wake_latency_ms']} ms", file=out)
+        elif sc == "big-send-restart":
+            print(f"ferry {l['sent']} msgs sent in {l['send_seconds']} s ({l['send_msgs_per_s']}/s); RSS "
+                  f"{l['rss_kib_full'] / 1024:.0f} MiB; disk {l['disk_bytes_allocated'] / 1e6:.0f} MB "
+                  f"({l['bytes_per_live_message']} B/msg); SIGTERM exit {l['sigterm_exit_s']} s; restart healthy "
+                  f"{l['restart_to_healthy_ms']} ms, full count after {l['restart_to_full_count_s']} s", file=out)
+        elif sc == "big-drain":
+            print(f"ferry drained {l['deleted']} in {l['seconds']} s ({l['deleted_per_s']}/s); disk after delete "
+                  f"{l['disk_bytes_allocated_after_stop'] / 1e6:.0f} MB ({l['disk_bytes_per_message_processed']} B per "
+                  f"message processed); left {l['left_visible']}+{l['left_in_flight']}", file=out)
+    for s in summaries:
+        if OUT:
+            with open(OUT, "a") as fh:
+                fh.write(json.dumps({"run": RUN_ID, **s}, separators=(",", ":")) + "\n")
+
+
+def main():
+    global OUT, RUN_ID
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", help="append JSON lines here too")
+    p.add_argument("--run-id", help="tag every JSON line with this run id")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("startup")
+    s.add_argument("--bin", required=True)
+    s.add_argument("--runs", type=int, default=5)
+    s = sub.add_parser("longpoll")
+    s.add_argument("--bin", required=True)
+    s.add_argument("--conns", type=int, default=200)
+    s.add_argument("--seconds", type=float, default=10.0)
+    s = sub.add_parser("big")
+    s.add_argument("--bin", required=True)
+    s.add_argument("--messages", type=int, default=1_000_000)
+    s.add_argument("--size", type=int, default=256)
+    s.add_argument("--procs", type=int, default=2)
+    s.add_argument("--threads", type=int, default=16)
+    s.add_argument("--max-seconds", type=float, default=600.0, help="bound of each phase")
+    s = sub.add_parser("summarize")
+    s.add_argument("--conns", type=int, default=32)
+    s.add_argument("--run-id", dest="sum_run_id")
+    s.add_argument("--rev", help="git revision, recorded in every line")
+    s.add_argument("--seconds", type=float, help="seconds per brokerload run, recorded")
+    s.add_argument("--append-inputs", metavar="FILE",
+                   help="append every input line (tagged) and the summary lines to FILE")
+    s.add_argument("inputs", nargs="+")
+    a = p.parse_args()
+    OUT, RUN_ID = a.out, a.run_id
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        {"startup": cmd_startup, "longpoll": cmd_longpoll, "big": cmd_big, "summarize": cmd_summarize}[a.cmd](a)
+    finally:
+        cleanup_children()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Wire-level benchmark of ferry against moto_server and the HTTP ceiling of this machine.
+#
+#   bench/run.sh [--big] [SECONDS]        (SECONDS of load per brokerload run, default 10)
+#
+# Builds ferry (release) and brokerload (../shared/tools/brokerload, into target/brokerload),
+# installs the pinned moto_server into bench/.venv, starts ferry (durable sled, temp data dir),
+# moto_server and brokerload-hello on free 127.0.0.1 ports, runs:
+#   ferry  sqs-send + sqs-roundtrip at 32 conns, json and query protocol
+#   moto   sqs-send + sqs-roundtrip at 32 conns, json
+#   hello  raw at 8 and 32 conns (ceiling: trivial hyper server, same client)
+#   ferrybench.py startup (start-to-healthy, idle RSS) and longpoll (200 idle waiters: CPU)
+#   --big: ferrybench.py big (1,000,000 messages: RSS, disk, restart, drain, disk after delete)
+# and appends every JSON line (tagged with a run id) plus summary lines to
+# bench/results/<UTC date>.jsonl, then prints a table. Default run: about 2-3 minutes.
+set -euo pipefail
+
+BIG=0
+SECS=10
+CONNS=32
+for arg in "$@"; do
+  case "$arg" in
+    --big) BIG=1 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    ''|*[!0-9.]*) echo "usage: $0 [--big] [SECONDS]" >&2; exit 2 ;;
+    *) SECS=$arg ;;
+  esac
+done
+
+BENCH=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$BENCH/.." && pwd)
+BL_SRC=$REPO/../shared/tools/brokerload
+BL_TARGET=$REPO/target/brokerload
+B=$BL_TARGET/release/brokerload
+H=$BL_TARGET/release/brokerload-hello
+FERRY=$REPO/target/release/ferry
+VENV=$BENCH/.venv
+PY=python3
+
+log() { printf '\n== %s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- build and install
+log "building ferry (release)"
+cargo build --release --manifest-path "$REPO/Cargo.toml" --bin ferry
+log "building brokerload"
+cargo build --release --manifest-path "$BL_SRC/Cargo.toml" --target-dir "$BL_TARGET"
+
+REQ_SUM=$(sha256sum "$BENCH/requirements.txt" | cut -d' ' -f1)
+if [ ! -x "$VENV/bin/moto_server" ] || [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$REQ_SUM" ]; then
+  log "installing moto_server into bench/.venv"
+  rm -rf "$VENV"
+  $PY -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$BENCH/requirements.txt"
+  echo "$REQ_SUM" > "$VENV/.requirements.sha256"
+fi
+
+# ---------------------------------------------------------------- servers
+TMP=$(mktemp -d /tmp/ferry-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  local rc=$?
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [ "$rc" -ne 0 ]; then
+    echo "bench failed (exit $rc); server logs kept in $TMP" >&2
+  else
+    rm -rf "$TMP"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() {  # URL NAME PID
+  for _ in $(seq 300); do
+    kill -0 "$3" 2>/dev/null || { echo "$2 exited during startup; log: $TMP/$2.log" >&2; tail -20 "$TMP/$2.log" >&2; exit 1; }
+    curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "$2 not ready after 30 s; log: $TMP/$2.log" >&2; exit 1
+}
+
+FERRY_PORT=$(free_port); MOTO_PORT=$(free_port); HELLO_PORT=$(free_port)
+# Flags are given explicitly; FERRY_* from the caller's environment must not change the run.
+env -u FERRY_LISTEN -u FERRY_DATA_DIR -u FERRY_IN_MEMORY \
+  "$FERRY" --listen "127.0.0.1:$FERRY_PORT" --data-dir "$TMP/ferry-data" --log-level warn \
+  >"$TMP/ferry.log" 2>&1 &
+FERRY_PID=$!; PIDS+=("$FERRY_PID")
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$TMP/moto.log" 2>&1 &
+MOTO_PID=$!; PIDS+=("$MOTO_PID")
+"$H" --listen "127.0.0.1:$HELLO_PORT" >"$TMP/hello.log" 2>&1 &
+HELLO_PID=$!; PIDS+=("$HELLO_PID")
+wait_http "http://127.0.0.1:$FERRY_PORT/_ferry/health" ferry "$FERRY_PID"
+wait_http "http://127.0.0.1:$MOTO_PORT/moto-api/" moto "$MOTO_PID"
+wait_http "http://127.0.0.1:$HELLO_PORT/" hello "$HELLO_PID"
+echo "ferry pid $FERRY_PID :$FERRY_PORT | moto pid $MOTO_PID :$MOTO_PORT | hello pid $HELLO_PID :$HELLO_PORT" >&2
+
+# ---------------------------------------------------------------- load
+RAW=$TMP/run.jsonl
+: >"$RAW"
+FAILED=0
+bl() {  # label port pid conns args...
+  local label=$1 port=$2 pid=$3 conns=$4; shift 4
+  "$B" -e "$label=http://127.0.0.1:$port" --server-pid "$pid" -s "$SECS" -c "$conns" \
+    --out "$RAW" "$@" >/dev/null || { echo "brokerload $label $* failed" >&2; FAILED=1; }
+}
+log "ferry, json protocol, $CONNS conns, ${SECS}s per scenario"
+bl ferry "$FERRY_PORT" "$FERRY_PID" "$CONNS" sqs-send sqs-roundtrip
+log "ferry, query protocol"
+bl ferry "$FERRY_PORT" "$FERRY_PID" "$CONNS" --protocol query sqs-send sqs-roundtrip
+log "moto_server, json protocol"
+bl moto "$MOTO_PORT" "$MOTO_PID" "$CONNS" sqs-send sqs-roundtrip
+log "HTTP ceiling: brokerload-hello, raw signed POST"
+bl hello "$HELLO_PORT" "$HELLO_PID" "8,$CONNS" raw
+
+# The load servers are done: stop them so the measurements below have the cores.
+for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+for pid in "${PIDS[@]}"; do
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+done
+FERRY_DU=$(du -sb "$TMP/ferry-data" | cut -f1)
+echo "ferry data dir after the load runs: $FERRY_DU bytes" >&2
+
+log "ferry start-to-healthy and idle RSS (5 runs)"
+$PY "$BENCH/ferrybench.py" --out "$RAW" startup --bin "$FERRY" --runs 5 >/dev/null || FAILED=1
+log "ferry with 200 idle long polls (10 s)"
+$PY "$BENCH/ferrybench.py" --out "$RAW" longpoll --bin "$FERRY" --conns 200 --seconds 10 >/dev/null || FAILED=1
+if [ "$BIG" = 1 ]; then
+  log "ferry with 1,000,000 messages (send, restart, drain)"
+  $PY "$BENCH/ferrybench.py" --out "$RAW" big --bin "$FERRY" --messages 1000000 >/dev/null || FAILED=1
+fi
+
+# ---------------------------------------------------------------- results
+mkdir -p "$BENCH/results"
+RESULTS=$BENCH/results/$(date -u +%F).jsonl
+RUN_ID=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+REV=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none)
+$PY "$BENCH/ferrybench.py" summarize --conns "$CONNS" --run-id "$RUN_ID" --rev "$REV" \
+  --seconds "$SECS" --append-inputs "$RESULTS" "$RAW"
+echo "results appended to ${RESULTS#$REPO/} (run $RUN_ID)" >&2
+exit "$FAILED"

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# aws CLI v1 (from compat-tests/.venv) against ferry. Needs FERRY_ENDPOINT and `aws` + `python` on PATH.
+# Parses --output json with python; no jq.
+set -euo pipefail
+
+: "${FERRY_ENDPOINT:?FERRY_ENDPOINT must be set}"
+PY=${PYTHON:-python}
+AWS=(aws --endpoint-url "$FERRY_ENDPOINT" --region us-east-1 --output json)
+name="cli-$(date +%s)-$RANDOM"
+passed=0
+
+check() { # check DESCRIPTION JSON PYTHON_EXPR -- the expression sees the parsed output as `d`
+  local desc=$1 json=$2 expr=$3
+  if ! printf '%s' "$json" | "$PY" -c "import json,sys; d=json.load(sys.stdin); assert ($expr), d" ; then
+    echo "FAIL: $desc" >&2
+    echo "  output: $json" >&2
+    exit 1
+  fi
+  passed=$((passed + 1))
+  echo "ok - $desc"
+}
+
+out=$("${AWS[@]}" sts get-caller-identity)
+check "sts get-caller-identity is account 000000000000" "$out" "d['Account'] == '000000000000' and d['Arn'] == 'arn:aws:iam::000000000000:root'"
+
+out=$("${AWS[@]}" sqs create-queue --queue-name "$name" --attributes VisibilityTimeout=40)
+check "create-queue returns the queue URL" "$out" "d['QueueUrl'] == '$FERRY_ENDPOINT/000000000000/$name'"
+url=$(printf '%s' "$out" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['QueueUrl'])")
+trap '"${AWS[@]}" sqs delete-queue --queue-url "$url" >/dev/null 2>&1 || true' EXIT
+
+out=$("${AWS[@]}" sqs list-queues --queue-name-prefix "$name")
+check "list-queues finds it" "$out" "d['QueueUrls'] == ['$url']"
+
+out=$("${AWS[@]}" sqs get-queue-url --queue-name "$name")
+check "get-queue-url" "$out" "d['QueueUrl'] == '$url'"
+
+out=$("${AWS[@]}" sqs send-message --queue-url "$url" --message-body "hello from the cli" \
+  --message-attributes '{"color":{"DataType":"String","StringValue":"blue"}}')
+check "send-message returns MessageId and MD5s" "$out" \
+  "len(d['MessageId']) == 36 and d['MD5OfMessageBody'] == __import__('hashlib').md5(b'hello from the cli').hexdigest() and len(d['MD5OfMessageAttributes']) == 32"
+mid=$(printf '%s' "$out" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['MessageId'])")
+
+out=$("${AWS[@]}" sqs get-queue-attributes --queue-url "$url" --attribute-names All)
+check "get-queue-attributes shows one message and the visibility timeout" "$out" \
+  "d['Attributes']['ApproximateNumberOfMessages'] == '1' and d['Attributes']['VisibilityTimeout'] == '40' and d['Attributes']['QueueArn'] == 'arn:aws:sqs:us-east-1:000000000000:$name'"
+
+out=$("${AWS[@]}" sqs receive-message --queue-url "$url" --wait-time-seconds 2 --message-attribute-names All --attribute-names All)
+check "receive-message returns the message" "$out" \
+  "len(d['Messages']) == 1 and d['Messages'][0]['MessageId'] == '$mid' and d['Messages'][0]['Body'] == 'hello from the cli' and d['Messages'][0]['MessageAttributes']['color']['StringValue'] == 'blue' and d['Messages'][0]['Attributes']['ApproximateReceiveCount'] == '1'"
+rh=$(printf '%s' "$out" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['Messages'][0]['ReceiptHandle'])")
+
+"${AWS[@]}" sqs delete-message --queue-url "$url" --receipt-handle "$rh"
+out=$("${AWS[@]}" sqs get-queue-attributes --queue-url "$url" --attribute-names ApproximateNumberOfMessages ApproximateNumberOfMessagesNotVisible)
+check "delete-message empties the queue" "$out" \
+  "d['Attributes'] == {'ApproximateNumberOfMessages': '0', 'ApproximateNumberOfMessagesNotVisible': '0'}"
+
+out=$("${AWS[@]}" sqs receive-message --queue-url "$url" --wait-time-seconds 0)
+check "receive on empty queue prints nothing" "{\"raw\": $(printf '%s' "$out" | "$PY" -c 'import json,sys; print(json.dumps(sys.stdin.read()))')}" \
+  "d['raw'].strip() in ('', '{}') or 'Messages' not in json.loads(d['raw'])"
+
+"${AWS[@]}" sqs delete-queue --queue-url "$url"
+if err=$("${AWS[@]}" sqs get-queue-url --queue-name "$name" 2>&1); then
+  echo "FAIL: get-queue-url after delete-queue succeeded: $err" >&2
+  exit 1
+fi
+case "$err" in
+  *AWS.SimpleQueueService.NonExistentQueue*) passed=$((passed + 1)); echo "ok - deleted queue is gone (NonExistentQueue)" ;;
+  *) echo "FAIL: unexpected error after delete-queue: $err" >&2; exit 1 ;;
+esac
+trap - EXIT
+
+echo "cli: $passed checks passed"

@@ -1,0 +1,322 @@
+"""Durability: restart after SIGTERM and after kill -9 on the same data dir.
+
+Each test starts its own ferry (FERRY_BIN) on a free port with a temporary data dir. Nothing
+acknowledged may be lost, nothing deleted may come back, in-flight messages come back after their
+visibility timeout, and queue attributes and tags survive.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from conftest import attributes_md5, make_client
+
+FERRY_BIN = os.environ.get("FERRY_BIN")
+pytestmark = [
+    pytest.mark.durability,
+    pytest.mark.skipif(not FERRY_BIN, reason="FERRY_BIN not set"),
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Ferry:
+    def __init__(self, data_dir, log_dir):
+        self.data_dir = data_dir
+        self.log_dir = log_dir
+        self.proc = None
+        self.port = None
+        self.starts = 0
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, port=None):
+        self.port = port or free_port()
+        self.starts += 1
+        log = open(os.path.join(self.log_dir, f"ferry-{self.starts}.log"), "wb")
+        self.proc = subprocess.Popen(
+            [FERRY_BIN, "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"ferry exited with {self.proc.returncode} on start:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/_ferry/health", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"ferry not healthy within 15 s:\n{self.log_tail()}")
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.proc is None or self.proc.poll() is not None:
+            return None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"ferry did not stop within {timeout}s after {sig!r}")
+
+    def log_tail(self, n=40):
+        path = os.path.join(self.log_dir, f"ferry-{self.starts}.log")
+        try:
+            with open(path, "rb") as f:
+                return b"\n".join(f.read().splitlines()[-n:]).decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def client(self, service="sqs"):
+        return make_client(service, endpoint=self.endpoint)
+
+
+@pytest.fixture
+def ferry():
+    data = tempfile.mkdtemp(prefix="ferry-data-")
+    logs = tempfile.mkdtemp(prefix="ferry-logs-")
+    f = Ferry(data, logs)
+    yield f
+    try:
+        f.stop(signal.SIGKILL, timeout=5)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(logs, ignore_errors=True)
+
+
+def drain_all(sqs, url, visibility=300, max_empty=3):
+    """Receive everything visible (keeping it in flight); returns {body: message}; asserts no duplicates."""
+    got = {}
+    empty = 0
+    deadline = time.monotonic() + 120
+    while empty < max_empty and time.monotonic() < deadline:
+        msgs = sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=visibility,
+            WaitTimeSeconds=0 if empty == 0 else 1,
+            MessageAttributeNames=["All"],
+            AttributeNames=["All"],
+        ).get("Messages", [])
+        if not msgs:
+            empty += 1
+            continue
+        empty = 0
+        for m in msgs:
+            assert m["Body"] not in got, f"duplicate delivery of {m['Body']} while in flight"
+            got[m["Body"]] = m
+    return got
+
+
+def stable_attributes(sqs, url):
+    a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return {k: v for k, v in a.items() if not k.startswith("Approximate")}
+
+
+ATTR = {
+    "kind": {"DataType": "String", "StringValue": "durable"},
+    "n": {"DataType": "Number", "StringValue": "3"},
+    "blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01\xfe"},
+}
+
+
+def test_restart_after_sigterm_keeps_everything(ferry):
+    ferry.start()
+    sqs = ferry.client()
+    dlq = sqs.create_queue(QueueName="durable-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    main = sqs.create_queue(
+        QueueName="durable-main",
+        Attributes={
+            "VisibilityTimeout": "2",
+            "MessageRetentionPeriod": "86400",
+            "RedrivePolicy": f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":50}}',
+        },
+        tags={"team": "ferry", "purpose": "restart"},
+    )["QueueUrl"]
+    gone = sqs.create_queue(QueueName="durable-gone")["QueueUrl"]
+    sqs.delete_queue(QueueUrl=gone)
+
+    total = 2000
+    for start in range(0, total, 10):
+        entries = []
+        for i in range(start, start + 10):
+            e = {"Id": f"m{i}", "MessageBody": f"msg-{i}"}
+            if i % 7 == 0:
+                e["MessageAttributes"] = ATTR
+            entries.append(e)
+        resp = sqs.send_message_batch(QueueUrl=main, Entries=entries)
+        assert len(resp["Successful"]) == 10, resp.get("Failed")
+
+    # Receive 500 messages, delete the even ones; the odd ones stay in flight (2 s visibility).
+    deleted, in_flight = set(), set()
+    for _ in range(200):
+        if len(deleted) + len(in_flight) >= 500:
+            break
+        msgs = sqs.receive_message(QueueUrl=main, MaxNumberOfMessages=10).get("Messages", [])
+        for m in msgs:
+            if int(m["Body"].split("-")[1]) % 2 == 0:
+                sqs.delete_message(QueueUrl=main, ReceiptHandle=m["ReceiptHandle"])
+                deleted.add(m["Body"])
+            else:
+                in_flight.add(m["Body"])
+    assert len(deleted) > 100
+    received_at = time.monotonic()
+
+    before_attrs = stable_attributes(sqs, main)
+    before_tags = sqs.list_queue_tags(QueueUrl=main)["Tags"]
+    before_dlq_attrs = stable_attributes(sqs, dlq)
+
+    assert ferry.stop(signal.SIGTERM) == 0, f"non-zero exit on SIGTERM:\n{ferry.log_tail()}"
+    ferry.start(port=ferry.port)
+    sqs = ferry.client()
+
+    urls = sqs.list_queues(QueueNamePrefix="durable-").get("QueueUrls", [])
+    assert sorted(urls) == sorted([main, dlq]), "queues survive, the deleted one stays deleted"
+    assert stable_attributes(sqs, main) == before_attrs
+    assert stable_attributes(sqs, dlq) == before_dlq_attrs
+    assert sqs.list_queue_tags(QueueUrl=main)["Tags"] == before_tags
+
+    # Let the in-flight messages become visible again.
+    time.sleep(max(0.0, 2.3 - (time.monotonic() - received_at)))
+    a = sqs.get_queue_attributes(QueueUrl=main, AttributeNames=["All"])["Attributes"]
+    assert int(a["ApproximateNumberOfMessages"]) == total - len(deleted)
+
+    got = drain_all(sqs, main)
+    expected = {f"msg-{i}" for i in range(total)} - deleted
+    assert not (set(got) & deleted), "deleted messages came back"
+    missing = expected - set(got)
+    assert not missing, f"{len(missing)} acknowledged messages lost, e.g. {sorted(missing)[:5]}"
+    for body, m in got.items():
+        i = int(body.split("-")[1])
+        if i % 7 == 0:
+            assert m["MessageAttributes"]["kind"]["StringValue"] == "durable"
+            assert m["MessageAttributes"]["blob"]["BinaryValue"] == b"\x00\x01\xfe"
+            assert m["MD5OfMessageAttributes"] == attributes_md5(ATTR)
+        else:
+            assert "MessageAttributes" not in m
+        expected_count = 2 if body in in_flight else 1
+        assert m["Attributes"]["ApproximateReceiveCount"] == str(expected_count), (body, m["Attributes"])
+    # A clean stop once more, and the second restart still has them (all now in flight).
+    assert ferry.stop(signal.SIGTERM) == 0
+
+
+def test_in_flight_messages_return_after_restart(ferry):
+    ferry.start()
+    sqs = ferry.client()
+    url = sqs.create_queue(QueueName="inflight", Attributes={"VisibilityTimeout": "3"})["QueueUrl"]
+    for i in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=f"f{i}")
+    got = drain_all(sqs, url, visibility=3, max_empty=1)
+    assert set(got) == {f"f{i}" for i in range(5)}
+    received_at = time.monotonic()
+    assert ferry.stop(signal.SIGTERM) == 0
+    ferry.start()
+    sqs = ferry.client()
+    a = sqs.get_queue_attributes(QueueUrl=f"{ferry.endpoint}/000000000000/inflight", AttributeNames=["All"])[
+        "Attributes"
+    ]
+    assert int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"]) == 5
+    url = sqs.get_queue_url(QueueName="inflight")["QueueUrl"]
+    # Wait out the visibility timeout (deadlines are persisted; they may also come back early).
+    time.sleep(max(0.0, 3.3 - (time.monotonic() - received_at)))
+    again = drain_all(sqs, url, max_empty=1)
+    assert set(again) == {f"f{i}" for i in range(5)}
+    for m in again.values():
+        assert m["Attributes"]["ApproximateReceiveCount"] == "2", "receive counts are persisted"
+    # Old receipt handles from before the restart still delete.
+    for m in got.values():
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (a["ApproximateNumberOfMessages"], a["ApproximateNumberOfMessagesNotVisible"]) == ("0", "0")
+
+
+def test_kill_9_loses_nothing_acknowledged(ferry):
+    ferry.start()
+    sqs = ferry.client()
+    url = sqs.create_queue(QueueName="crash", Attributes={"VisibilityTimeout": "600"}, tags={"t": "1"})[
+        "QueueUrl"
+    ]
+    attrs_before = stable_attributes(sqs, url)
+
+    acked = set()
+    deleted = set()
+    lock = threading.Lock()
+    errors = []
+    stop_at = time.monotonic() + 60
+
+    def sender(tid, n):
+        c = ferry.client()
+        try:
+            for i in range(n):
+                if time.monotonic() > stop_at:
+                    return
+                if i % 5 == 0:
+                    entries = [{"Id": f"e{j}", "MessageBody": f"t{tid}-{i}-b{j}"} for j in range(10)]
+                    r = c.send_message_batch(QueueUrl=url, Entries=entries)
+                    with lock:
+                        acked.update(f"t{tid}-{i}-b{e['Id'][1:]}" for e in r.get("Successful", []))
+                else:
+                    body = f"t{tid}-{i}"
+                    c.send_message(QueueUrl=url, MessageBody=body)
+                    with lock:
+                        acked.add(body)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    def deleter():
+        c = ferry.client()
+        try:
+            for _ in range(40):
+                msgs = c.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+                for m in msgs:
+                    c.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                    with lock:
+                        deleted.add(m["Body"])
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=sender, args=(t, 150)) for t in range(4)]
+    threads.append(threading.Thread(target=deleter))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    # kill -9 right after the last acknowledged request.
+    ferry.proc.send_signal(signal.SIGKILL)
+    ferry.proc.wait(timeout=10)
+    assert len(acked) > 1000
+
+    ferry.start()
+    sqs = ferry.client()
+    url = sqs.get_queue_url(QueueName="crash")["QueueUrl"]
+    assert stable_attributes(sqs, url) == attrs_before
+    assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"t": "1"}
+    got = drain_all(sqs, url)
+    resurrected = set(got) & deleted
+    assert not resurrected, f"{len(resurrected)} deleted messages came back, e.g. {sorted(resurrected)[:5]}"
+    missing = (acked - deleted) - set(got)
+    assert not missing, f"{len(missing)} acknowledged messages lost after kill -9, e.g. {sorted(missing)[:5]}"
+    # The server still works after recovery.
+    sqs.send_message(QueueUrl=url, MessageBody="after-crash")
+    assert "after-crash" in drain_all(sqs, url, max_empty=1)

@@ -1,0 +1,116 @@
+"""Requests no SDK sends: malformed bodies, unknown actions, missing parameters, oversize bodies.
+Each must get a 4xx in the protocol's own error format, never a 5xx."""
+
+import json
+import re
+import uuid
+
+import requests
+
+from conftest import ENDPOINT
+
+
+def _xml_code(text):
+    m = re.search(r"<Code>([^<]*)</Code>", text)
+    return m.group(1) if m else None
+
+
+def test_health():
+    r = requests.get(f"{ENDPOINT}/_ferry/health", timeout=5)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["version"]
+    assert body["services"]["sqs"] == "running"
+    assert body["services"]["sts"] == "running"
+
+
+def test_json_malformed_body(raw):
+    r = raw.json("ListQueues", b"{not json")
+    assert r.status_code == 400
+    assert r.json()["__type"]
+    assert r.headers.get("x-amzn-RequestId")
+
+
+def test_json_wrong_member_type(raw):
+    r = raw.json("ListQueues", {"MaxResults": "ten"})
+    assert r.status_code == 400
+    assert r.json()["__type"]
+
+
+def test_json_unknown_operation(raw):
+    r = raw.json("NoSuchAction", {})
+    assert r.status_code == 400
+    assert r.json()["__type"].endswith("UnknownOperationException")
+
+
+def test_query_unknown_action(raw):
+    r = raw.query({"Action": "NoSuchAction"})
+    assert r.status_code == 400
+    assert _xml_code(r.text) == "InvalidAction"
+    assert "<ErrorResponse" in r.text
+    assert "<RequestId>" in r.text
+
+
+def test_json_missing_queue_url(raw):
+    r = raw.json("SendMessage", {"MessageBody": "x"})
+    assert r.status_code == 400
+    body = r.json()
+    assert body["__type"]
+    assert r.headers.get("x-amzn-query-error", "").endswith(";Sender")
+
+
+def test_query_missing_queue_url(raw):
+    r = raw.query({"Action": "SendMessage", "MessageBody": "x"})
+    assert r.status_code == 400
+    assert _xml_code(r.text)
+    assert "<Type>Sender</Type>" in r.text
+
+
+def test_json_error_shape_and_query_error_header(raw):
+    r = raw.json("GetQueueUrl", {"QueueName": f"missing-{uuid.uuid4().hex}"})
+    assert r.status_code == 400
+    body = r.json()
+    assert body["__type"] == "com.amazonaws.sqs#QueueDoesNotExist"
+    assert body.get("message") or body.get("Message")
+    assert r.headers["x-amzn-query-error"] == "AWS.SimpleQueueService.NonExistentQueue;Sender"
+    assert r.headers.get("x-amzn-RequestId")
+
+
+def test_query_error_shape(raw):
+    r = raw.query({"Action": "GetQueueUrl", "QueueName": f"missing-{uuid.uuid4().hex}"})
+    assert r.status_code == 400
+    assert r.headers["Content-Type"].startswith("text/xml")
+    assert _xml_code(r.text) == "AWS.SimpleQueueService.NonExistentQueue"
+    assert "<Type>Sender</Type>" in r.text
+    assert "<Message>" in r.text
+
+
+def test_query_success_shape(raw):
+    r = raw.query({"Action": "ListQueues", "QueueNamePrefix": f"none-{uuid.uuid4().hex}"})
+    assert r.status_code == 200
+    assert "<ListQueuesResponse" in r.text
+    assert "<RequestId>" in r.text
+
+
+def test_oversize_json_body(raw, queue):
+    body = json.dumps({"QueueUrl": queue, "MessageBody": "a" * (3 * 1024 * 1024)})
+    r = raw.json("SendMessage", body)
+    assert 400 <= r.status_code < 500
+    assert r.status_code == 400, f"AWS answers 400 to an oversize message, got {r.status_code}"
+
+
+def test_oversize_query_body(raw, queue):
+    r = raw.query({"Action": "SendMessage", "QueueUrl": queue, "MessageBody": "a" * (3 * 1024 * 1024)})
+    assert r.status_code == 400, f"AWS answers 400 to an oversize message, got {r.status_code}"
+    assert _xml_code(r.text)
+
+
+def test_json_unsigned_request_is_still_an_sqs_request():
+    # Unsigned requests are accepted (any credentials); the region defaults to us-east-1.
+    r = requests.post(
+        ENDPOINT + "/",
+        data=json.dumps({"QueueNamePrefix": f"none-{uuid.uuid4().hex}"}),
+        headers={"X-Amz-Target": "AmazonSQS.ListQueues", "Content-Type": "application/x-amz-json-1.0"},
+        timeout=10,
+    )
+    assert r.status_code < 500

@@ -1,0 +1,24 @@
+//! Who is calling and where: the account, region and access key read from the request's SigV4
+//! credential, and the Host the client used (queue URLs are built from it).
+
+/// The identity and location of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub account: String,
+    pub region: String,
+    pub access_key: String,
+    /// `host[:port]` as the client addressed us.
+    pub host: String,
+}
+
+impl Caller {
+    /// A caller for tests and internal deliveries.
+    pub fn local(account: &str, region: &str) -> Caller {
+        Caller {
+            account: account.into(),
+            region: region.into(),
+            access_key: "test".into(),
+            host: "localhost:4566".into(),
+        }
+    }
+}

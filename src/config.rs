@@ -1,0 +1,117 @@
+//! The validated server configuration: flags with `FERRY_*` environment twins, defaults, and the
+//! one-line form printed at startup.
+
+use clap::{Parser, ValueEnum};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The largest message AWS accepts today (1 MiB); also the default `MaximumMessageSize`.
+pub const AWS_MAX_MESSAGE_SIZE: usize = 1_048_576;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything the server needs to start; parsed from flags and `FERRY_*` variables.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "ferry",
+    version,
+    about = "SQS, SNS and EventBridge on localhost, durably."
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "FERRY_LISTEN", default_value = "127.0.0.1:4566")]
+    pub listen: SocketAddr,
+    /// Directory of the sled database.
+    #[arg(long, env = "FERRY_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Keep nothing on disk.
+    #[arg(long, env = "FERRY_IN_MEMORY", default_value_t = false)]
+    pub in_memory: bool,
+    /// Account used when the access key id is not a 12-digit number.
+    #[arg(long, env = "FERRY_ACCOUNT_ID", default_value = "000000000000")]
+    pub account_id: String,
+    /// tracing filter, e.g. `info` or `ferry=debug`.
+    #[arg(long, env = "FERRY_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+    #[arg(long, env = "FERRY_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Upper bound for `MaximumMessageSize` (AWS: 1 MiB).
+    #[arg(long, env = "FERRY_MAX_MESSAGE_SIZE", default_value_t = AWS_MAX_MESSAGE_SIZE)]
+    pub max_message_size: usize,
+}
+
+impl Config {
+    /// Defaults for tests and embedding: in memory, ephemeral port.
+    pub fn in_memory() -> Self {
+        Config {
+            listen: "127.0.0.1:0".parse().expect("static address"),
+            data_dir: PathBuf::from("./data"),
+            in_memory: true,
+            account_id: "000000000000".into(),
+            log_level: "info".into(),
+            log_format: LogFormat::Text,
+            max_message_size: AWS_MAX_MESSAGE_SIZE,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "--account-id must be 12 digits, got {:?}",
+                self.account_id
+            ));
+        }
+        if !(1024..=16 * AWS_MAX_MESSAGE_SIZE).contains(&self.max_message_size) {
+            return Err(format!(
+                "--max-message-size must be between 1024 and {}, got {}",
+                16 * AWS_MAX_MESSAGE_SIZE,
+                self.max_message_size
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let store = if self.in_memory {
+            "in-memory".to_string()
+        } else {
+            format!("sled at {}", self.data_dir.display())
+        };
+        write!(
+            f,
+            "listen={} store={} account_id={} max_message_size={} log_level={} log_format={:?}",
+            self.listen,
+            store,
+            self.account_id,
+            self.max_message_size,
+            self.log_level,
+            self.log_format
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        let c = Config::parse_from(["ferry"]);
+        assert!(c.validate().is_ok());
+        assert_eq!(c.listen.port(), 4566);
+        assert_eq!(c.max_message_size, AWS_MAX_MESSAGE_SIZE);
+    }
+
+    #[test]
+    fn bad_account_rejected() {
+        let c = Config::parse_from(["ferry", "--account-id", "12"]);
+        assert!(c.validate().unwrap_err().contains("12 digits"));
+    }
+}

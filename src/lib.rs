@@ -1,0 +1,94 @@
+//! # ferry — SQS, SNS and EventBridge on localhost, durably
+//!
+//! Layout, one line per module:
+//! - `config`   — [`Config`]: flags, `FERRY_*` twins, validation, the startup line.
+//! - `server`   — hyper accept loop, `/_ferry/*` endpoints, request ids, graceful shutdown;
+//!   `route` picks (service, protocol, action); `auth` reads SigV4 credentials.
+//! - `protocol` — codecs only: awsQuery forms → params, XML out; awsJson in and out; errors.
+//! - `error`    — [`error::ApiError`]: codes spelled as AWS spells them, with status and fault.
+//! - `caller`   — who is calling (account, region, access key, host).
+//! - `sqs`      — SQS actions; `queue` holds per-queue state, `message` MD5s and handles.
+//! - `sts`      — `GetCallerIdentity`.
+//! - `pattern`  — the event pattern / filter policy matcher (pure).
+//! - `storage`  — the `Store` trait, sled and memory backends, group commit.
+//! - `clock`    — the one source of time, pausable in tests.
+
+pub mod caller;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod pattern;
+pub mod protocol;
+pub mod server;
+pub mod sqs;
+pub mod storage;
+pub mod sts;
+
+pub use config::Config;
+
+use serde_json::{Value, json};
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Everything one running ferry owns.
+pub struct App {
+    pub config: Config,
+    pub sqs: sqs::Sqs,
+    durable: Arc<storage::Durable>,
+}
+
+impl App {
+    /// Opens the store and rebuilds every service's state from it.
+    pub fn open(config: Config) -> Result<Arc<App>, storage::StoreError> {
+        let store = storage::open(&config)?;
+        let durable = Arc::new(storage::Durable::new(store));
+        let clock = clock::Clock::new();
+        let sqs = sqs::Sqs::open(durable.clone(), clock, config.max_message_size)?;
+        Ok(Arc::new(App {
+            config,
+            sqs,
+            durable,
+        }))
+    }
+
+    /// What `/_ferry/health` answers.
+    pub fn health(&self) -> Value {
+        json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "services": {"sqs": "running", "sts": "running", "sns": "not-implemented", "events": "not-implemented"},
+            "store": if self.config.in_memory { "memory" } else { "sled" },
+        })
+    }
+
+    /// Wipes every resource of every account and region.
+    pub async fn reset(&self) -> Result<(), storage::StoreError> {
+        self.sqs.reset();
+        self.durable.clear().await
+    }
+
+    /// Releases long polls so that shutdown does not wait for them.
+    pub fn begin_shutdown(&self) {
+        self.sqs.close();
+    }
+
+    /// Flushes the store and stops its writer.
+    pub fn close(&self) {
+        self.durable.shutdown();
+    }
+}
+
+/// Serves `config` on `listener` until `shutdown` resolves, then flushes the store.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
+    config.validate()?;
+    let app = App::open(config).map_err(|e| e.to_string())?;
+    tracing::info!(addr = %listener.local_addr().map_err(|e| e.to_string())?, "ferry ready");
+    server::serve(app.clone(), listener, shutdown).await;
+    app.close();
+    tracing::info!("ferry stopped");
+    Ok(())
+}

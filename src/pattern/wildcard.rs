@@ -1,0 +1,194 @@
+//! The `wildcard` operator: `*` matches any run of characters, `\*` and `\\` are literal.
+//!
+//! AWS refuses `**` ("Consecutive wildcard characters at pos N") and any other backslash
+//! ("Invalid escape character at pos N"), counting positions in UTF-8 bytes. It also refuses
+//! patterns that would make its automaton too large ("Rule is too complex ..."): we estimate
+//! that as the number of matching positions that can be live at once.
+//!
+//! Matching is linear: a pattern is a list of literal pieces between stars, and a greedy
+//! left-to-right search for each middle piece is exact for star-only globs, so no input can make
+//! it backtrack. That is what keeps nasty patterns like `*a*a*a*a*b` from running away.
+
+/// The complexity above which AWS refuses a wildcard rule (our estimate of live states).
+pub(crate) const MAX_COMPLEXITY: usize = 100;
+
+/// The reason text for a too-complex wildcard rule.
+pub(crate) const TOO_COMPLEX: &str = "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character";
+
+/// A compiled wildcard: literal pieces separated by stars.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Wildcard {
+    /// `pieces.len() == stars + 1`; pieces may be empty.
+    pub pieces: Vec<String>,
+}
+
+impl Wildcard {
+    /// Parses a wildcard operand with AWS's escaping rules.
+    pub(crate) fn parse(src: &str) -> Result<Wildcard, String> {
+        let b = src.as_bytes();
+        let mut pieces = vec![Vec::new()];
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'*' => {
+                    if b.get(i + 1) == Some(&b'*') {
+                        return Err(format!("Consecutive wildcard characters at pos {i}"));
+                    }
+                    pieces.push(Vec::new());
+                }
+                b'\\' => match b.get(i + 1) {
+                    Some(&c @ (b'*' | b'\\')) => {
+                        pieces.last_mut().map(|p| p.push(c));
+                        i += 1;
+                    }
+                    _ => return Err(format!("Invalid escape character at pos {i}")),
+                },
+                c => {
+                    pieces.last_mut().map(|p| p.push(c));
+                }
+            }
+            i += 1;
+        }
+        let pieces = pieces
+            .into_iter()
+            .map(|p| String::from_utf8(p).unwrap_or_default())
+            .collect();
+        Ok(Wildcard { pieces })
+    }
+
+    /// True when the pattern has no star, so it is an exact string.
+    pub(crate) fn literal(&self) -> Option<&str> {
+        (self.pieces.len() == 1).then(|| self.pieces[0].as_str())
+    }
+
+    /// Estimated automaton complexity: one state for the start plus, after each star, the
+    /// most positions of the following piece that can be live at once (self-overlaps).
+    pub(crate) fn complexity(&self) -> usize {
+        1 + self.pieces[1..]
+            .iter()
+            .map(|p| overlap_states(p.as_bytes()))
+            .sum::<usize>()
+    }
+
+    pub(crate) fn matches(&self, s: &str) -> bool {
+        let n = self.pieces.len();
+        let first = self.pieces[0].as_str();
+        if n == 1 {
+            return s == first;
+        }
+        let last = self.pieces[n - 1].as_str();
+        if s.len() < first.len() + last.len() || !s.starts_with(first) || !s.ends_with(last) {
+            return false;
+        }
+        let mut rest = &s[first.len()..s.len() - last.len()];
+        for piece in &self.pieces[1..n - 1] {
+            match rest.find(piece.as_str()) {
+                Some(at) => rest = &rest[at + piece.len()..],
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// 1 + the longest chain of borders over all prefixes of `p`: how many partial matches of `p`
+/// can be in progress at the same time after a star.
+fn overlap_states(p: &[u8]) -> usize {
+    if p.is_empty() {
+        return 0;
+    }
+    // KMP failure function.
+    let mut fail = vec![0usize; p.len()];
+    let mut depth = vec![1usize; p.len()];
+    let mut k = 0;
+    for i in 1..p.len() {
+        while k > 0 && p[i] != p[k] {
+            k = fail[k - 1];
+        }
+        if p[i] == p[k] {
+            k += 1;
+        }
+        fail[i] = k;
+        depth[i] = if k > 0 { depth[k - 1] + 1 } else { 1 };
+    }
+    depth.into_iter().max().unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(p: &str, s: &str) -> bool {
+        Wildcard::parse(p).unwrap().matches(s)
+    }
+
+    #[test]
+    fn basics() {
+        assert!(m(
+            "arn:aws:events:us-east-1:*:event-bus/*",
+            "arn:aws:events:us-east-1:123456789012:event-bus/myEventBus"
+        ));
+        assert!(m("*/dir/*", "a/dir/b"));
+        assert!(!m("*/dir/*", "a/dirb"));
+        assert!(m("*", ""));
+        assert!(m("a*a", "aa"));
+        assert!(!m("a*a", "a"));
+        assert!(m("*.png", "x.png"));
+        assert!(!m("", "x"));
+        assert!(m("", ""));
+        assert!(m("he*o*", "hello world"));
+        assert!(m(
+            "/Users/*/dir/dir/dir/dir/dir/doc.txt",
+            "/Users/ls_user/dir/dir/dir/dir/dir/doc.txt"
+        ));
+        assert!(!m(
+            "/Users/*/dir/dir/dir/dir/dir/doc.txt",
+            "/Users/ls_user/dir/dir/dir/dir/otherdir/doc.txt"
+        ));
+    }
+
+    #[test]
+    fn escapes() {
+        assert!(m(r"a\*b", "a*b"));
+        assert!(!m(r"a\*b", "axb"));
+        assert!(m(r"a\\*", r"a\xyz"));
+        assert_eq!(
+            Wildcard::parse(r"a\bc").unwrap_err(),
+            "Invalid escape character at pos 1"
+        );
+        assert_eq!(
+            Wildcard::parse("a\\").unwrap_err(),
+            "Invalid escape character at pos 1"
+        );
+        assert_eq!(
+            Wildcard::parse("a**").unwrap_err(),
+            "Consecutive wildcard characters at pos 1"
+        );
+        assert_eq!(
+            Wildcard::parse("arn:aws:events:us-east-1:**:event-bus/*").unwrap_err(),
+            "Consecutive wildcard characters at pos 26"
+        );
+        assert_eq!(
+            Wildcard::parse("é**").unwrap_err(),
+            "Consecutive wildcard characters at pos 3"
+        );
+        assert!(Wildcard::parse(r"a\**").is_ok());
+    }
+
+    #[test]
+    fn complexity_grows_with_repeats() {
+        assert!(Wildcard::parse("*/dir/*").unwrap().complexity() < 10);
+        let nasty = format!("*{}", "a".repeat(200));
+        assert!(Wildcard::parse(&nasty).unwrap().complexity() > MAX_COMPLEXITY);
+    }
+
+    #[test]
+    fn many_stars_are_linear() {
+        let p = format!("{}b", "*a".repeat(1000));
+        let w = Wildcard::parse(&p).unwrap();
+        let s = "a".repeat(100_000);
+        let t = std::time::Instant::now();
+        assert!(!w.matches(&s));
+        assert!(t.elapsed().as_secs() < 2);
+    }
+}

@@ -1,0 +1,57 @@
+//! Wire codecs and nothing else: awsQuery forms in and XML out (`query.rs`, `xml.rs`), awsJson in
+//! and out (`json.rs`), and the one error renderer per protocol. Both request codecs decode into the
+//! same JSON-shaped [`Params`], so actions are written once for both protocols.
+
+pub mod json;
+mod params;
+pub mod query;
+pub mod xml;
+
+pub use params::Params;
+
+/// The AWS services ferry speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Sqs,
+    Sns,
+    Events,
+    Sts,
+}
+
+impl Service {
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Sqs => "sqs",
+            Service::Sns => "sns",
+            Service::Events => "events",
+            Service::Sts => "sts",
+        }
+    }
+
+    /// The XML namespace of the service's awsQuery responses.
+    pub fn xml_namespace(self) -> &'static str {
+        match self {
+            Service::Sqs => "http://queue.amazonaws.com/doc/2012-11-05/",
+            Service::Sns => "http://sns.amazonaws.com/doc/2010-03-31/",
+            Service::Sts => "https://sts.amazonaws.com/doc/2011-06-15/",
+            Service::Events => "http://events.amazonaws.com/doc/2015-10-07/",
+        }
+    }
+}
+
+/// The wire protocols ferry decodes and renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    AwsQuery,
+    AwsJson10,
+    AwsJson11,
+}
+
+/// A rendered response, ready for the HTTP layer.
+#[derive(Debug)]
+pub struct Rendered {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}

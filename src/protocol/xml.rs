@@ -1,0 +1,229 @@
+//! awsQuery response writing: JSON-shaped output rendered as the XML AWS sends, with flattened lists
+//! and key/value maps named as the service's model names them, and errors as `ErrorResponse`.
+
+use super::{Rendered, Service};
+use crate::error::{ApiError, Fault};
+use serde_json::Value;
+
+/// How a service names list members and map entries in XML.
+pub struct XmlShape {
+    /// (JSON member, element name of each flattened item).
+    pub lists: &'static [(&'static str, &'static str)],
+    /// (JSON member, entry element, key element, value element).
+    pub maps: &'static [(&'static str, &'static str, &'static str, &'static str)],
+}
+
+pub const SQS: XmlShape = XmlShape {
+    lists: &[
+        ("Messages", "Message"),
+        ("QueueUrls", "QueueUrl"),
+        ("queueUrls", "QueueUrl"),
+        ("Failed", "BatchResultErrorEntry"),
+        ("Results", "ListMessageMoveTasksResultEntry"),
+        ("StringListValues", "StringListValue"),
+        ("BinaryListValues", "BinaryListValue"),
+    ],
+    maps: &[
+        ("Attributes", "Attribute", "Name", "Value"),
+        ("MessageAttributes", "MessageAttribute", "Name", "Value"),
+        ("Tags", "Tag", "Key", "Value"),
+    ],
+};
+
+pub const PLAIN: XmlShape = XmlShape {
+    lists: &[],
+    maps: &[],
+};
+
+/// Escapes text for XML. Carriage returns are written as `&#xD;` because XML parsers would
+/// otherwise normalise them away, changing message bodies (and breaking their MD5).
+pub fn escape(s: &str, out: &mut String) {
+    let escaped = quick_xml::escape::escape(s);
+    if escaped.contains('\r') {
+        out.push_str(&escaped.replace('\r', "&#xD;"));
+    } else {
+        out.push_str(&escaped);
+    }
+}
+
+fn open(out: &mut String, name: &str) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+}
+
+fn close(out: &mut String, name: &str) {
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+struct Writer<'a> {
+    shape: &'a XmlShape,
+    action: &'a str,
+    out: String,
+}
+
+impl Writer<'_> {
+    fn element(&mut self, name: &str, v: &Value) {
+        match v {
+            Value::Null => {}
+            Value::Array(items) => {
+                let item_name = if name == "Successful" {
+                    format!("{}ResultEntry", self.action)
+                } else {
+                    self.shape
+                        .lists
+                        .iter()
+                        .find(|(j, _)| *j == name)
+                        .map_or(name, |(_, x)| x)
+                        .to_string()
+                };
+                for item in items {
+                    self.element(&item_name, item);
+                }
+            }
+            Value::Object(m) => {
+                if let Some((_, entry, key, value)) =
+                    self.shape.maps.iter().find(|(j, ..)| *j == name)
+                {
+                    for (k, v) in m {
+                        open(&mut self.out, entry);
+                        open(&mut self.out, key);
+                        escape(k, &mut self.out);
+                        close(&mut self.out, key);
+                        self.element(value, v);
+                        close(&mut self.out, entry);
+                    }
+                } else {
+                    open(&mut self.out, name);
+                    self.fields(v);
+                    close(&mut self.out, name);
+                }
+            }
+            Value::String(s) => {
+                open(&mut self.out, name);
+                escape(s, &mut self.out);
+                close(&mut self.out, name);
+            }
+            other => {
+                open(&mut self.out, name);
+                self.out.push_str(&other.to_string());
+                close(&mut self.out, name);
+            }
+        }
+    }
+
+    fn fields(&mut self, v: &Value) {
+        if let Value::Object(m) = v {
+            for (k, v) in m {
+                self.element(k, v);
+            }
+        }
+    }
+}
+
+/// `<ActionResponse><ActionResult>…</ActionResult><ResponseMetadata>…</ResponseMetadata></ActionResponse>`.
+pub fn render_ok(
+    service: Service,
+    shape: &XmlShape,
+    action: &str,
+    output: &Value,
+    request_id: &str,
+) -> Rendered {
+    let mut w = Writer {
+        shape,
+        action,
+        out: String::with_capacity(512),
+    };
+    w.out.push_str("<?xml version=\"1.0\"?><");
+    w.out.push_str(action);
+    w.out.push_str("Response xmlns=\"");
+    w.out.push_str(service.xml_namespace());
+    w.out.push_str("\"><");
+    w.out.push_str(action);
+    w.out.push_str("Result>");
+    w.fields(output);
+    w.out.push_str("</");
+    w.out.push_str(action);
+    w.out.push_str("Result><ResponseMetadata><RequestId>");
+    w.out.push_str(request_id);
+    w.out.push_str("</RequestId></ResponseMetadata></");
+    w.out.push_str(action);
+    w.out.push_str("Response>");
+    Rendered {
+        status: 200,
+        content_type: "text/xml",
+        headers: Vec::new(),
+        body: w.out.into_bytes(),
+    }
+}
+
+/// AWS's awsQuery error document, with the legacy error code.
+pub fn render_error(service: Service, err: &ApiError, request_id: &str) -> Rendered {
+    let mut out = String::with_capacity(256);
+    out.push_str("<?xml version=\"1.0\"?><ErrorResponse xmlns=\"");
+    out.push_str(service.xml_namespace());
+    out.push_str("\"><Error><Type>");
+    out.push_str(match err.code.fault() {
+        Fault::Sender => "Sender",
+        Fault::Receiver => "Receiver",
+    });
+    out.push_str("</Type><Code>");
+    out.push_str(err.code.legacy_code());
+    out.push_str("</Code><Message>");
+    escape(&err.message, &mut out);
+    out.push_str("</Message><Detail/></Error><RequestId>");
+    out.push_str(request_id);
+    out.push_str("</RequestId></ErrorResponse>");
+    Rendered {
+        status: err.code.status(),
+        content_type: "text/xml",
+        headers: Vec::new(),
+        body: out.into_bytes(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use serde_json::json;
+
+    #[test]
+    fn golden_receive() {
+        let out = json!({"Messages": [{"MessageId": "m", "Body": "a<b\r\n", "Attributes": {"SentTimestamp": "1"},
+            "MessageAttributes": {"k": {"StringValue": "v", "DataType": "String"}}}]});
+        let r = render_ok(Service::Sqs, &SQS, "ReceiveMessage", &out, "rid");
+        assert_eq!(
+            String::from_utf8(r.body).unwrap(),
+            "<?xml version=\"1.0\"?><ReceiveMessageResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\">\
+             <ReceiveMessageResult><Message><MessageId>m</MessageId><Body>a&lt;b&#xD;\n</Body>\
+             <Attribute><Name>SentTimestamp</Name><Value>1</Value></Attribute>\
+             <MessageAttribute><Name>k</Name><Value><StringValue>v</StringValue><DataType>String</DataType></Value></MessageAttribute>\
+             </Message></ReceiveMessageResult><ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></ReceiveMessageResponse>"
+        );
+    }
+
+    #[test]
+    fn golden_batch_and_error() {
+        let out = json!({"Successful": [{"Id": "a", "MessageId": "m"}], "Failed": [{"Id": "b", "SenderFault": true}]});
+        let body =
+            String::from_utf8(render_ok(Service::Sqs, &SQS, "SendMessageBatch", &out, "r").body)
+                .unwrap();
+        assert!(body.contains("<SendMessageBatchResultEntry><Id>a</Id><MessageId>m</MessageId></SendMessageBatchResultEntry>"));
+        assert!(body.contains("<BatchResultErrorEntry><Id>b</Id><SenderFault>true</SenderFault></BatchResultErrorEntry>"));
+        let e = render_error(
+            Service::Sqs,
+            &ApiError::new(ErrorCode::QueueDoesNotExist, "nope & gone"),
+            "r",
+        );
+        assert_eq!(e.status, 400);
+        assert_eq!(
+            String::from_utf8(e.body).unwrap(),
+            "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><Error><Type>Sender</Type>\
+             <Code>AWS.SimpleQueueService.NonExistentQueue</Code><Message>nope &amp; gone</Message><Detail/></Error>\
+             <RequestId>r</RequestId></ErrorResponse>"
+        );
+    }
+}

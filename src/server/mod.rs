@@ -1,0 +1,224 @@
+//! The HTTP front: accept loop, request ids, body limits, ferry's own `/_ferry/*` endpoints,
+//! routing to a service and rendering its answer, and graceful shutdown.
+
+pub mod auth;
+pub mod route;
+
+use crate::App;
+use crate::error::{ApiError, ErrorCode};
+use crate::protocol::{Params, Protocol, Rendered, Service, json, xml};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tracing::Instrument;
+
+/// How long shutdown waits for in-flight requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish.
+pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.keep_alive(true).max_buf_size(512 * 1024);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(%e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let app = app.clone();
+                let service = hyper::service::service_fn(move |req| {
+                    let app = app.clone();
+                    async move { Ok::<_, std::convert::Infallible>(handle(app, req).await) }
+                });
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    app.begin_shutdown();
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
+    }
+}
+
+fn request_id() -> String {
+    let b: [u8; 16] = rand::random();
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn respond(r: Rendered, request_id: &str) -> Response<Full<Bytes>> {
+    let mut builder = Response::builder()
+        .status(StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", r.content_type)
+        .header("x-amzn-RequestId", request_id);
+    for (k, v) in r.headers {
+        builder = builder.header(k, v);
+    }
+    builder
+        .body(Full::new(Bytes::from(r.body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn render_error(
+    service: Service,
+    protocol: Protocol,
+    err: &ApiError,
+    request_id: &str,
+) -> Rendered {
+    match protocol {
+        Protocol::AwsQuery => xml::render_error(service, err, request_id),
+        _ => json::render_error(service, protocol, err),
+    }
+}
+
+async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let rid = request_id();
+    if req.uri().path().starts_with("/_ferry/") {
+        return ferry_endpoint(&app, req, &rid).await;
+    }
+    let (parts, body) = req.into_parts();
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let target = header("x-amz-target").map(String::from);
+    let is_json = target.is_some() || header("content-type").is_some_and(|c| c.contains("json"));
+    let credential = auth::credential(header("authorization"), parts.uri.query());
+    let caller = credential.caller(&app.config.account_id, header("host").unwrap_or(""));
+    let limit = app.config.max_message_size * 3 + 256 * 1024;
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            let too_large = e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
+            let err = if too_large {
+                ApiError::new(
+                    ErrorCode::RequestEntityTooLarge,
+                    format!("Request body is larger than {limit} bytes."),
+                )
+            } else {
+                ApiError::new(
+                    ErrorCode::MalformedQueryString,
+                    "The request body could not be read.",
+                )
+            };
+            let protocol = if is_json {
+                Protocol::AwsJson10
+            } else {
+                Protocol::AwsQuery
+            };
+            return respond(render_error(Service::Sqs, protocol, &err, &rid), &rid);
+        }
+    };
+    let routed = route::route(
+        target.as_deref(),
+        credential.service.as_deref(),
+        parts.uri.query(),
+        &body,
+        is_json,
+    );
+    let mut r = match routed {
+        Ok(r) => r,
+        Err(u) => return respond(render_error(u.service, u.protocol, &u.error, &rid), &rid),
+    };
+    // Old SQS clients post to the queue URL and leave QueueUrl out of the form.
+    if r.service == Service::Sqs
+        && !r.params.contains_key("QueueUrl")
+        && parts.uri.path().matches('/').count() == 2
+    {
+        r.params.insert(
+            "QueueUrl".into(),
+            format!("http://{}{}", caller.host, parts.uri.path()).into(),
+        );
+    }
+    let span = tracing::debug_span!("request", service = r.service.name(), action = %r.action, request_id = %rid);
+    let result = async {
+        match r.service {
+            Service::Sqs => app.sqs.call(&r.action, &caller, Params(r.params)).await,
+            Service::Sts => crate::sts::call(&r.action, &caller),
+            Service::Sns => Err(ApiError::new(
+                ErrorCode::InvalidAction,
+                format!("The action {} is not valid for this endpoint.", r.action),
+            )),
+            Service::Events => Err(ApiError::new(
+                ErrorCode::UnknownOperation,
+                format!("Operation {} is not supported by ferry yet.", r.action),
+            )),
+        }
+    }
+    .instrument(span)
+    .await;
+    let rendered = match result {
+        Ok(out) => match r.protocol {
+            Protocol::AwsQuery => {
+                let shape = if r.service == Service::Sqs {
+                    &xml::SQS
+                } else {
+                    &xml::PLAIN
+                };
+                xml::render_ok(r.service, shape, &r.action, &out, &rid)
+            }
+            p => json::render_ok(p, &out),
+        },
+        Err(e) => {
+            tracing::debug!(code = e.code.shape_name(), message = %e.message, action = %r.action, "request failed");
+            render_error(r.service, r.protocol, &e, &rid)
+        }
+    };
+    respond(rendered, &rid)
+}
+
+async fn ferry_endpoint(app: &App, req: Request<Incoming>, rid: &str) -> Response<Full<Bytes>> {
+    let ok = |body: String| Rendered {
+        status: 200,
+        content_type: "application/json",
+        headers: Vec::new(),
+        body: body.into_bytes(),
+    };
+    let rendered = match (req.method(), req.uri().path()) {
+        (&Method::GET, "/_ferry/health") => ok(app.health().to_string()),
+        (&Method::POST, "/_ferry/reset") => match app.reset().await {
+            Ok(()) => ok(r#"{"reset":true}"#.to_string()),
+            Err(e) => json::render_error(
+                Service::Sqs,
+                Protocol::AwsJson10,
+                &ApiError::internal("reset failed", e),
+            ),
+        },
+        _ => Rendered {
+            status: 404,
+            content_type: "application/json",
+            headers: Vec::new(),
+            body: br#"{"message":"not found"}"#.to_vec(),
+        },
+    };
+    respond(rendered, rid)
+}

@@ -1,0 +1,280 @@
+//! Amazon SQS. Actions take decoded [`Params`] and return the output as JSON-shaped data; they never
+//! see HTTP or the wire format. Queue management lives in `queues.rs`, the message path in
+//! `messages.rs`, per-queue state in `queue.rs`.
+
+pub mod attributes;
+pub mod message;
+mod messages;
+pub mod queue;
+mod queues;
+
+use crate::caller::Caller;
+use crate::clock::Clock;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::protocol::Params;
+use crate::storage::{Durable, Op, StoreResult, keys};
+use attributes::{QueueRecord, Settings};
+use message::{Message, MessageState};
+use queue::Queue;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// Every SQS action name, for routing awsQuery requests that carry no credential scope.
+pub const ACTIONS: &[&str] = &[
+    "AddPermission",
+    "CancelMessageMoveTask",
+    "ChangeMessageVisibility",
+    "ChangeMessageVisibilityBatch",
+    "CreateQueue",
+    "DeleteMessage",
+    "DeleteMessageBatch",
+    "DeleteQueue",
+    "GetQueueAttributes",
+    "GetQueueUrl",
+    "ListDeadLetterSourceQueues",
+    "ListMessageMoveTasks",
+    "ListQueueTags",
+    "ListQueues",
+    "PurgeQueue",
+    "ReceiveMessage",
+    "RemovePermission",
+    "SendMessage",
+    "SendMessageBatch",
+    "SetQueueAttributes",
+    "StartMessageMoveTask",
+    "TagQueue",
+    "UntagQueue",
+];
+
+type QueueKey = (String, String, String);
+
+/// The SQS service: the queue registry and the shared write path.
+pub struct Sqs {
+    queues: RwLock<HashMap<QueueKey, Arc<Queue>>>,
+    next_id: AtomicU64,
+    durable: Arc<Durable>,
+    clock: Clock,
+    max_message_size: usize,
+    /// Set at shutdown: long polls return at once.
+    closing: std::sync::atomic::AtomicBool,
+}
+
+const RECORD_VERSION: u8 = 1;
+
+pub(crate) fn encode_record(r: &QueueRecord) -> Vec<u8> {
+    let mut v = vec![RECORD_VERSION];
+    v.extend(serde_json::to_vec(r).expect("queue record serializes"));
+    v
+}
+
+fn decode_record(buf: &[u8]) -> StoreResult<QueueRecord> {
+    match buf.split_first() {
+        Some((&RECORD_VERSION, rest)) => serde_json::from_slice(rest)
+            .map_err(|e| crate::storage::StoreError(format!("queue record: {e}"))),
+        _ => Err(crate::storage::StoreError(
+            "unsupported queue record version".into(),
+        )),
+    }
+}
+
+impl Sqs {
+    /// Rebuilds every queue and message from the store.
+    pub fn open(durable: Arc<Durable>, clock: Clock, max_message_size: usize) -> StoreResult<Sqs> {
+        let store = durable.store().clone();
+        let mut by_id: HashMap<u64, Arc<Queue>> = HashMap::new();
+        let mut max_id = 0;
+        store.scan(&[keys::QUEUE], &mut |k, v| {
+            let id = u64::from_be_bytes(
+                k[1..9]
+                    .try_into()
+                    .map_err(|_| crate::storage::StoreError("bad queue key".into()))?,
+            );
+            let record = decode_record(v)?;
+            let settings = Settings::from_attributes(&record.attributes, max_message_size);
+            by_id.insert(id, Arc::new(Queue::new(id, record, settings)));
+            max_id = max_id.max(id);
+            Ok(())
+        })?;
+        let mut states: HashMap<(u64, u64), MessageState> = HashMap::new();
+        store.scan(&[keys::MESSAGE_STATE], &mut |k, v| {
+            if let Some(id) = keys::split_message(k) {
+                states.insert(id, MessageState::decode(v)?);
+            }
+            Ok(())
+        })?;
+        let now = clock.now_ms();
+        let mut loaded = 0usize;
+        let mut current: Option<(u64, Arc<Queue>)> = None;
+        store.scan(&[keys::MESSAGE], &mut |k, v| {
+            let Some((qid, seq)) = keys::split_message(k) else {
+                return Ok(());
+            };
+            if current.as_ref().map(|(id, _)| *id) != Some(qid) {
+                current = by_id.get(&qid).map(|q| (qid, q.clone()));
+            }
+            if let Some((_, q)) = &current {
+                let state = states.remove(&(qid, seq)).unwrap_or_default();
+                q.lock().load(seq, Message::decode(v, state)?, now);
+                loaded += 1;
+            }
+            Ok(())
+        })?;
+        tracing::info!(queues = by_id.len(), messages = loaded, "sqs state loaded");
+        let queues = by_id
+            .into_values()
+            .map(|q| ((q.account.clone(), q.region.clone(), q.name.clone()), q))
+            .collect();
+        Ok(Sqs {
+            queues: RwLock::new(queues),
+            next_id: AtomicU64::new(max_id + 1),
+            durable,
+            clock,
+            max_message_size,
+            closing: Default::default(),
+        })
+    }
+
+    /// Runs one action.
+    pub async fn call(&self, action: &str, caller: &Caller, p: Params) -> ApiResult<Value> {
+        match action {
+            "CreateQueue" => self.create_queue(caller, p).await,
+            "GetQueueUrl" => self.get_queue_url(caller, p),
+            "ListQueues" => self.list_queues(caller, p),
+            "DeleteQueue" => self.delete_queue(caller, p).await,
+            "GetQueueAttributes" => self.get_queue_attributes(caller, p),
+            "SetQueueAttributes" => self.set_queue_attributes(caller, p).await,
+            "TagQueue" => self.tag_queue(caller, p).await,
+            "UntagQueue" => self.untag_queue(caller, p).await,
+            "ListQueueTags" => self.list_queue_tags(caller, p),
+            "AddPermission" => self.add_permission(caller, p).await,
+            "RemovePermission" => self.remove_permission(caller, p).await,
+            "ListDeadLetterSourceQueues" => self.list_dead_letter_source_queues(caller, p),
+            "PurgeQueue" => self.purge_queue(caller, p).await,
+            "SendMessage" => self.send_message(caller, p).await,
+            "SendMessageBatch" => self.send_message_batch(caller, p).await,
+            "ReceiveMessage" => self.receive_message(caller, p).await,
+            "DeleteMessage" => self.delete_message(caller, p).await,
+            "DeleteMessageBatch" => self.delete_message_batch(caller, p).await,
+            "ChangeMessageVisibility" => self.change_message_visibility(caller, p).await,
+            "ChangeMessageVisibilityBatch" => self.change_message_visibility_batch(caller, p).await,
+            "StartMessageMoveTask" | "ListMessageMoveTasks" | "CancelMessageMoveTask" => {
+                Err(ApiError::new(
+                    ErrorCode::UnsupportedOperation,
+                    format!("{action} is not supported by this version of ferry yet."),
+                ))
+            }
+            _ => Err(ApiError::new(
+                ErrorCode::InvalidAction,
+                format!("The action {action} is not valid for this endpoint."),
+            )),
+        }
+    }
+
+    /// Forgets every queue (the store is cleared by the caller).
+    pub fn reset(&self) {
+        let queues: Vec<Arc<Queue>> = self.write_queues().drain().map(|(_, q)| q).collect();
+        for q in queues {
+            q.lock().deleted = true;
+            q.notify.notify_waiters();
+        }
+    }
+
+    /// Releases every long poll (shutdown).
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        for q in self.read_queues().values() {
+            q.notify.notify_waiters();
+        }
+    }
+
+    fn read_queues(&self) -> std::sync::RwLockReadGuard<'_, HashMap<QueueKey, Arc<Queue>>> {
+        self.queues.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write_queues(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<QueueKey, Arc<Queue>>> {
+        self.queues.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lookup(&self, account: &str, region: &str, name: &str) -> Option<Arc<Queue>> {
+        self.read_queues()
+            .get(&(account.to_string(), region.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    /// The queue an ARN names, if it exists.
+    fn by_arn(&self, arn: &str) -> Option<Arc<Queue>> {
+        let (region, account, name) = attributes::parse_arn(arn)?;
+        self.lookup(account, region, name)
+    }
+
+    /// Resolves the `QueueUrl` parameter to a queue of the caller's region.
+    fn queue(&self, caller: &Caller, p: &Params) -> ApiResult<Arc<Queue>> {
+        let url = p.required_str("QueueUrl")?;
+        let (account, name) = split_queue_url(url).unwrap_or((caller.account.as_str(), url));
+        self.lookup(account, &caller.region, name)
+            .ok_or_else(no_such_queue)
+    }
+
+    fn queue_url(caller: &Caller, q: &Queue) -> String {
+        format!("http://{}/{}/{}", caller.host, q.account, q.name)
+    }
+
+    /// Submits `ops` and waits for the flush, mapping store failures to `InternalFailure`.
+    async fn persist(&self, pending: crate::storage::Pending) -> ApiResult<()> {
+        pending
+            .wait()
+            .await
+            .map_err(|e| ApiError::internal("store write failed", e))
+    }
+
+    fn submit(&self, ops: Vec<Op>) -> crate::storage::Pending {
+        self.durable.submit(ops)
+    }
+}
+
+pub(crate) fn no_such_queue() -> ApiError {
+    ApiError::new(
+        ErrorCode::QueueDoesNotExist,
+        "The specified queue does not exist.",
+    )
+}
+
+/// Splits `http://host/account/name` (or `/account/name`) into (account, name).
+pub fn split_queue_url(url: &str) -> Option<(&str, &str)> {
+    let path = match url.find("://") {
+        Some(i) => {
+            let rest = &url[i + 3..];
+            &rest[rest.find('/')?..]
+        }
+        None => url,
+    };
+    let mut segs = path.trim_matches('/').rsplitn(3, '/');
+    let name = segs.next()?;
+    let account = segs.next()?;
+    (!name.is_empty() && !account.is_empty()).then_some((account, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_urls() {
+        assert_eq!(
+            split_queue_url("http://localhost:4566/000000000000/q"),
+            Some(("000000000000", "q"))
+        );
+        assert_eq!(
+            split_queue_url("https://sqs.us-east-1.amazonaws.com/123456789012/my-q"),
+            Some(("123456789012", "my-q"))
+        );
+        assert_eq!(
+            split_queue_url("/000000000000/q"),
+            Some(("000000000000", "q"))
+        );
+        assert_eq!(split_queue_url("q"), None);
+        assert_eq!(split_queue_url("http://localhost:4566/"), None);
+    }
+}

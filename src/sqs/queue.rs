@@ -1,0 +1,369 @@
+//! One queue's working state, in memory behind its own lock: every message by sequence number, the
+//! ready set (visible now, oldest first) and the waiting set (delayed or in flight, by the time they
+//! become visible). Long polls sleep on `notify` and on the next visibility deadline, never in a loop.
+//! Every mutation returns the storage ops that make it durable; the caller enqueues them under the lock.
+
+use super::attributes::{QueueRecord, Settings};
+use super::message::{Message, MessageState, ReceiptHandle};
+use crate::storage::{Op, keys};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+use tokio::sync::Notify;
+
+/// A queue: immutable identity plus lockable state.
+pub struct Queue {
+    pub id: u64,
+    pub account: String,
+    pub region: String,
+    pub name: String,
+    pub arn: String,
+    state: Mutex<QueueState>,
+    /// Woken when a message may have become receivable, or the queue was deleted.
+    pub notify: Notify,
+}
+
+impl Queue {
+    pub fn new(id: u64, record: QueueRecord, settings: Settings) -> Queue {
+        Queue {
+            id,
+            account: record.account.clone(),
+            region: record.region.clone(),
+            name: record.name.clone(),
+            arn: record.arn(),
+            state: Mutex::new(QueueState::new(id, record, settings)),
+            notify: Notify::new(),
+        }
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Message counts as GetQueueAttributes reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub visible: usize,
+    pub not_visible: usize,
+    pub delayed: usize,
+}
+
+pub struct QueueState {
+    id: u64,
+    pub record: QueueRecord,
+    pub settings: Settings,
+    messages: BTreeMap<u64, Message>,
+    ready: BTreeSet<u64>,
+    waiting: BTreeSet<(u64, u64)>,
+    in_flight: usize,
+    next_seq: u64,
+    pub deleted: bool,
+}
+
+impl QueueState {
+    fn new(id: u64, record: QueueRecord, settings: Settings) -> Self {
+        QueueState {
+            id,
+            record,
+            settings,
+            messages: BTreeMap::new(),
+            ready: BTreeSet::new(),
+            waiting: BTreeSet::new(),
+            in_flight: 0,
+            next_seq: 1,
+            deleted: false,
+        }
+    }
+
+    pub fn record_op(&self) -> Op {
+        Op::Put(keys::queue(self.id), super::encode_record(&self.record))
+    }
+
+    fn place(&mut self, seq: u64, state: MessageState, now: u64) {
+        if state.visible_at > now {
+            self.waiting.insert((state.visible_at, seq));
+            if state.receive_count > 0 {
+                self.in_flight += 1;
+            }
+        } else {
+            self.ready.insert(seq);
+        }
+    }
+
+    fn unplace(&mut self, seq: u64, state: MessageState) {
+        if !self.ready.remove(&seq)
+            && self.waiting.remove(&(state.visible_at, seq))
+            && state.receive_count > 0
+        {
+            self.in_flight -= 1;
+        }
+    }
+
+    /// Restores a message read from the store at start-up.
+    pub fn load(&mut self, seq: u64, message: Message, now: u64) {
+        self.next_seq = self.next_seq.max(seq + 1);
+        self.place(seq, message.state, now);
+        self.messages.insert(seq, message);
+    }
+
+    /// Brings the state up to `now`: due messages become ready, expired ones are dropped (the
+    /// returned ops delete them). Returns whether anything became ready.
+    pub fn refresh(&mut self, now: u64) -> (bool, Vec<Op>) {
+        let mut woke = false;
+        while let Some(&(at, seq)) = self.waiting.first() {
+            if at > now {
+                break;
+            }
+            self.waiting.pop_first();
+            if self
+                .messages
+                .get(&seq)
+                .is_some_and(|m| m.state.receive_count > 0)
+            {
+                self.in_flight -= 1;
+            }
+            self.ready.insert(seq);
+            woke = true;
+        }
+        let retention_ms = self.settings.retention as u64 * 1000;
+        let mut ops = Vec::new();
+        while let Some((&seq, m)) = self.messages.first_key_value() {
+            if m.sent_ms + retention_ms > now {
+                break;
+            }
+            ops.extend(self.remove(seq).map(|(_, o)| o).unwrap_or_default());
+        }
+        (woke, ops)
+    }
+
+    /// Adds a new message; returns its sequence number and the ops that store it.
+    pub fn push(&mut self, message: Message, now: u64) -> (u64, Vec<Op>) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let ops = vec![
+            Op::Put(keys::message(keys::MESSAGE, self.id, seq), message.encode()),
+            Op::Put(
+                keys::message(keys::MESSAGE_STATE, self.id, seq),
+                message.state.encode(),
+            ),
+        ];
+        self.place(seq, message.state, now);
+        self.messages.insert(seq, message);
+        (seq, ops)
+    }
+
+    /// The oldest ready message, taken out of the ready set (the caller receives or moves it).
+    pub fn pop_ready(&mut self) -> Option<u64> {
+        self.ready.pop_first()
+    }
+
+    pub fn get(&self, seq: u64) -> Option<&Message> {
+        self.messages.get(&seq)
+    }
+
+    /// Marks a popped message received: counts the receive, hides it for `visibility` seconds, and
+    /// returns its new receipt handle and the op storing its state.
+    pub fn receive(&mut self, seq: u64, now: u64, visibility: u32) -> Option<(String, Op)> {
+        let m = self.messages.get_mut(&seq)?;
+        m.state.receive_count += 1;
+        if m.state.first_receive_ms == 0 {
+            m.state.first_receive_ms = now;
+        }
+        m.state.visible_at = now + visibility as u64 * 1000;
+        let state = m.state;
+        let handle = ReceiptHandle {
+            queue_id: self.id,
+            seq,
+            receive_count: state.receive_count,
+            message_id: m.id.clone(),
+        };
+        self.place(seq, state, now);
+        let op = Op::Put(
+            keys::message(keys::MESSAGE_STATE, self.id, seq),
+            state.encode(),
+        );
+        Some((handle.encode(), op))
+    }
+
+    /// Removes a message (delete, purge, expiry, dead-letter move).
+    pub fn remove(&mut self, seq: u64) -> Option<(Message, Vec<Op>)> {
+        let m = self.messages.remove(&seq)?;
+        self.unplace(seq, m.state);
+        let ops = vec![
+            Op::Delete(keys::message(keys::MESSAGE, self.id, seq)),
+            Op::Delete(keys::message(keys::MESSAGE_STATE, self.id, seq)),
+        ];
+        Some((m, ops))
+    }
+
+    /// Finds the message a receipt handle names, if it is still in this queue.
+    pub fn find(&self, handle: &ReceiptHandle) -> Option<u64> {
+        (handle.queue_id == self.id
+            && self
+                .messages
+                .get(&handle.seq)
+                .is_some_and(|m| m.id == handle.message_id))
+        .then_some(handle.seq)
+    }
+
+    pub fn is_in_flight(&self, seq: u64, now: u64) -> bool {
+        self.messages
+            .get(&seq)
+            .is_some_and(|m| m.state.receive_count > 0 && m.state.visible_at > now)
+    }
+
+    /// Sets a new visibility deadline on an in-flight message; returns the op storing it.
+    pub fn set_visibility(&mut self, seq: u64, now: u64, seconds: u32) -> Option<Op> {
+        let old = self.messages.get(&seq)?.state;
+        self.unplace(seq, old);
+        let m = self.messages.get_mut(&seq)?;
+        m.state.visible_at = now + seconds as u64 * 1000;
+        let state = m.state;
+        self.place(seq, state, now);
+        Some(Op::Put(
+            keys::message(keys::MESSAGE_STATE, self.id, seq),
+            state.encode(),
+        ))
+    }
+
+    /// Drops every message; returns the ops deleting them.
+    pub fn purge(&mut self) -> Vec<Op> {
+        let seqs: Vec<u64> = self.messages.keys().copied().collect();
+        seqs.into_iter()
+            .flat_map(|s| self.remove(s).map(|(_, o)| o).unwrap_or_default())
+            .collect()
+    }
+
+    pub fn counts(&self) -> Counts {
+        Counts {
+            visible: self.ready.len(),
+            not_visible: self.in_flight,
+            delayed: self.waiting.len() - self.in_flight,
+        }
+    }
+
+    /// When the next waiting message becomes visible, for long-poll sleepers.
+    pub fn next_due(&self) -> Option<u64> {
+        self.waiting.first().map(|&(at, _)| at)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::attributes::Settings;
+    use super::super::message::{Attributes, MessageParts, new_message_id};
+    use super::*;
+
+    fn queue() -> Queue {
+        let record = QueueRecord {
+            account: "000000000000".into(),
+            region: "us-east-1".into(),
+            name: "q".into(),
+            attributes: Default::default(),
+            tags: Default::default(),
+            created_s: 0,
+            modified_s: 0,
+        };
+        let settings = Settings::from_attributes(&record.attributes, 1 << 20);
+        Queue::new(1, record, settings)
+    }
+
+    fn msg(sent_ms: u64, visible_at: u64) -> Message {
+        Message::assemble(MessageParts {
+            id: new_message_id(),
+            body: "b".into(),
+            attributes: Attributes::new(),
+            trace_header: None,
+            sender_id: "s".into(),
+            sent_ms,
+            group_id: None,
+            dedup_id: None,
+            sequence_number: None,
+            dead_letter_source: None,
+            state: MessageState {
+                visible_at,
+                ..Default::default()
+            },
+        })
+    }
+
+    #[test]
+    fn lifecycle_counts() {
+        let q = queue();
+        let mut s = q.lock();
+        let (a, ops) = s.push(msg(1000, 0), 1000);
+        assert_eq!(ops.len(), 2);
+        let (_b, _) = s.push(msg(1000, 5000), 1000);
+        assert_eq!(
+            s.counts(),
+            Counts {
+                visible: 1,
+                not_visible: 0,
+                delayed: 1
+            }
+        );
+        assert_eq!(s.pop_ready(), Some(a));
+        let (handle, _) = s.receive(a, 1000, 30).unwrap();
+        assert_eq!(
+            s.counts(),
+            Counts {
+                visible: 0,
+                not_visible: 1,
+                delayed: 1
+            }
+        );
+        assert_eq!(s.next_due(), Some(5000));
+        let h = ReceiptHandle::decode(&handle).unwrap();
+        assert_eq!(s.find(&h), Some(a));
+        // delay passes, then the visibility timeout
+        s.refresh(5000);
+        assert_eq!(
+            s.counts(),
+            Counts {
+                visible: 1,
+                not_visible: 1,
+                delayed: 0
+            }
+        );
+        s.refresh(31_000);
+        assert_eq!(
+            s.counts(),
+            Counts {
+                visible: 2,
+                not_visible: 0,
+                delayed: 0
+            }
+        );
+        assert!(!s.is_in_flight(a, 31_000));
+        s.remove(a).unwrap();
+        assert_eq!(s.counts().visible, 1);
+        assert_eq!(s.find(&h), None);
+    }
+
+    #[test]
+    fn visibility_change_and_retention() {
+        let q = queue();
+        let mut s = q.lock();
+        let (a, _) = s.push(msg(0, 0), 0);
+        s.pop_ready();
+        s.receive(a, 0, 30).unwrap();
+        s.set_visibility(a, 10, 0).unwrap();
+        assert_eq!(
+            s.counts(),
+            Counts {
+                visible: 1,
+                not_visible: 0,
+                delayed: 0
+            }
+        );
+        let (_, ops) = s.refresh(DEFAULT_RETENTION_MS);
+        assert_eq!(ops.len(), 2, "expired message deleted from the store");
+        assert!(s.is_empty());
+    }
+
+    const DEFAULT_RETENTION_MS: u64 = super::super::attributes::DEFAULT_RETENTION as u64 * 1000;
+}

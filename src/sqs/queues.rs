@@ -1,0 +1,608 @@
+//! Queue management actions: create, look up, list, delete, attributes, tags, permissions.
+
+use super::attributes::{self, AllowPolicy, COMPUTED, FIFO_ONLY, QueueRecord, SETTABLE, Settings};
+use super::queue::Queue;
+use super::{Sqs, no_such_queue};
+use crate::caller::Caller;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::protocol::Params;
+use crate::storage::{Op, keys};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const MAX_TAGS: usize = 50;
+
+/// Actions AddPermission may grant (AWS's list; `*` grants all).
+const PERMISSION_ACTIONS: &[&str] = &[
+    "*",
+    "SendMessage",
+    "ReceiveMessage",
+    "DeleteMessage",
+    "ChangeMessageVisibility",
+    "GetQueueAttributes",
+    "GetQueueUrl",
+    "ListDeadLetterSourceQueues",
+    "PurgeQueue",
+    "ListQueueTags",
+];
+
+impl Sqs {
+    /// Validates attributes for a queue; cross-queue rules included.
+    fn check_attributes(
+        &self,
+        queue_arn: &str,
+        given: &BTreeMap<String, String>,
+    ) -> ApiResult<BTreeMap<String, Option<String>>> {
+        let mut out = BTreeMap::new();
+        for (name, value) in given {
+            let canonical = attributes::validate(name, value, self.max_message_size)?;
+            if name == "RedrivePolicy" {
+                if let Some(policy) = &canonical {
+                    self.check_dead_letter_target(queue_arn, policy, value)?;
+                }
+            }
+            if name == "FifoQueue" {
+                continue;
+            }
+            out.insert(name.clone(), canonical);
+        }
+        Ok(out)
+    }
+
+    fn check_dead_letter_target(&self, source_arn: &str, policy: &str, raw: &str) -> ApiResult<()> {
+        let r = attributes::parse_redrive(policy)?;
+        let dlq = self.by_arn(&r.dead_letter_arn).ok_or_else(|| {
+            ApiError::invalid_value("RedrivePolicy", raw, "Dead letter target does not exist.")
+        })?;
+        let allow = dlq
+            .lock()
+            .record
+            .attributes
+            .get("RedriveAllowPolicy")
+            .cloned();
+        let permitted = match allow.map(|a| attributes::parse_allow_policy(&a)) {
+            None | Some(Err(_)) | Some(Ok(AllowPolicy::AllowAll)) => true,
+            Some(Ok(AllowPolicy::DenyAll)) => false,
+            Some(Ok(AllowPolicy::ByQueue(arns))) => arns.iter().any(|a| a == source_arn),
+        };
+        if !permitted {
+            return Err(ApiError::invalid_value(
+                "RedrivePolicy",
+                raw,
+                "Queue is not allowed as a source queue by the dead-letter queue's RedriveAllowPolicy.",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(super) async fn create_queue(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+        let name = p.required_str("QueueName")?.to_string();
+        let given = p.string_map("Attributes")?;
+        let mut tags = p.string_map("tags")?;
+        tags.extend(p.string_map("Tags")?);
+        let fifo_requested = given
+            .get("FifoQueue")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if name.ends_with(".fifo") || fifo_requested {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedOperation,
+                "FIFO queues are not supported by this version of ferry yet.",
+            ));
+        }
+        if !attributes::valid_queue_name(&name) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
+            ));
+        }
+        for n in given.keys() {
+            if FIFO_ONLY.contains(&n.as_str()) && n != "FifoQueue" {
+                return Err(attributes::unknown_attribute(n));
+            }
+        }
+        check_tags(&tags)?;
+        let arn = format!("arn:aws:sqs:{}:{}:{}", caller.region, caller.account, name);
+        let checked = self.check_attributes(&arn, &given)?;
+        let set: BTreeMap<String, String> = checked
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+
+        let key = (caller.account.clone(), caller.region.clone(), name.clone());
+        let (queue, pending) = {
+            let mut queues = self.write_queues();
+            if let Some(existing) = queues.get(&key) {
+                let state = existing.lock();
+                let current = full_attributes(&state.record.attributes, self.max_message_size);
+                let differing: Vec<&str> = set
+                    .iter()
+                    .filter(|(k, v)| current.get(*k) != Some(*v))
+                    .map(|(k, _)| k.as_str())
+                    .collect();
+                if !differing.is_empty() {
+                    return Err(ApiError::new(
+                        ErrorCode::QueueNameExists,
+                        format!(
+                            "A queue already exists with the same name and a different value for attribute {}",
+                            differing.join(", ")
+                        ),
+                    ));
+                }
+                return Ok(json!({"QueueUrl": Sqs::queue_url(caller, existing)}));
+            }
+            let now_s = self.clock.now_ms() / 1000;
+            let record = QueueRecord {
+                account: caller.account.clone(),
+                region: caller.region.clone(),
+                name,
+                attributes: set,
+                tags,
+                created_s: now_s,
+                modified_s: now_s,
+            };
+            let id = self
+                .next_id
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let settings = Settings::from_attributes(&record.attributes, self.max_message_size);
+            let queue = Arc::new(Queue::new(id, record, settings));
+            let pending = self.submit(vec![queue.lock().record_op()]);
+            queues.insert(key, queue.clone());
+            (queue, pending)
+        };
+        self.persist(pending).await?;
+        Ok(json!({"QueueUrl": Sqs::queue_url(caller, &queue)}))
+    }
+
+    pub(super) fn get_queue_url(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+        let name = p.required_str("QueueName")?;
+        let account = p.str("QueueOwnerAWSAccountId")?.unwrap_or(&caller.account);
+        let q = self
+            .lookup(account, &caller.region, name)
+            .ok_or_else(no_such_queue)?;
+        Ok(json!({"QueueUrl": Sqs::queue_url(caller, &q)}))
+    }
+
+    pub(super) fn list_queues(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+        let prefix = p.str("QueueNamePrefix")?.unwrap_or("");
+        let max = match p.int("MaxResults")? {
+            None => None,
+            Some(n @ 1..=1000) => Some(n as usize),
+            Some(n) => {
+                return Err(ApiError::invalid_value(
+                    "MaxResults",
+                    n,
+                    "MaxResults must be an integer between 1 and 1000.",
+                ));
+            }
+        };
+        let after = match p.str("NextToken")? {
+            None => None,
+            Some(t) => Some(
+                B64.decode(t)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| {
+                        ApiError::new(ErrorCode::InvalidParameterValue, "Invalid NextToken value.")
+                    })?,
+            ),
+        };
+        let mut names: Vec<Arc<Queue>> = self
+            .read_queues()
+            .values()
+            .filter(|q| {
+                q.account == caller.account
+                    && q.region == caller.region
+                    && q.name.starts_with(prefix)
+            })
+            .filter(|q| after.as_deref().is_none_or(|a| q.name.as_str() > a))
+            .cloned()
+            .collect();
+        names.sort_by(|a, b| a.name.cmp(&b.name));
+        let limit = max.unwrap_or(1000);
+        let more = max.is_some() && names.len() > limit;
+        names.truncate(limit);
+        let mut out = Map::new();
+        if !names.is_empty() {
+            out.insert(
+                "QueueUrls".into(),
+                names
+                    .iter()
+                    .map(|q| Value::String(Sqs::queue_url(caller, q)))
+                    .collect(),
+            );
+        }
+        if more {
+            if let Some(last) = names.last() {
+                out.insert(
+                    "NextToken".into(),
+                    Value::String(B64.encode(last.name.as_bytes())),
+                );
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    pub(super) async fn delete_queue(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+        let q = self.queue(caller, &p)?;
+        let pending = {
+            let mut queues = self.write_queues();
+            queues.remove(&(q.account.clone(), q.region.clone(), q.name.clone()));
+            let mut state = q.lock();
+            state.deleted = true;
+            let mut ops = state.purge();
+            ops.push(Op::Delete(keys::queue(q.id)));
+            self.submit(ops)
+        };
+        q.notify.notify_waiters();
+        self.persist(pending).await?;
+        Ok(json!({}))
+    }
+
+    pub(super) fn get_queue_attributes(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+        let q = self.queue(caller, &p)?;
+        let names = p.strings("AttributeNames")?;
+        for n in &names {
+            let known = n == "All"
+                || SETTABLE.contains(&n.as_str())
+                || COMPUTED.contains(&n.as_str())
+                || FIFO_ONLY.contains(&n.as_str());
+            if !known {
+                return Err(attributes::unknown_attribute(n));
+            }
+        }
+        let now = self.clock.now_ms();
+        let mut state = q.lock();
+        let (_, expired) = state.refresh(now);
+        self.durable.submit_detached(expired);
+        let counts = state.counts();
+        let mut all = full_attributes(&state.record.attributes, self.max_message_size);
+        all.insert("QueueArn".into(), q.arn.clone());
+        all.insert(
+            "ApproximateNumberOfMessages".into(),
+            counts.visible.to_string(),
+        );
+        all.insert(
+            "ApproximateNumberOfMessagesNotVisible".into(),
+            counts.not_visible.to_string(),
+        );
+        all.insert(
+            "ApproximateNumberOfMessagesDelayed".into(),
+            counts.delayed.to_string(),
+        );
+        all.insert(
+            "CreatedTimestamp".into(),
+            state.record.created_s.to_string(),
+        );
+        all.insert(
+            "LastModifiedTimestamp".into(),
+            state.record.modified_s.to_string(),
+        );
+        drop(state);
+        let wanted = |n: &str| names.iter().any(|w| w == "All" || w == n);
+        let selected: Map<String, Value> = all
+            .into_iter()
+            .filter(|(k, _)| wanted(k))
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        let mut out = Map::new();
+        if !selected.is_empty() {
+            out.insert("Attributes".into(), Value::Object(selected));
+        }
+        Ok(Value::Object(out))
+    }
+
+    pub(super) async fn set_queue_attributes(
+        &self,
+        caller: &Caller,
+        p: Params,
+    ) -> ApiResult<Value> {
+        let q = self.queue(caller, &p)?;
+        let given = p.string_map("Attributes")?;
+        for n in given.keys() {
+            if FIFO_ONLY.contains(&n.as_str()) {
+                return Err(attributes::unknown_attribute(n));
+            }
+        }
+        let checked = self.check_attributes(&q.arn, &given)?;
+        let pending = {
+            let mut state = q.lock();
+            for (k, v) in checked {
+                match v {
+                    Some(v) => state.record.attributes.insert(k, v),
+                    None => state.record.attributes.remove(&k),
+                };
+            }
+            state.record.modified_s = self.clock.now_ms() / 1000;
+            state.settings =
+                Settings::from_attributes(&state.record.attributes, self.max_message_size);
+            self.submit(vec![state.record_op()])
+        };
+        q.notify.notify_waiters();
+        self.persist(pending).await?;
+        Ok(json!({}))
+    }
+
+    /// Applies `change` to a queue's record and stores it.
+    async fn update_record(
+        &self,
+        q: &Queue,
+        change: impl FnOnce(&mut QueueRecord) -> ApiResult<()>,
+    ) -> ApiResult<Value> {
+        let pending = {
+            let mut state = q.lock();
+            let mut record = state.record.clone();
+            change(&mut record)?;
+            state.record = record;
+            self.submit(vec![state.record_op()])
+        };
+        self.persist(pending).await?;
+        Ok(json!({}))
+    }
+
+    pub(super) async fn tag_queue(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+        let q = self.queue(caller, &p)?;
+        let tags = p.string_map("Tags")?;
+        if tags.is_empty() {
+            return Err(ApiError::missing("Tags"));
+        }
+        check_tags(&tags)?;
+        self.update_record(&q, |r| {
+            r.tags.extend(tags);
+            if r.tags.len() > MAX_TAGS {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidParameterValue,
+                    format!("Too many tags added for queue {}.", r.name),
+                ));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn untag_queue(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+        let q = self.queue(caller, &p)?;
+        let keys = p.strings("TagKeys")?;
+        if keys.is_empty() {
+            return Err(ApiError::missing("TagKeys"));
+        }
+        self.update_record(&q, |r| {
+            for k in &keys {
+                r.tags.remove(k);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) fn list_queue_tags(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+        let q = self.queue(caller, &p)?;
+        let tags = q.lock().record.tags.clone();
+        let mut out = Map::new();
+        if !tags.is_empty() {
+            out.insert("Tags".into(), json!(tags));
+        }
+        Ok(Value::Object(out))
+    }
+
+    pub(super) async fn add_permission(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+        let q = self.queue(caller, &p)?;
+        let label = p.required_str("Label")?.to_string();
+        if label.len() > 80
+            || !label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(ApiError::invalid_value(
+                "Label",
+                &label,
+                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
+            ));
+        }
+        let accounts = p.strings("AWSAccountIds")?;
+        if accounts.is_empty() {
+            return Err(ApiError::missing("AWSAccountIds"));
+        }
+        let actions = p.strings("Actions")?;
+        if actions.is_empty() {
+            return Err(ApiError::missing("Actions"));
+        }
+        for a in &actions {
+            if !PERMISSION_ACTIONS.contains(&a.as_str()) {
+                return Err(ApiError::invalid_value(
+                    "ActionName",
+                    a,
+                    "Please refer to the appropriate WSDL for a list of valid actions.",
+                ));
+            }
+        }
+        let arn = q.arn.clone();
+        self.update_record(&q, |r| {
+            let mut policy = r
+                .attributes
+                .get("Policy")
+                .and_then(|p| serde_json::from_str::<Value>(p).ok())
+                .unwrap_or_else(|| json!({"Version": "2012-10-17", "Id": format!("{arn}/SQSDefaultPolicy"), "Statement": []}));
+            let statements = policy["Statement"].as_array_mut().ok_or_else(|| {
+                ApiError::new(ErrorCode::InvalidParameterValue, "The queue's Policy has no Statement list.")
+            })?;
+            if statements.iter().any(|s| s["Sid"] == label.as_str()) {
+                return Err(ApiError::invalid_value("Label", &label, "Already exists."));
+            }
+            let principals: Vec<Value> = accounts.iter().map(|a| json!(format!("arn:aws:iam::{a}:root"))).collect();
+            let acts: Vec<Value> = actions.iter().map(|a| json!(format!("SQS:{a}"))).collect();
+            let one_or_list = |mut v: Vec<Value>| if v.len() == 1 { v.remove(0) } else { Value::Array(v) };
+            statements.push(json!({
+                "Sid": label,
+                "Effect": "Allow",
+                "Principal": {"AWS": one_or_list(principals)},
+                "Action": one_or_list(acts),
+                "Resource": arn,
+            }));
+            r.attributes.insert("Policy".into(), policy.to_string());
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn remove_permission(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+        let q = self.queue(caller, &p)?;
+        let label = p.required_str("Label")?.to_string();
+        self.update_record(&q, |r| {
+            let not_found =
+                || ApiError::invalid_value("Label", &label, "can't find label on existing policy.");
+            let mut policy = r
+                .attributes
+                .get("Policy")
+                .and_then(|p| serde_json::from_str::<Value>(p).ok())
+                .ok_or_else(not_found)?;
+            let statements = policy["Statement"].as_array_mut().ok_or_else(not_found)?;
+            let before = statements.len();
+            statements.retain(|s| s["Sid"] != label.as_str());
+            if statements.len() == before {
+                return Err(not_found());
+            }
+            if statements.is_empty() {
+                r.attributes.remove("Policy");
+            } else {
+                r.attributes.insert("Policy".into(), policy.to_string());
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) fn list_dead_letter_source_queues(
+        &self,
+        caller: &Caller,
+        p: Params,
+    ) -> ApiResult<Value> {
+        let q = self.queue(caller, &p)?;
+        let max = match p.int("MaxResults")? {
+            None => None,
+            Some(n @ 1..=1000) => Some(n as usize),
+            Some(n) => {
+                return Err(ApiError::invalid_value(
+                    "MaxResults",
+                    n,
+                    "MaxResults must be an integer between 1 and 1000.",
+                ));
+            }
+        };
+        let after = p
+            .str("NextToken")?
+            .and_then(|t| B64.decode(t).ok())
+            .and_then(|b| String::from_utf8(b).ok());
+        let mut sources: Vec<Arc<Queue>> = self
+            .read_queues()
+            .values()
+            .filter(|s| {
+                s.lock()
+                    .settings
+                    .redrive
+                    .as_ref()
+                    .is_some_and(|r| r.dead_letter_arn == q.arn)
+            })
+            .filter(|s| after.as_deref().is_none_or(|a| s.name.as_str() > a))
+            .cloned()
+            .collect();
+        sources.sort_by(|a, b| a.name.cmp(&b.name));
+        let limit = max.unwrap_or(1000);
+        let more = max.is_some() && sources.len() > limit;
+        sources.truncate(limit);
+        let mut out = Map::new();
+        out.insert(
+            "queueUrls".into(),
+            sources
+                .iter()
+                .map(|s| Value::String(Sqs::queue_url(caller, s)))
+                .collect(),
+        );
+        if more {
+            if let Some(last) = sources.last() {
+                out.insert(
+                    "NextToken".into(),
+                    Value::String(B64.encode(last.name.as_bytes())),
+                );
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    pub(super) async fn purge_queue(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+        let q = self.queue(caller, &p)?;
+        let pending = {
+            let mut state = q.lock();
+            let ops = state.purge();
+            self.submit(ops)
+        };
+        self.persist(pending).await?;
+        Ok(json!({}))
+    }
+}
+
+/// Every settable attribute with its value or AWS's default, as GetQueueAttributes shows them.
+fn full_attributes(
+    set: &BTreeMap<String, String>,
+    max_message_size: usize,
+) -> BTreeMap<String, String> {
+    let mut all = BTreeMap::new();
+    let defaults = [
+        (
+            "VisibilityTimeout",
+            attributes::DEFAULT_VISIBILITY.to_string(),
+        ),
+        ("MaximumMessageSize", max_message_size.to_string()),
+        (
+            "MessageRetentionPeriod",
+            attributes::DEFAULT_RETENTION.to_string(),
+        ),
+        ("DelaySeconds", "0".to_string()),
+        ("ReceiveMessageWaitTimeSeconds", "0".to_string()),
+        (
+            "SqsManagedSseEnabled",
+            if set.contains_key("KmsMasterKeyId") {
+                "false"
+            } else {
+                "true"
+            }
+            .to_string(),
+        ),
+    ];
+    for (k, v) in defaults {
+        all.insert(k.to_string(), v);
+    }
+    if set.contains_key("KmsMasterKeyId") {
+        all.insert("KmsDataKeyReusePeriodSeconds".into(), "300".into());
+    }
+    all.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+    all
+}
+
+fn check_tags(tags: &BTreeMap<String, String>) -> ApiResult<()> {
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameterValue,
+            format!("Too many tags: {} (at most {MAX_TAGS}).", tags.len()),
+        ));
+    }
+    for (k, v) in tags {
+        if k.is_empty() || k.chars().count() > 128 {
+            return Err(ApiError::invalid_value(
+                "Tag key",
+                k,
+                "Tag keys must be between 1 and 128 characters.",
+            ));
+        }
+        if v.chars().count() > 256 {
+            return Err(ApiError::invalid_value(
+                "Tag value",
+                v,
+                "Tag values must be at most 256 characters.",
+            ));
+        }
+    }
+    Ok(())
+}

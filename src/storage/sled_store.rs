@@ -1,0 +1,67 @@
+//! The default backend: one sled tree on disk. A batch is applied atomically with `apply_batch`;
+//! `sync` is sled's flush (an fsync of its log), called once per commit group.
+
+use super::{Op, Store, StoreError, StoreResult};
+use std::path::Path;
+
+pub struct SledStore {
+    db: sled::Db,
+}
+
+fn err(e: sled::Error) -> StoreError {
+    StoreError(e.to_string())
+}
+
+/// sled's page cache; small, because the working state already lives in memory above the store.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
+impl SledStore {
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .flush_every_ms(None)
+            .mode(sled::Mode::LowSpace)
+            .open()
+            .map_err(err)?;
+        Ok(SledStore { db })
+    }
+}
+
+impl Store for SledStore {
+    fn write(&self, ops: &[Op]) -> StoreResult<()> {
+        let mut batch = sled::Batch::default();
+        for op in ops {
+            match op {
+                Op::Put(k, v) => batch.insert(k.as_slice(), v.as_slice()),
+                Op::Delete(k) => batch.remove(k.as_slice()),
+            }
+        }
+        self.db.apply_batch(batch).map_err(err)
+    }
+
+    fn sync(&self) -> StoreResult<()> {
+        self.db.flush().map(|_| ()).map_err(err)
+    }
+
+    fn scan(
+        &self,
+        prefix: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        for item in self.db.scan_prefix(prefix) {
+            let (k, v) = item.map_err(err)?;
+            f(&k, &v)?;
+        }
+        Ok(())
+    }
+
+    fn clear(&self) -> StoreResult<()> {
+        self.db.clear().map_err(err)?;
+        self.sync()
+    }
+
+    fn size_on_disk(&self) -> Option<u64> {
+        self.db.size_on_disk().ok()
+    }
+}

@@ -1,0 +1,332 @@
+//! SQS semantics that depend on time, run against the service directly on tokio's paused clock:
+//! visibility timeouts, delays, long polls that wake on arrival, retention, dead-letter moves.
+
+use ferry::caller::Caller;
+use ferry::error::ErrorCode;
+use ferry::protocol::Params;
+use ferry::{App, Config};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::{Instant, sleep};
+
+fn app() -> Arc<App> {
+    App::open(Config::in_memory()).unwrap()
+}
+
+fn caller() -> Caller {
+    Caller::local("000000000000", "us-east-1")
+}
+
+async fn call(app: &App, action: &str, input: Value) -> Result<Value, ferry::error::ApiError> {
+    app.sqs
+        .call(action, &caller(), Params::from_value(input).unwrap())
+        .await
+}
+
+async fn ok(app: &App, action: &str, input: Value) -> Value {
+    call(app, action, input)
+        .await
+        .unwrap_or_else(|e| panic!("{action}: {e}"))
+}
+
+async fn queue(app: &App, name: &str, attrs: Value) -> String {
+    ok(
+        app,
+        "CreateQueue",
+        json!({"QueueName": name, "Attributes": attrs}),
+    )
+    .await["QueueUrl"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn counts(app: &App, url: &str) -> (u64, u64, u64) {
+    let a = ok(
+        app,
+        "GetQueueAttributes",
+        json!({"QueueUrl": url, "AttributeNames": ["All"]}),
+    )
+    .await;
+    let n = |k: &str| a["Attributes"][k].as_str().unwrap().parse::<u64>().unwrap();
+    (
+        n("ApproximateNumberOfMessages"),
+        n("ApproximateNumberOfMessagesNotVisible"),
+        n("ApproximateNumberOfMessagesDelayed"),
+    )
+}
+
+async fn receive(app: &App, url: &str, extra: Value) -> Vec<Value> {
+    let mut input = json!({"QueueUrl": url, "MaxNumberOfMessages": 10});
+    for (k, v) in extra.as_object().unwrap() {
+        input[k] = v.clone();
+    }
+    ok(app, "ReceiveMessage", input)
+        .await
+        .get("Messages")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test(start_paused = true)]
+async fn visibility_timeout_hides_then_returns_message() {
+    let app = app();
+    let url = queue(&app, "vis", json!({"VisibilityTimeout": "30"})).await;
+    ok(
+        &app,
+        "SendMessage",
+        json!({"QueueUrl": url, "MessageBody": "hello"}),
+    )
+    .await;
+    let first = receive(&app, &url, json!({})).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(counts(&app, &url).await, (0, 1, 0));
+    sleep(Duration::from_secs(29)).await;
+    assert!(
+        receive(&app, &url, json!({})).await.is_empty(),
+        "still invisible at 29 s"
+    );
+    sleep(Duration::from_secs(2)).await;
+    let second = receive(
+        &app,
+        &url,
+        json!({"AttributeNames": ["ApproximateReceiveCount"]}),
+    )
+    .await;
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0]["Attributes"]["ApproximateReceiveCount"], "2");
+    assert_ne!(
+        first[0]["ReceiptHandle"], second[0]["ReceiptHandle"],
+        "fresh handle per receive"
+    );
+    // The older handle still deletes the message.
+    ok(
+        &app,
+        "DeleteMessage",
+        json!({"QueueUrl": url, "ReceiptHandle": first[0]["ReceiptHandle"]}),
+    )
+    .await;
+    assert_eq!(counts(&app, &url).await, (0, 0, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn long_poll_wakes_on_arrival_not_at_deadline() {
+    let app = app();
+    let url = queue(&app, "lp", json!({})).await;
+    let (a2, u2) = (app.clone(), url.clone());
+    let sender = tokio::spawn(async move {
+        sleep(Duration::from_secs(5)).await;
+        ok(
+            &a2,
+            "SendMessage",
+            json!({"QueueUrl": u2, "MessageBody": "late"}),
+        )
+        .await;
+    });
+    let start = Instant::now();
+    let got = receive(&app, &url, json!({"WaitTimeSeconds": 20})).await;
+    let waited = start.elapsed();
+    sender.await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["Body"], "late");
+    assert!(
+        waited >= Duration::from_secs(5) && waited < Duration::from_secs(6),
+        "woke after {waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn long_poll_on_empty_queue_returns_at_deadline() {
+    let app = app();
+    let url = queue(&app, "empty", json!({"ReceiveMessageWaitTimeSeconds": "3"})).await;
+    let start = Instant::now();
+    assert!(receive(&app, &url, json!({})).await.is_empty());
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_secs(3) && waited < Duration::from_secs(4),
+        "queue default wait used: {waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn long_poll_wakes_when_delay_ends() {
+    let app = app();
+    let url = queue(&app, "delay", json!({})).await;
+    ok(
+        &app,
+        "SendMessage",
+        json!({"QueueUrl": url, "MessageBody": "d", "DelaySeconds": 4}),
+    )
+    .await;
+    assert_eq!(counts(&app, &url).await, (0, 0, 1));
+    let start = Instant::now();
+    let got = receive(&app, &url, json!({"WaitTimeSeconds": 10})).await;
+    assert_eq!(got.len(), 1);
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_secs(4) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn queue_delay_applies_and_message_delay_overrides() {
+    let app = app();
+    let url = queue(&app, "qdelay", json!({"DelaySeconds": "10"})).await;
+    ok(
+        &app,
+        "SendMessage",
+        json!({"QueueUrl": url, "MessageBody": "q"}),
+    )
+    .await;
+    ok(
+        &app,
+        "SendMessage",
+        json!({"QueueUrl": url, "MessageBody": "m", "DelaySeconds": 0}),
+    )
+    .await;
+    let got = receive(&app, &url, json!({})).await;
+    assert_eq!(
+        got.iter().map(|m| m["Body"].clone()).collect::<Vec<_>>(),
+        vec![json!("m")]
+    );
+    sleep(Duration::from_secs(10)).await;
+    assert_eq!(receive(&app, &url, json!({})).await.len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn change_visibility_to_zero_and_not_in_flight() {
+    let app = app();
+    let url = queue(&app, "cmv", json!({})).await;
+    ok(
+        &app,
+        "SendMessage",
+        json!({"QueueUrl": url, "MessageBody": "x"}),
+    )
+    .await;
+    let m = receive(&app, &url, json!({})).await.remove(0);
+    let handle = m["ReceiptHandle"].clone();
+    ok(
+        &app,
+        "ChangeMessageVisibility",
+        json!({"QueueUrl": url, "ReceiptHandle": handle, "VisibilityTimeout": 0}),
+    )
+    .await;
+    assert_eq!(counts(&app, &url).await, (1, 0, 0));
+    let e = call(
+        &app,
+        "ChangeMessageVisibility",
+        json!({"QueueUrl": url, "ReceiptHandle": handle, "VisibilityTimeout": 5}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::MessageNotInflight);
+    let e = call(
+        &app,
+        "ChangeMessageVisibility",
+        json!({"QueueUrl": url, "ReceiptHandle": handle, "VisibilityTimeout": 43201}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidParameterValue);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retention_expires_messages() {
+    let app = app();
+    let url = queue(&app, "ret", json!({"MessageRetentionPeriod": "60"})).await;
+    ok(
+        &app,
+        "SendMessage",
+        json!({"QueueUrl": url, "MessageBody": "old"}),
+    )
+    .await;
+    sleep(Duration::from_secs(59)).await;
+    assert_eq!(counts(&app, &url).await.0, 1);
+    sleep(Duration::from_secs(2)).await;
+    assert_eq!(counts(&app, &url).await, (0, 0, 0));
+    assert!(receive(&app, &url, json!({})).await.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn redrive_moves_after_max_receive_count() {
+    let app = app();
+    let dlq = queue(&app, "dlq", json!({})).await;
+    let policy = json!({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:dlq", "maxReceiveCount": 2}).to_string();
+    let src = queue(
+        &app,
+        "src",
+        json!({"RedrivePolicy": policy, "VisibilityTimeout": "1"}),
+    )
+    .await;
+    let sent = ok(
+        &app,
+        "SendMessage",
+        json!({"QueueUrl": src, "MessageBody": "poison"}),
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(receive(&app, &src, json!({})).await.len(), 1);
+        sleep(Duration::from_millis(1100)).await;
+    }
+    assert!(
+        receive(&app, &src, json!({})).await.is_empty(),
+        "third receive moves it instead"
+    );
+    let moved = receive(&app, &dlq, json!({"AttributeNames": ["All"]})).await;
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0]["MessageId"], sent["MessageId"]);
+    assert_eq!(
+        moved[0]["Attributes"]["DeadLetterQueueSourceArn"],
+        "arn:aws:sqs:us-east-1:000000000000:src"
+    );
+    let sources = ok(&app, "ListDeadLetterSourceQueues", json!({"QueueUrl": dlq})).await;
+    assert_eq!(sources["queueUrls"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn redrive_policy_needs_existing_target_and_respects_allow_policy() {
+    let app = app();
+    let policy = |arn: &str| json!({"deadLetterTargetArn": arn, "maxReceiveCount": 1}).to_string();
+    let e = call(&app, "CreateQueue", json!({"QueueName": "s", "Attributes": {"RedrivePolicy": policy("arn:aws:sqs:us-east-1:000000000000:none")}}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidParameterValue);
+    queue(
+        &app,
+        "closed",
+        json!({"RedriveAllowPolicy": "{\"redrivePermission\":\"denyAll\"}"}),
+    )
+    .await;
+    let e = call(&app, "CreateQueue", json!({"QueueName": "s", "Attributes": {"RedrivePolicy": policy("arn:aws:sqs:us-east-1:000000000000:closed")}}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidParameterValue);
+}
+
+#[tokio::test(start_paused = true)]
+async fn many_idle_long_polls_all_return_and_one_gets_the_message() {
+    let app = app();
+    let url = queue(&app, "herd", json!({})).await;
+    let mut polls = Vec::new();
+    for _ in 0..200 {
+        let (a, u) = (app.clone(), url.clone());
+        polls.push(tokio::spawn(async move {
+            receive(&a, &u, json!({"WaitTimeSeconds": 20})).await.len()
+        }));
+    }
+    sleep(Duration::from_secs(1)).await;
+    ok(
+        &app,
+        "SendMessage",
+        json!({"QueueUrl": url, "MessageBody": "one"}),
+    )
+    .await;
+    let mut got = 0;
+    for p in polls {
+        got += p.await.unwrap();
+    }
+    assert_eq!(got, 1);
+}
