@@ -493,8 +493,18 @@ def cmd_big(a):
         app_d, alloc_d, files_d = disk_usage(data)
         shut2 = f.stop(signal.SIGTERM, timeout=120)
         app_d2, alloc_d2, _ = disk_usage(data)
+        # Restart on the drained store: does the empty-but-used store cost start time or memory?
+        f = Ferry(a.bin, data, port=f.port)
+        t0 = time.perf_counter()
+        f.start()
+        f.wait_healthy(timeout=a.max_seconds)
+        health2_s = time.perf_counter() - t0
+        time.sleep(0.5)
+        rss_restart2 = proc_rss_kib(f.pid)
+        f.stop(signal.SIGTERM, timeout=120)
         log(f"big: deleted {deleted} in {drain_s:.1f}s ({deleted / drain_s:.0f} msg/s), left {left}+{inflight}, "
-            f"disk {alloc_d / 1e6:.1f} MB allocated, {alloc_d2 / 1e6:.1f} MB after stop")
+            f"disk {alloc_d / 1e6:.1f} MB allocated, {alloc_d2 / 1e6:.1f} MB after stop; RSS {rss_drained} KiB; "
+            f"restart healthy {health2_s * 1000:.0f} ms, RSS {rss_restart2} KiB")
         emit({"label": "ferry", "scenario": "big-drain", "messages": sent, "deleted": deleted,
               "errors": del_err, "seconds": round(drain_s, 2),
               "deleted_per_s": round(deleted / drain_s, 1),
@@ -503,7 +513,8 @@ def cmd_big(a):
               "disk_bytes_allocated": alloc_d, "disk_bytes_apparent": app_d, "disk_files": files_d,
               "disk_bytes_allocated_after_stop": alloc_d2, "disk_bytes_apparent_after_stop": app_d2,
               "disk_bytes_per_message_processed": round(alloc_d2 / sent, 1) if sent else None,
-              "sigterm_exit_s": None if shut2 is None else round(shut2, 3)})
+              "sigterm_exit_s": None if shut2 is None else round(shut2, 3),
+              "restart_to_healthy_ms": round(health2_s * 1000, 1), "rss_kib_after_restart": rss_restart2})
     finally:
         f.stop()
         shutil.rmtree(base, ignore_errors=True)
@@ -584,9 +595,14 @@ def cmd_summarize(a):
         if h:
             print(f"hello  raw   ceiling@{c:<5} {fmt(h['ops_per_s']):>9}  (p50 {h['latency_ms']['p50']:.2f} ms, "
                   f"p99 {h['latency_ms']['p99']:.2f} ms, server CPU {h.get('server_cpu_pct')}%)", file=out)
+    live = sum(l.get("msgs", 0) for l in lines
+               if l.get("label") == "ferry" and l.get("scenario") == "sqs-send" and "error" not in l)
     for l in lines:
         sc = l.get("scenario")
-        if sc == "startup":
+        if sc == "disk-after-load":
+            per = f", {l['disk_bytes_apparent'] / live:.0f} B per message left (sqs-send's {live})" if live else ""
+            print(f"ferry data dir after the load runs: {l['disk_bytes_apparent'] / 1e6:.1f} MB{per}", file=out)
+        elif sc == "startup":
             print(f"ferry startup: healthy after {l['start_to_healthy_ms']['median']} ms (median of {l['runs']}), "
                   f"idle RSS {l['idle_rss_kib']['median'] / 1024:.1f} MiB", file=out)
         elif sc == "longpoll-idle":
@@ -601,7 +617,9 @@ def cmd_summarize(a):
         elif sc == "big-drain":
             print(f"ferry drained {l['deleted']} in {l['seconds']} s ({l['deleted_per_s']}/s); disk after delete "
                   f"{l['disk_bytes_allocated_after_stop'] / 1e6:.0f} MB ({l['disk_bytes_per_message_processed']} B per "
-                  f"message processed); left {l['left_visible']}+{l['left_in_flight']}", file=out)
+                  f"message processed); left {l['left_visible']}+{l['left_in_flight']}; RSS {l['rss_kib'] / 1024:.0f} MiB; "
+                  f"restart on it: healthy {l.get('restart_to_healthy_ms')} ms, RSS "
+                  f"{(l.get('rss_kib_after_restart') or 0) / 1024:.0f} MiB", file=out)
     for s in summaries:
         if OUT:
             with open(OUT, "a") as fh:

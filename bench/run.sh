@@ -64,6 +64,10 @@ cleanup() {
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  if [ -s "$TMP/ferry.log" ]; then
+    echo "ferry.log (--log-level warn) has $(wc -l <"$TMP/ferry.log") lines; first ones:" >&2
+    head -5 "$TMP/ferry.log" >&2
+  fi
   if [ "$rc" -ne 0 ]; then
     echo "bench failed (exit $rc); server logs kept in $TMP" >&2
   else
@@ -124,6 +128,7 @@ for pid in "${PIDS[@]}"; do
 done
 FERRY_DU=$(du -sb "$TMP/ferry-data" | cut -f1)
 echo "ferry data dir after the load runs: $FERRY_DU bytes" >&2
+printf '{"label":"ferry","scenario":"disk-after-load","disk_bytes_apparent":%s}\n' "$FERRY_DU" >>"$RAW"
 
 log "ferry start-to-healthy and idle RSS (5 runs)"
 $PY "$BENCH/ferrybench.py" --out "$RAW" startup --bin "$FERRY" --runs 5 >/dev/null || FAILED=1
@@ -138,7 +143,7 @@ fi
 mkdir -p "$BENCH/results"
 RESULTS=$BENCH/results/$(date -u +%F).jsonl
 RUN_ID=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-REV=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none)
+REV=$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo none)
 $PY "$BENCH/ferrybench.py" summarize --conns "$CONNS" --run-id "$RUN_ID" --rev "$REV" \
   --seconds "$SECS" --append-inputs "$RESULTS" "$RAW"
 echo "results appended to ${RESULTS#$REPO/} (run $RUN_ID)" >&2

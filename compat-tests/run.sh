@@ -8,8 +8,11 @@
 # failed; the last line is "N passed, N failed" counting suites, and the exit code is non-zero if
 # any suite failed.
 #
-# Environment knobs: FERRY_SKIP_CARGO_TEST=1 skips `cargo test` (for quick local iterations);
-# FERRY_SUITES="json query cli node rust durability" runs only the named client suites.
+# Environment knobs (for quick local iterations; CI sets none of them):
+#   FERRY_SKIP_CARGO_TEST=1   skip `cargo test`
+#   FERRY_BIN=/path/to/ferry  test that binary instead of building target/release/ferry
+#   FERRY_SUITES="json query cli node rust durability"   run only the named client suites
+#   FERRY_SUITE_TIMEOUT=900   seconds allowed per suite
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -139,11 +142,18 @@ if [ "${FERRY_SKIP_CARGO_TEST:-0}" != 1 ]; then
   run_suite "cargo test" cargo test
 fi
 
-banner "cargo build --release"
 BUILD_OK=0
-if cargo build --release; then BUILD_OK=1; fi
-record "cargo build --release" $((1 - BUILD_OK))
-export FERRY_BIN="$ROOT/target/release/ferry"
+if [ -n "${FERRY_BIN:-}" ]; then
+  banner "using prebuilt FERRY_BIN=$FERRY_BIN (no release build)"
+  FERRY_BIN=$(cd "$(dirname "$FERRY_BIN")" && pwd)/$(basename "$FERRY_BIN")
+  [ -x "$FERRY_BIN" ] && BUILD_OK=1
+else
+  banner "cargo build --release"
+  if cargo build --release; then BUILD_OK=1; fi
+  record "cargo build --release" $((1 - BUILD_OK))
+  FERRY_BIN="$ROOT/target/release/ferry"
+fi
+export FERRY_BIN
 
 # ============================================================================ 2. clients
 VENV="$CT/.venv"
@@ -175,7 +185,12 @@ client_suite() { # client_suite NAME PRECONDITION CMD...
     record "$name" 1
     return 0
   fi
+  local before=${#RESULTS[@]}
   run_suite "$name" "$@"
+  if [ "${RESULTS[$before]}" != pass ] && [ -n "$FERRY_PID" ] && grep -qiE 'error|panic' "$WORK/ferry.log"; then
+    echo "--- server errors logged during the run (last 20):"
+    grep -iE 'error|panic' "$WORK/ferry.log" | tail -n 20 || true
+  fi
   ferry_alive_or_restart
 }
 

@@ -330,3 +330,23 @@ async fn many_idle_long_polls_all_return_and_one_gets_the_message() {
     }
     assert_eq!(got, 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn purge_allowed_once_per_minute() {
+    let app = app();
+    let url = queue(&app, "purge", json!({})).await;
+    ok(
+        &app,
+        "SendMessage",
+        json!({"QueueUrl": url, "MessageBody": "x"}),
+    )
+    .await;
+    ok(&app, "PurgeQueue", json!({"QueueUrl": url})).await;
+    assert_eq!(counts(&app, &url).await, (0, 0, 0));
+    let e = call(&app, "PurgeQueue", json!({"QueueUrl": url}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::PurgeQueueInProgress);
+    sleep(Duration::from_secs(60)).await;
+    ok(&app, "PurgeQueue", json!({"QueueUrl": url})).await;
+}

@@ -40,11 +40,20 @@ def test_send_batch_all_ok_has_no_failed(sqs, queue):
     assert sorted(m["Body"] for m in drain(sqs, queue)) == sorted(f"m{i}" for i in range(10))
 
 
-def test_batch_request_errors(sqs, queue):
+def test_empty_batch(sqs, queue):
+    # botocore sends "Entries": [] over JSON and a bare "Entries=" over awsQuery.
     with pytest.raises(ClientError) as e:
         sqs.send_message_batch(QueueUrl=queue, Entries=[])
     assert error_code(e) == "AWS.SimpleQueueService.EmptyBatchRequest"
+    with pytest.raises(ClientError) as e:
+        sqs.delete_message_batch(QueueUrl=queue, Entries=[])
+    assert error_code(e) == "AWS.SimpleQueueService.EmptyBatchRequest"
+    with pytest.raises(ClientError) as e:
+        sqs.change_message_visibility_batch(QueueUrl=queue, Entries=[])
+    assert error_code(e) == "AWS.SimpleQueueService.EmptyBatchRequest"
 
+
+def test_batch_request_errors(sqs, queue):
     with pytest.raises(ClientError) as e:
         sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": f"i{i}", "MessageBody": "x"} for i in range(11)])
     assert error_code(e) == "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"
@@ -59,10 +68,6 @@ def test_batch_request_errors(sqs, queue):
         with pytest.raises(ClientError) as e:
             sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": bad_id, "MessageBody": "x"}])
         assert error_code(e) == "AWS.SimpleQueueService.InvalidBatchEntryId", bad_id
-
-    with pytest.raises(ClientError) as e:
-        sqs.delete_message_batch(QueueUrl=queue, Entries=[])
-    assert error_code(e) == "AWS.SimpleQueueService.EmptyBatchRequest"
 
     with pytest.raises(ClientError) as e:
         sqs.change_message_visibility_batch(

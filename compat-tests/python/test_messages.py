@@ -96,6 +96,8 @@ def test_message_attribute_name_filtering(sqs, queue):
     sqs.send_message(QueueUrl=queue, MessageBody="filter", MessageAttributes=attributes)
     msg = receive_one(sqs, queue, MessageAttributeNames=["app.*"], VisibilityTimeout=0)
     assert set(msg["MessageAttributes"]) == {"app.one", "app.two"}
+    # The MD5 covers the attributes returned (SDKs such as Java's verify it that way).
+    assert msg["MD5OfMessageAttributes"] == attributes_md5(msg["MessageAttributes"])
     msg = receive_one(sqs, queue, MessageAttributeNames=["other"], VisibilityTimeout=0)
     assert set(msg["MessageAttributes"]) == {"other"}
     msg = receive_one(sqs, queue, MessageAttributeNames=[".*"], VisibilityTimeout=0)
@@ -219,3 +221,39 @@ def test_receive_from_missing_queue(sqs, queue):
     with pytest.raises(ClientError) as e:
         sqs.receive_message(QueueUrl=queue)
     assert error_code(e) == "AWS.SimpleQueueService.NonExistentQueue"
+
+
+def test_message_size_counts_bytes_not_characters(sqs, new_queue):
+    url = new_queue(Attributes={"MaximumMessageSize": "1024"})
+    sqs.send_message(QueueUrl=url, MessageBody="\u00e9" * 512)  # 1024 bytes
+    with pytest.raises(ClientError) as e:
+        sqs.send_message(QueueUrl=url, MessageBody="\u00e9" * 513)  # 1026 bytes, 513 characters
+    assert error_code(e) == "InvalidParameterValue"
+
+
+def test_invalid_characters_outside_allowed_ranges(sqs, queue):
+    for body in ("a\ufffe", "bell\x07"):
+        with pytest.raises(ClientError) as e:
+            sqs.send_message(QueueUrl=queue, MessageBody=body)
+        assert error_code(e) == "InvalidMessageContents", repr(body)
+    # Tab, newline, carriage return and astral characters are allowed.
+    ok = "tab\tnl\ncr\r \U0001f680"
+    sqs.send_message(QueueUrl=queue, MessageBody=ok)
+    assert receive_one(sqs, queue)["Body"] == ok
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"AWS.reserved": {"DataType": "String", "StringValue": "v"}},
+        {"Amazon.reserved": {"DataType": "String", "StringValue": "v"}},
+        {"a..b": {"DataType": "String", "StringValue": "v"}},
+        {".start": {"DataType": "String", "StringValue": "v"}},
+        {"empty": {"DataType": "String", "StringValue": ""}},
+    ],
+    ids=["aws-prefix", "amazon-prefix", "double-dot", "leading-dot", "empty-value"],
+)
+def test_invalid_message_attributes(sqs, queue, attributes):
+    with pytest.raises(ClientError) as e:
+        sqs.send_message(QueueUrl=queue, MessageBody="x", MessageAttributes=attributes)
+    assert error_code(e) == "InvalidParameterValue"

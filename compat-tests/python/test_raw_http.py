@@ -114,3 +114,32 @@ def test_json_unsigned_request_is_still_an_sqs_request():
         timeout=10,
     )
     assert r.status_code < 500
+
+
+def test_query_batch_without_entries(raw, queue):
+    # No entry parameters at all (what a hand-written client sends for an empty batch).
+    r = raw.query({"Action": "SendMessageBatch", "QueueUrl": queue})
+    assert r.status_code == 400
+    assert _xml_code(r.text) == "AWS.SimpleQueueService.EmptyBatchRequest"
+    r = raw.query({"Action": "DeleteMessageBatch", "QueueUrl": queue})
+    assert r.status_code == 400
+    assert _xml_code(r.text) == "AWS.SimpleQueueService.EmptyBatchRequest"
+
+
+def test_json_batch_without_entries(raw, queue):
+    r = raw.json("SendMessageBatch", {"QueueUrl": queue, "Entries": []})
+    assert r.status_code == 400
+    assert r.headers["x-amzn-query-error"] == "AWS.SimpleQueueService.EmptyBatchRequest;Sender"
+    assert r.json()["__type"] == "com.amazonaws.sqs#EmptyBatchRequest"
+
+
+def test_query_get_request(queue):
+    # Old clients may send awsQuery as a GET with the parameters in the query string.
+    r = requests.get(
+        ENDPOINT + "/",
+        params={"Action": "GetQueueAttributes", "QueueUrl": queue, "AttributeName.1": "VisibilityTimeout",
+                "Version": "2012-11-05"},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    assert "<Name>VisibilityTimeout</Name>" in r.text and "<Value>30</Value>" in r.text

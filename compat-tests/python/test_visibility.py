@@ -65,6 +65,28 @@ def test_change_visibility_errors(sqs, queue):
     assert error_code(e) == "ReceiptHandleIsInvalid"
 
 
+def test_change_visibility_of_visible_message(sqs, queue):
+    sqs.send_message(QueueUrl=queue, MessageBody="x")
+    msg = receive_one(sqs, queue)
+    sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=0)
+    with pytest.raises(ClientError) as e:
+        sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=30)
+    assert error_code(e) == "AWS.SimpleQueueService.MessageNotInflight"
+    with pytest.raises(ClientError) as e:
+        sqs.receive_message(QueueUrl=queue, VisibilityTimeout=43201)
+    assert error_code(e) == "InvalidParameterValue"
+
+
+def test_receipt_handle_of_another_queue(sqs, new_queue):
+    a, b = new_queue("-a"), new_queue("-b")
+    sqs.send_message(QueueUrl=a, MessageBody="x")
+    msg = receive_one(sqs, a)
+    with pytest.raises(ClientError) as e:
+        sqs.delete_message(QueueUrl=b, ReceiptHandle=msg["ReceiptHandle"])
+    assert error_code(e) == "ReceiptHandleIsInvalid"
+    assert counts(sqs, a) == (0, 1, 0)
+
+
 def test_invalid_receipt_handle(sqs, queue):
     with pytest.raises(ClientError) as e:
         sqs.delete_message(QueueUrl=queue, ReceiptHandle="definitely-not-a-receipt-handle")
@@ -87,6 +109,34 @@ def test_long_poll_wakes_on_send(sqs, queue):
     t.join()
     assert [m["Body"] for m in resp.get("Messages", [])] == ["wake up"]
     assert 0.4 <= elapsed < 2.5, f"long poll returned after {elapsed:.2f}s"
+
+
+def test_concurrent_long_pollers_share_messages(sqs, new_queue):
+    url = new_queue()
+    other = new_queue("-other")
+    results, lock = [], threading.Lock()
+
+    def poll():
+        c = make_client("sqs")
+        msgs = c.receive_message(QueueUrl=url, WaitTimeSeconds=5, MaxNumberOfMessages=1).get("Messages", [])
+        with lock:
+            results.append([m["Body"] for m in msgs])
+
+    threads = [threading.Thread(target=poll) for _ in range(8)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    sqs.send_message(QueueUrl=other, MessageBody="not for them")
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": f"m{i}", "MessageBody": f"m{i}"} for i in range(8)])
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - start
+    bodies = [b for r in results for b in r]
+    assert len(bodies) == len(set(bodies)), "a message was delivered to two waiters"
+    assert "not for them" not in bodies
+    assert len(bodies) == 8, f"8 waiters, 8 messages, got {results}"
+    assert elapsed < 4, f"waiters were not woken promptly ({elapsed:.2f}s)"
 
 
 def test_long_poll_times_out_empty(sqs, queue):

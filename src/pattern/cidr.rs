@@ -21,14 +21,16 @@ impl IpRange {
     }
 }
 
+/// AWS's shape test for IPv4: four dot-separated runs of digits (any length).
 fn looks_v4(s: &str) -> bool {
     let parts: Vec<&str> = s.split('.').collect();
     parts.len() == 4
         && parts
             .iter()
-            .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit()))
+            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
 }
 
+/// AWS's shape test for IPv6: hex digits and colons, at least one colon.
 fn looks_v6(s: &str) -> bool {
     s.contains(':') && s.bytes().all(|c| c.is_ascii_hexdigit() || c == b':')
 }
@@ -95,7 +97,11 @@ pub(crate) fn parse_cidr(s: &str) -> Result<IpRange, String> {
         return Err("IPv6 mask bits must be < 128".into());
     }
     let var = (width - bits) as u32;
-    let mask: u128 = if var == 0 { 0 } else { (1u128 << var) - 1 };
+    let mask: u128 = match var {
+        0 => 0,
+        128.. => u128::MAX,
+        v => (1u128 << v) - 1,
+    };
     Ok(IpRange {
         v6: ip.0,
         lo: ip.1 & !mask,
@@ -138,6 +144,9 @@ mod tests {
         assert!(r.contains(ip_of("2001:0db8:1234:1a00:0000:0000:0000:0001").unwrap()));
         assert!(!r.contains(ip_of("2001:0db8:123f:1a01:0000:0000:0000:0000").unwrap()));
         assert!(!r.contains(ip_of("10.0.0.1").unwrap()));
+        let all = parse_cidr("::/0").unwrap();
+        assert!(all.contains(ip_of("ffff::1").unwrap()));
+        assert!(!all.contains(ip_of("1.2.3.4").unwrap()));
     }
 
     #[test]
@@ -170,6 +179,11 @@ mod tests {
             parse_cidr("300.0.0.0/8").unwrap_err(),
             "Invalid IP address: 300.0.0.0"
         );
+        assert_eq!(
+            parse_cidr("1111.0.0.0/8").unwrap_err(),
+            "Invalid IP address: 1111.0.0.0"
+        );
+        assert_eq!(parse_cidr(":::/8").unwrap_err(), "Invalid IP address: :::");
         assert_eq!(
             parse_cidr("1.2.3.4/-1").unwrap_err(),
             "Malformed CIDR, mask bits must not be negative"

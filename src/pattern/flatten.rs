@@ -9,76 +9,11 @@
 //! form, which is how AWS behaves.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use super::json::{self, JVal};
 use super::matcher::{Entry, Leaf};
 use super::numeric::NumLimits;
-
-/// A fast, non-cryptographic hash for path and value lookups (inputs are not adversarial in a
-/// way that matters for a local emulator, and the maps are built from the user's own rules).
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FxHasher {
-    hash: u64,
-}
-
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ w).wrapping_mul(SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes([
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-            ]));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut buf = [0u8; 8];
-            buf[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(buf) ^ ((rest.len() as u64) << 56));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(i as u64);
-    }
-
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-}
-
-/// A `HashMap` with the fast hasher.
-pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
-
-/// What a rule set wants at one path: its leaves (with the path's id) and/or its subtree.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Want {
-    pub leaf: Option<u32>,
-    pub descend: bool,
-}
+use super::trie::{PathTrie, ROOT};
 
 fn number_leaf<'a>(text: Cow<'a, str>, limits: NumLimits) -> Leaf<'a> {
     let v = limits.scaled(&text).ok();
@@ -90,20 +25,15 @@ pub(crate) fn flatten_jval<'a>(v: &'a JVal, limits: NumLimits) -> Vec<(String, E
     let mut out = Vec::new();
     let mut arrays = Vec::new();
     let mut next = 0u32;
-    walk(
-        v,
-        &mut String::new(),
-        &mut arrays,
-        &mut next,
-        limits,
-        &mut out,
-    );
+    walk(v, &mut None, &mut arrays, &mut next, limits, &mut out);
     out
 }
 
+/// `path` is `None` at the top of the document, so the first key is not preceded by a dot
+/// even when it is empty.
 fn walk<'a>(
     v: &'a JVal,
-    path: &mut String,
+    path: &mut Option<String>,
     arrays: &mut Vec<(u32, u32)>,
     next: &mut u32,
     limits: NumLimits,
@@ -112,13 +42,11 @@ fn walk<'a>(
     let leaf = match v {
         JVal::Obj(members) => {
             for (k, child) in members {
-                let len = path.len();
-                if len > 0 {
-                    path.push('.');
-                }
-                path.push_str(k);
-                walk(child, path, arrays, next, limits, out);
-                path.truncate(len);
+                let mut inner = Some(match path {
+                    None => k.clone(),
+                    Some(p) => format!("{p}.{k}"),
+                });
+                walk(child, &mut inner, arrays, next, limits, out);
             }
             return;
         }
@@ -138,7 +66,7 @@ fn walk<'a>(
         JVal::Null => Leaf::Null,
     };
     out.push((
-        path.clone(),
+        path.clone().unwrap_or_default(),
         Entry {
             leaf,
             arrays: arrays.clone(),
@@ -150,7 +78,7 @@ fn walk<'a>(
 /// JSON object (the reader checks structure as far as it reads, not every skipped byte).
 pub(crate) fn scan<'a>(
     src: &'a str,
-    want: &impl Fn(&str) -> Want,
+    trie: &PathTrie,
     limits: NumLimits,
     out: &mut Vec<(u32, Entry<'a>)>,
 ) -> Result<(), ()> {
@@ -158,7 +86,7 @@ pub(crate) fn scan<'a>(
         src,
         b: src.as_bytes(),
         i: 0,
-        path: String::with_capacity(64),
+        trie,
         arrays: Vec::new(),
         next_array: 0,
         limits,
@@ -168,11 +96,10 @@ pub(crate) fn scan<'a>(
         return Err(());
     }
     s.value(
-        Want {
+        Here {
             leaf: None,
-            descend: true,
+            node: Some(ROOT),
         },
-        want,
         out,
         0,
     )?;
@@ -183,11 +110,19 @@ pub(crate) fn scan<'a>(
     Ok(())
 }
 
-struct Scanner<'a> {
+/// Where the reader is in the trie: the path id to keep leaves under, and the node to descend
+/// from (`None` when nothing below is wanted).
+#[derive(Debug, Clone, Copy)]
+struct Here {
+    leaf: Option<u32>,
+    node: Option<u32>,
+}
+
+struct Scanner<'a, 't> {
     src: &'a str,
     b: &'a [u8],
     i: usize,
-    path: String,
+    trie: &'t PathTrie,
     arrays: Vec<(u32, u32)>,
     next_array: u32,
     limits: NumLimits,
@@ -202,7 +137,7 @@ fn has_byte(w: u64, b: u8) -> bool {
     (x.wrapping_sub(ONES) & !x & HIGHS) != 0
 }
 
-impl<'a> Scanner<'a> {
+impl<'a> Scanner<'a, '_> {
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
@@ -221,7 +156,7 @@ impl<'a> Scanner<'a> {
 
     /// Moves to the next `"` or `\` from the current position.
     #[inline]
-    fn to_quote_or_escape(&mut self) {
+    fn skip_to_quote_or_escape(&mut self) {
         while self.i + 8 <= self.b.len() {
             let w = u64::from_le_bytes(self.b[self.i..self.i + 8].try_into().unwrap_or([0; 8]));
             if has_byte(w, b'"') || has_byte(w, b'\\') {
@@ -241,7 +176,7 @@ impl<'a> Scanner<'a> {
     fn skip_string(&mut self) -> Result<(), ()> {
         self.i += 1;
         loop {
-            self.to_quote_or_escape();
+            self.skip_to_quote_or_escape();
             match self.peek() {
                 Some(b'"') => {
                     self.i += 1;
@@ -257,7 +192,7 @@ impl<'a> Scanner<'a> {
     fn string(&mut self) -> Result<Cow<'a, str>, ()> {
         let start = self.i;
         self.i += 1;
-        self.to_quote_or_escape();
+        self.skip_to_quote_or_escape();
         match self.peek() {
             Some(b'"') => {
                 let s = self.src.get(start + 1..self.i).ok_or(())?;
@@ -273,31 +208,56 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Skips one value of any kind without looking inside.
+    /// Moves to the next byte that matters inside a skipped container: a quote or a bracket.
+    #[inline]
+    fn skip_to_structural(&mut self) {
+        while self.i + 8 <= self.b.len() {
+            let w = u64::from_le_bytes(self.b[self.i..self.i + 8].try_into().unwrap_or([0; 8]));
+            // `[`|0x20 is `{` and `]`|0x20 is `}`; nothing else folds onto those two.
+            let f = w | (ONES * 0x20);
+            if has_byte(w, b'"') || has_byte(f, b'{') || has_byte(f, b'}') {
+                break;
+            }
+            self.i += 8;
+        }
+        while let Some(c) = self.peek() {
+            if matches!(c, b'"' | b'{' | b'}' | b'[' | b']') {
+                return;
+            }
+            self.i += 1;
+        }
+    }
+
+    /// Skips one value of any kind without looking inside (brackets are counted, not matched).
     fn skip_value(&mut self) -> Result<(), ()> {
+        match self.peek().ok_or(())? {
+            b'"' => return self.skip_string(),
+            b'{' | b'[' => {}
+            _ => {
+                while let Some(c) = self.peek() {
+                    if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                        return Ok(());
+                    }
+                    self.i += 1;
+                }
+                return Err(());
+            }
+        }
         let mut depth = 0usize;
         loop {
+            self.skip_to_structural();
             match self.peek().ok_or(())? {
                 b'"' => self.skip_string()?,
                 b'{' | b'[' => {
                     depth += 1;
                     self.i += 1;
                 }
-                b'}' | b']' => {
+                _ => {
+                    depth -= 1;
+                    self.i += 1;
                     if depth == 0 {
                         return Ok(());
                     }
-                    depth -= 1;
-                    self.i += 1;
-                }
-                b',' if depth == 0 => return Ok(()),
-                _ => self.i += 1,
-            }
-            if depth == 0 {
-                // A scalar ends at the next delimiter; a container just closed.
-                let c = self.b.get(self.i.wrapping_sub(1)).copied();
-                if matches!(c, Some(b'}' | b']' | b'"')) {
-                    return Ok(());
                 }
             }
         }
@@ -305,8 +265,7 @@ impl<'a> Scanner<'a> {
 
     fn value(
         &mut self,
-        here: Want,
-        want: &impl Fn(&str) -> Want,
+        here: Here,
         out: &mut Vec<(u32, Entry<'a>)>,
         depth: usize,
     ) -> Result<(), ()> {
@@ -315,9 +274,9 @@ impl<'a> Scanner<'a> {
         }
         match self.peek().ok_or(())? {
             b'{' => {
-                if !here.descend {
+                let Some(node) = here.node else {
                     return self.skip_value();
-                }
+                };
                 self.i += 1;
                 self.ws();
                 if self.peek() == Some(b'}') {
@@ -330,24 +289,22 @@ impl<'a> Scanner<'a> {
                         return Err(());
                     }
                     let key = self.string()?;
-                    let len = self.path.len();
-                    if len > 0 {
-                        self.path.push('.');
-                    }
-                    self.path.push_str(&key);
-                    let w = want(&self.path);
+                    let child = self.trie.child(node, &key);
+                    let w = Here {
+                        leaf: child.and_then(|c| self.trie.leaf(c)),
+                        node: child.filter(|&c| self.trie.has_children(c)),
+                    };
                     self.ws();
                     if self.peek() != Some(b':') {
                         return Err(());
                     }
                     self.i += 1;
                     self.ws();
-                    if w.leaf.is_none() && !w.descend {
+                    if w.leaf.is_none() && w.node.is_none() {
                         self.skip_value()?;
                     } else {
-                        self.value(w, want, out, depth + 1)?;
+                        self.value(w, out, depth + 1)?;
                     }
-                    self.path.truncate(len);
                     self.ws();
                     match self.peek() {
                         Some(b',') => self.i += 1,
@@ -372,7 +329,7 @@ impl<'a> Scanner<'a> {
                 loop {
                     self.ws();
                     self.arrays.push((id, ix));
-                    let r = self.value(here, want, out, depth + 1);
+                    let r = self.value(here, out, depth + 1);
                     self.arrays.pop();
                     r?;
                     ix += 1;
@@ -463,42 +420,45 @@ mod tests {
 
     #[test]
     fn scan_keeps_only_wanted_paths_and_skips_the_rest() {
-        let src = r#"{"x":{"y":"s\"kip","z":[1,{"q":"\\"}]},"a":{"b":["v1","v\u00e92"],"c":1.5e1},"n":null}"#;
-        let want = |p: &str| match p {
-            "a" => Want {
-                leaf: None,
-                descend: true,
-            },
-            "a.b" => Want {
-                leaf: Some(0),
-                descend: false,
-            },
-            "a.c" => Want {
-                leaf: Some(1),
-                descend: false,
-            },
-            "n" => Want {
-                leaf: Some(2),
-                descend: false,
-            },
-            _ => Want::default(),
-        };
+        let src = r#"{"x":{"y":"s\"kip","z":[1,{"q":"\\"}]},"a":{"b":["v1","v\u00e92"],"c":1.5e1},"n":null,"a.c":2}"#;
+        let mut trie = PathTrie::default();
+        assert_eq!(trie.leaf_id("a.b", 0), (0, true));
+        assert_eq!(trie.leaf_id("a.c", 1), (1, true));
+        assert_eq!(trie.leaf_id("n", 2), (2, true));
+        assert_eq!(trie.leaf_id("a.b", 3), (0, false));
+        assert_eq!(trie.find("a.c"), Some(1));
+        assert_eq!(trie.find("a"), None);
         let mut out = Vec::new();
-        scan(src, &want, EVENTBRIDGE, &mut out).unwrap();
-        assert_eq!(out.len(), 4);
+        scan(src, &trie, EVENTBRIDGE, &mut out).unwrap();
+        assert_eq!(out.len(), 5);
         assert_eq!(out[0].1.leaf, Leaf::Str("v1".into()));
         assert_eq!(out[1].1.leaf, Leaf::Str("vé2".into()));
         assert_eq!(out[1].1.arrays, vec![(0, 1)]);
         assert_eq!(out[2].1.leaf, Leaf::Num("1.5e1".into(), Some(15_000_000)));
         assert_eq!(out[3].1.leaf, Leaf::Null);
+        // A dotted event key lands on the nested path.
+        assert_eq!(out[4].0, 1);
+    }
+
+    #[test]
+    fn trie_grows_past_small_nodes() {
+        let mut trie = PathTrie::default();
+        for i in 0..20 {
+            trie.leaf_id(&format!("k{i}"), i);
+        }
+        for i in 0..20 {
+            assert_eq!(trie.find(&format!("k{i}")), Some(i));
+        }
+        let mut out = Vec::new();
+        scan(r#"{"k17":"x","k3":"y"}"#, &trie, EVENTBRIDGE, &mut out).unwrap();
+        assert_eq!(out.iter().map(|x| x.0).collect::<Vec<_>>(), vec![17, 3]);
     }
 
     #[test]
     fn scan_refuses_garbage_without_panicking() {
-        let want = |_: &str| Want {
-            leaf: Some(0),
-            descend: true,
-        };
+        let mut trie = PathTrie::default();
+        trie.leaf_id("a", 0);
+        trie.leaf_id("a.b", 1);
         for bad in [
             "",
             "[]",
@@ -510,7 +470,7 @@ mod tests {
             "{\"a\":\"\\",
         ] {
             let mut out = Vec::new();
-            assert!(scan(bad, &want, EVENTBRIDGE, &mut out).is_err(), "{bad:?}");
+            assert!(scan(bad, &trie, EVENTBRIDGE, &mut out).is_err(), "{bad:?}");
         }
     }
 }

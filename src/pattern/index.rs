@@ -7,8 +7,8 @@
 //! candidates are then checked in full. The index is only a filter, so it must never miss a branch
 //! whose anchor holds; it may return extra candidates.
 
-use super::flatten::FxMap;
 use super::matcher::{Exact, Leaf, Matcher, fold};
+use super::trie::FxMap;
 
 /// Strings keyed by a prefix (or suffix) of the value, with the distinct key lengths in use.
 #[derive(Debug, Default)]
@@ -159,35 +159,48 @@ pub(crate) struct PathIndex {
     folds: bool,
 }
 
-/// How selective a condition is as an anchor (lower is better); `None` cannot anchor.
-pub(crate) fn anchor_cost(m: &Matcher) -> Option<u8> {
-    Some(match m {
-        Matcher::Exact(_) => 0,
-        Matcher::Prefix(_)
-        | Matcher::Suffix(_)
-        | Matcher::PrefixIc(_)
-        | Matcher::SuffixIc(_)
-        | Matcher::EqualsIc(_) => 1,
+/// Which bucket of its path's index a condition is filed in: branches sharing a bucket are all
+/// candidates together, so the anchor of a branch is chosen to be its rarest bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Bucket {
+    /// A bucket selected by a key (value, prefix, suffix, wildcard head or tail).
+    Keyed(u8, Box<str>),
+    /// Numeric ranges: selective through the interval tree, whatever their number.
+    Numeric,
+    /// Candidates for every leaf, or every string leaf, at the path.
+    Broad(u8),
+}
+
+/// The bucket a condition is filed in; `None` for conditions that cannot anchor a branch.
+pub(crate) fn bucket(m: &Matcher) -> Option<Bucket> {
+    let keyed = |tag: u8, key: &str| Some(Bucket::Keyed(tag, key.into()));
+    match m {
+        Matcher::Exact(Exact::Str(s)) => keyed(0, s),
+        Matcher::Exact(Exact::Num(t, _)) => keyed(1, t),
+        Matcher::Exact(Exact::Bool(b)) => keyed(2, if *b { "t" } else { "f" }),
+        Matcher::Exact(Exact::Null) => keyed(2, "n"),
+        Matcher::Prefix(s) => keyed(3, s),
+        Matcher::Suffix(s) => keyed(4, s),
+        Matcher::PrefixIc(s) => keyed(5, s),
+        Matcher::SuffixIc(s) => keyed(6, s),
+        Matcher::EqualsIc(s) => keyed(7, s),
         Matcher::Wildcard(w) => {
-            if w.literal().is_some() {
-                0
-            } else if !w.pieces[0].is_empty() || !w.pieces[w.pieces.len() - 1].is_empty() {
-                1
+            let (head, tail) = (&w.pieces[0], &w.pieces[w.pieces.len() - 1]);
+            if let Some(lit) = w.literal() {
+                keyed(0, lit)
+            } else if !head.is_empty() {
+                keyed(8, head)
+            } else if !tail.is_empty() {
+                keyed(9, tail)
             } else {
-                3
+                Some(Bucket::Broad(0))
             }
         }
-        Matcher::Numeric(_) => 2,
-        Matcher::Ip(_) => 3,
-        Matcher::Exists(true)
-        | Matcher::ButStrings(_)
-        | Matcher::ButNumbers(_)
-        | Matcher::ButIc(_)
-        | Matcher::ButPrefix(_)
-        | Matcher::ButSuffix(_)
-        | Matcher::ButWildcard(_) => 4,
-        Matcher::Exists(false) => return None,
-    })
+        Matcher::Numeric(_) => Some(Bucket::Numeric),
+        Matcher::Ip(_) => Some(Bucket::Broad(0)),
+        Matcher::Exists(false) => None,
+        _ => Some(Bucket::Broad(1)),
+    }
 }
 
 impl PathIndex {

@@ -41,6 +41,9 @@ pub(crate) struct JsonError {
     pub what: &'static str,
 }
 
+/// The `what` of an error at a bare word that is not `true`, `false` or `null`.
+pub(crate) const UNRECOGNIZED_TOKEN: &str = "unrecognized token";
+
 /// Deepest nesting accepted; deeper documents are refused rather than recursed into.
 pub(crate) const MAX_DEPTH: usize = 128;
 
@@ -87,7 +90,7 @@ impl Reader<'_> {
             return Err(self.err("nesting too deep"));
         }
         match self.b.get(self.i) {
-            None => Err(self.err("unexpected end of input")),
+            None => Err(self.err("expected a value")),
             Some(b'{') => {
                 self.i += 1;
                 let mut members = Vec::new();
@@ -99,12 +102,14 @@ impl Reader<'_> {
                 loop {
                     self.ws();
                     if self.b.get(self.i) != Some(&b'"') {
-                        return Err(self.err("expected a member name"));
+                        return Err(self.err("was expecting double-quote to start field name"));
                     }
                     let k = self.string()?;
                     self.ws();
                     if self.b.get(self.i) != Some(&b':') {
-                        return Err(self.err("expected ':'"));
+                        return Err(
+                            self.err("was expecting a colon to separate field name and value")
+                        );
                     }
                     self.i += 1;
                     self.ws();
@@ -117,7 +122,7 @@ impl Reader<'_> {
                             self.i += 1;
                             return Ok(JVal::Obj(members));
                         }
-                        _ => return Err(self.err("expected ',' or '}'")),
+                        _ => return Err(self.err("was expecting comma to separate Object entries")),
                     }
                 }
             }
@@ -139,7 +144,7 @@ impl Reader<'_> {
                             self.i += 1;
                             return Ok(JVal::Arr(items));
                         }
-                        _ => return Err(self.err("expected ',' or ']'")),
+                        _ => return Err(self.err("was expecting comma to separate Array entries")),
                     }
                 }
             }
@@ -155,7 +160,7 @@ impl Reader<'_> {
                 let text = std::str::from_utf8(&self.b[start..end]).unwrap_or("0");
                 Ok(JVal::Num(text.into()))
             }
-            Some(_) => Err(self.err("unexpected character")),
+            Some(_) => Err(self.err("expected a value")),
         }
     }
 
@@ -164,7 +169,7 @@ impl Reader<'_> {
             self.i += word.len();
             Ok(v)
         } else {
-            Err(self.err("unrecognized token"))
+            Err(self.err(UNRECOGNIZED_TOKEN))
         }
     }
 

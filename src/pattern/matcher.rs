@@ -135,31 +135,43 @@ const SEARCH_BUDGET: usize = 100_000;
 impl Branch {
     /// Evaluates the branch; `leaves(i)` gives the event's leaves at the path of field `i`.
     pub(crate) fn matches<'e, 'a: 'e>(&self, leaves: impl Fn(usize) -> &'e [Entry<'a>]) -> bool {
+        let holds = |f: &Field, e: &Entry<'_>| {
+            f.matchers
+                .iter()
+                .any(|m| !matches!(m, Matcher::Exists(false)) && m.matches(&e.leaf))
+        };
+        // First pass, without allocating: is every field satisfied, and are arrays involved?
+        let mut any_arrays = false;
+        for (i, f) in self.fields.iter().enumerate() {
+            let ls = leaves(i);
+            let mut ok = ls.is_empty() && f.matchers.contains(&Matcher::Exists(false));
+            for e in ls {
+                if holds(f, e) {
+                    ok = true;
+                    if e.arrays.is_empty() {
+                        break;
+                    }
+                    any_arrays = true;
+                }
+            }
+            if !ok {
+                return false;
+            }
+        }
+        if !any_arrays || self.fields.len() < 2 {
+            return true;
+        }
+        // Arrays are involved: the chosen leaves must agree on array elements.
         // For each field: the leaves that satisfy it (None = satisfied by absence).
         let mut options: Vec<Vec<Option<&'e Entry<'a>>>> = Vec::with_capacity(self.fields.len());
-        let mut any_arrays = false;
         for (i, f) in self.fields.iter().enumerate() {
             let ls = leaves(i);
             let mut opts = Vec::new();
             if ls.is_empty() && f.matchers.contains(&Matcher::Exists(false)) {
                 opts.push(None);
             }
-            for e in ls {
-                if f.matchers
-                    .iter()
-                    .any(|m| !matches!(m, Matcher::Exists(false)) && m.matches(&e.leaf))
-                {
-                    any_arrays |= !e.arrays.is_empty();
-                    opts.push(Some(e));
-                }
-            }
-            if opts.is_empty() {
-                return false;
-            }
+            opts.extend(ls.iter().filter(|e| holds(f, e)).map(Some));
             options.push(opts);
-        }
-        if !any_arrays || options.len() < 2 {
-            return true;
         }
         // Fields with fewer options first keeps the search small.
         options.sort_by_key(|o| o.len());
@@ -251,10 +263,10 @@ mod tests {
             leaf: s(v),
             arrays: vec![(0, ix)],
         };
-        let ab = vec![e("1", 0), e("3", 1)];
-        let ac = vec![e("2", 0), e("4", 1)];
+        let ab = [e("1", 0), e("3", 1)];
+        let ac = [e("2", 0), e("4", 1)];
         assert!(!b.matches(|i| if i == 0 { &ab[..] } else { &ac[..] }));
-        let ac2 = vec![e("4", 0), e("2", 1)];
+        let ac2 = [e("4", 0), e("2", 1)];
         assert!(b.matches(|i| if i == 0 { &ab[..] } else { &ac2[..] }));
     }
 }

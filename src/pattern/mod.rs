@@ -11,8 +11,10 @@
 //! - `matcher.rs`: what each condition means; branch evaluation with array consistency.
 //! - `numeric.rs`, `wildcard.rs`, `cidr.rs`: the operators that need more than a comparison.
 //! - `flatten.rs`: events to (path, value) leaves; a fast reader that skips unused subtrees.
+//! - `trie.rs`: the trie of paths rules look at, and the fast hasher.
 //! - `index.rs`, `ruleset.rs`: many rules compiled into one structure, cost independent of count.
-//! - `sns.rs`: SNS filter policies (scopes, attribute types, SNS limits).
+//! - `sns.rs`: SNS filter policies (scopes, attribute types, SNS limits); a topic's policies
+//!   can share one `RuleSet` too (`RuleSet::matches_attributes`).
 //! - `test_event.rs`: EventBridge `TestEventPattern`, including AWS's event validation.
 //! - `error.rs`: AWS error codes and messages.
 
@@ -27,6 +29,7 @@ mod parse;
 mod ruleset;
 mod sns;
 mod test_event;
+mod trie;
 mod wildcard;
 
 pub use error::{ErrorKind, PatternError, TestEventPatternError};

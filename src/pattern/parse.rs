@@ -40,6 +40,31 @@ impl Dialect {
     }
 }
 
+/// Field names AWS refuses inside `$or` (operator names and names it keeps for later use).
+const RESERVED_IN_OR: &[&str] = &[
+    "exact",
+    "equals-ignore-case",
+    "prefix",
+    "suffix",
+    "anything-but",
+    "exists",
+    "wildcard",
+    "numeric",
+    "cidr",
+    "=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "regex",
+    "not-wildcard",
+    "not-equals-ignore-case",
+    "date-after",
+    "date-on-or-after",
+    "date-before",
+    "date-on-or-before",
+];
+
 /// Most branches a pattern may expand to through `$or`; beyond this AWS calls it too complex.
 pub(crate) const MAX_BRANCHES: usize = 1_000;
 
@@ -83,10 +108,31 @@ impl Compiler {
         if self.dialect != Dialect::EventBridge {
             return self.fail("failed to parse JSON.");
         }
-        // AWS passes its JSON parser's message through; the common cases are reproduced.
-        let at = src.get(e.offset..).and_then(|s| s.chars().next());
-        match at {
+        // AWS reads the pattern as a stream: a first token that is not `{` is refused as such
+        // before the rest is read.
+        let first = src.trim_start_matches([' ', '\t', '\n', '\r']);
+        if first.is_empty()
+            || first.starts_with([
+                '[', '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9',
+            ])
+            || ["true", "false", "null"]
+                .iter()
+                .any(|w| first.starts_with(w) && e.offset > 0)
+        {
+            return self.fail("Filter is not an object");
+        }
+        // Otherwise AWS passes its JSON parser's message through; its wording is reproduced.
+        let rest = src.get(e.offset..).unwrap_or("");
+        match rest.chars().next() {
             None => self.fail("Unexpected end-of-input"),
+            Some(_)
+                if e.what == json::UNRECOGNIZED_TOKEN || rest.starts_with(char::is_alphabetic) =>
+            {
+                let word: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
+                self.fail(format!(
+                    "Unrecognized token '{word}': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
+                ))
+            }
             Some(ch) => self.fail(format!(
                 "Unexpected character ('{ch}' (code {})): {}",
                 ch as u32, e.what
@@ -108,6 +154,11 @@ impl Compiler {
             if key == "$or" {
                 self.or(rules, path, value)?;
                 continue;
+            }
+            if in_or && RESERVED_IN_OR.contains(&key.as_str()) {
+                return Err(self.fail(format!(
+                    "{key} is Ruler reserved fieldName which cannot be used inside $or."
+                )));
             }
             match value {
                 JVal::Obj(inner) => {
@@ -387,9 +438,9 @@ impl Compiler {
                 return Err(self.fail("Anything-But expression name not found"));
             };
             let wildcard_ok = self.dialect == Dialect::EventBridge;
-            if !matches!(k.as_str(), "equals-ignore-case" | "prefix" | "suffix")
-                && !(k == "wildcard" && wildcard_ok)
-            {
+            let supported = matches!(k.as_str(), "equals-ignore-case" | "prefix" | "suffix")
+                || (k == "wildcard" && wildcard_ok);
+            if !supported {
                 return Err(self.fail(format!("Unsupported anything-but pattern: {k}")));
             }
             let m = self.anything_but_set(k, v)?;

@@ -331,11 +331,11 @@ fn reasons_for_operators() {
     );
     assert_eq!(
         reason(r#"{"a":[{"wildcard":"a**"}]}"#),
-        "Consecutive wildcard characters at pos 1"
+        "Consecutive wildcard characters at pos 2"
     );
     assert_eq!(
         reason(r#"{"a":[{"wildcard":"a\\b"}]}"#),
-        "Invalid escape character at pos 1"
+        "Invalid escape character at pos 2"
     );
     assert_eq!(
         reason(&format!(
@@ -482,7 +482,7 @@ fn reasons_for_anything_but() {
     );
     assert_eq!(
         reason(r#"{"a":[{"anything-but":{"wildcard":"a**"}}]}"#),
-        "Consecutive wildcard characters at pos 1"
+        "Consecutive wildcard characters at pos 2"
     );
     assert_eq!(
         reason(r#"{"a":[{"anything-but":{"prefix":"a","suffix":"b"}}]}"#),
@@ -496,10 +496,34 @@ fn reasons_for_anything_but() {
 
 #[test]
 fn invalid_json_is_refused() {
-    for bad in ["", "{", r#"{"a":["x"],}"#, "nope"] {
+    for bad in [
+        "",
+        "{",
+        r#"{"a":["x"],}"#,
+        "nope",
+        "[1,",
+        "\"x",
+        "{\"a\" 1}",
+    ] {
         let e = parse(bad, Dialect::EventBridge).unwrap_err();
         assert_eq!(e.code(), "InvalidEventPatternException");
     }
+    assert_eq!(reason(""), "Filter is not an object");
+    assert_eq!(reason("[1,"), "Filter is not an object");
+    assert_eq!(reason("  42"), "Filter is not an object");
+    assert_eq!(
+        reason("nope"),
+        "Unrecognized token 'nope': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
+    );
+    assert_eq!(
+        reason(r#"{"a":["x"],}"#),
+        "Unexpected character ('}' (code 125)): was expecting double-quote to start field name"
+    );
+    assert_eq!(
+        reason(r#"{"a" 1}"#),
+        "Unexpected character ('1' (code 49)): was expecting a colon to separate field name and value"
+    );
+    assert_eq!(reason(r#"{"a":["x"]"#), "Unexpected end-of-input");
 }
 
 #[test]
@@ -514,4 +538,18 @@ fn or_expansion_is_bounded() {
         .collect();
     let p = format!("{{{}}}", parts.join(","));
     assert_eq!(parse(&p, Dialect::EventBridge).unwrap().branches.len(), 512);
+}
+
+#[test]
+fn reserved_names_inside_or() {
+    assert_eq!(
+        reason(r#"{"$or":[{"prefix":["a"]},{"b":["c"]}]}"#),
+        "prefix is Ruler reserved fieldName which cannot be used inside $or."
+    );
+    assert_eq!(
+        reason(r#"{"$or":[{"x":{"numeric":["a"]}},{"b":["c"]}]}"#),
+        "numeric is Ruler reserved fieldName which cannot be used inside $or."
+    );
+    // Outside $or these are ordinary field names.
+    assert!(m(r#"{"prefix":["a"]}"#, r#"{"prefix":"a"}"#));
 }

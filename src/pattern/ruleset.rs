@@ -5,17 +5,27 @@
 //! index (see `index.rs`) to find candidate branches; only candidates are evaluated in full.
 //! Rules change far less often than events arrive, so `insert` and `remove` just drop the
 //! compiled form and the next `matches` rebuilds it (linear in the number of rules).
+//!
+//! Each branch is filed under one anchor: the field whose index bucket is shared by the fewest
+//! other branches (so `source: ["aws.ec2"]`, common to many rules, does not anchor a rule that
+//! also names an instance id). Branches that can only be anchored broadly are checked for
+//! every event that has a value at the path: rules made only of `anything-but`, `exists`,
+//! `cidr` or wildcards with no literal head or tail; a rule made only of `exists: false` is
+//! checked for every event. Those rules usually match most events anyway. A set holds
+//! patterns of one dialect (an EventBridge bus, or one SNS topic's policies of one scope).
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, RwLock};
 
 use super::Pattern;
-use super::flatten::{self, FxMap, Want};
-use super::index::{PathIndex, anchor_cost};
+use super::flatten;
+use super::index::{Bucket, PathIndex, bucket};
 use super::json;
 use super::matcher::{Branch, Entry};
 use super::numeric::{self, NumLimits};
+use super::sns::{self, MessageAttribute};
+use super::trie::{FxMap, PathTrie};
 
 /// A set of compiled patterns keyed by rule id, answering "which rules match this event".
 pub struct RuleSet<K> {
@@ -112,6 +122,24 @@ impl<K: Clone + Eq + Hash> RuleSet<K> {
             .collect()
     }
 
+    /// For SNS topics: the ids of the `MessageAttributes`-scope filter policies (inserted as
+    /// `FilterPolicy::pattern`) that these message attributes pass.
+    pub fn matches_attributes<'a, N: AsRef<str>>(
+        &self,
+        attributes: impl IntoIterator<Item = (N, &'a MessageAttribute)>,
+    ) -> Vec<K> {
+        let m = self.machine();
+        let parsed = sns::parse_attributes(attributes);
+        let leaves = sns::attribute_leaves(&parsed)
+            .into_iter()
+            .filter_map(|(p, e)| m.trie.find(&p).map(|id| (id, e)))
+            .collect();
+        let hits = m.run(leaves);
+        hits.into_iter()
+            .map(|r| self.rules[r as usize].0.clone())
+            .collect()
+    }
+
     /// The same as `matches`, for an event already parsed by serde_json.
     pub fn matches_value(&self, event: &serde_json::Value) -> Vec<K> {
         let m = self.machine();
@@ -132,7 +160,7 @@ struct Compiled {
 
 /// The compiled form of a rule set.
 pub(crate) struct Machine {
-    want: FxMap<Box<str>, Want>,
+    trie: PathTrie,
     index: Vec<PathIndex>,
     branches: Vec<Compiled>,
     always: Vec<u32>,
@@ -142,7 +170,7 @@ pub(crate) struct Machine {
 impl Machine {
     pub(crate) fn build<'p>(patterns: impl Iterator<Item = &'p Pattern>) -> Machine {
         let mut m = Machine {
-            want: FxMap::default(),
+            trie: PathTrie::default(),
             index: Vec::new(),
             branches: Vec::new(),
             always: Vec::new(),
@@ -152,34 +180,49 @@ impl Machine {
             m.limits = p.dialect.limits();
             for branch in &p.branches {
                 let paths: Vec<u32> = branch.fields.iter().map(|f| m.path_id(&f.path)).collect();
-                let b = m.branches.len() as u32;
-                // Anchor on the most selective field that can be indexed.
-                let anchor = branch
-                    .fields
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, f)| {
-                        let cost = f
-                            .matchers
-                            .iter()
-                            .map(anchor_cost)
-                            .try_fold(0u8, |acc, c| c.map(|c| acc.max(c)))?;
-                        Some((cost, f.matchers.len(), i))
-                    })
-                    .min();
-                match anchor {
-                    Some((_, _, i)) => {
-                        for mt in &branch.fields[i].matchers {
-                            m.index[paths[i] as usize].add(mt, b);
-                        }
-                    }
-                    None => m.always.push(b),
-                }
                 m.branches.push(Compiled {
                     rule: rule as u32,
                     branch: branch.clone(),
                     paths,
                 });
+            }
+        }
+        // How many fields of all branches would share each bucket.
+        let mut shared: FxMap<(u32, Bucket), u32> = FxMap::default();
+        for c in &m.branches {
+            for (f, &p) in c.branch.fields.iter().zip(&c.paths) {
+                for b in f.matchers.iter().filter_map(bucket) {
+                    *shared.entry((p, b)).or_default() += 1;
+                }
+            }
+        }
+        // Anchor each branch on the field whose buckets hold the fewest other branches.
+        for (b, c) in m.branches.iter().enumerate() {
+            let anchor = c
+                .branch
+                .fields
+                .iter()
+                .zip(&c.paths)
+                .enumerate()
+                .filter_map(|(i, (f, &p))| {
+                    let mut score = 0u64;
+                    for mt in &f.matchers {
+                        score += match bucket(mt)? {
+                            Bucket::Numeric => 4,
+                            k @ Bucket::Keyed(..) => shared[&(p, k)] as u64,
+                            k @ Bucket::Broad(_) => 1_000_000 + shared[&(p, k)] as u64,
+                        };
+                    }
+                    Some((score, i))
+                })
+                .min();
+            match anchor {
+                Some((_, i)) => {
+                    for mt in &c.branch.fields[i].matchers {
+                        m.index[c.paths[i] as usize].add(mt, b as u32);
+                    }
+                }
+                None => m.always.push(b as u32),
             }
         }
         for ix in &mut m.index {
@@ -189,24 +232,16 @@ impl Machine {
     }
 
     fn path_id(&mut self, path: &str) -> u32 {
-        if let Some(id) = self.want.get(path).and_then(|w| w.leaf) {
-            return id;
-        }
-        let id = self.index.len() as u32;
-        self.index.push(PathIndex::default());
-        self.want.entry(path.into()).or_default().leaf = Some(id);
-        for (at, c) in path.char_indices() {
-            if c == '.' {
-                self.want.entry(path[..at].into()).or_default().descend = true;
-            }
+        let (id, new) = self.trie.leaf_id(path, self.index.len() as u32);
+        if new {
+            self.index.push(PathIndex::default());
         }
         id
     }
 
     pub(crate) fn run_str(&self, event: &str) -> Vec<u32> {
         let mut leaves = Vec::new();
-        let want = |p: &str| self.want.get(p).copied().unwrap_or_default();
-        if flatten::scan(event, &want, self.limits, &mut leaves).is_err() {
+        if flatten::scan(event, &self.trie, self.limits, &mut leaves).is_err() {
             return Vec::new();
         }
         self.run(leaves)
@@ -218,12 +253,7 @@ impl Machine {
         }
         let leaves = flatten::flatten_jval(event, self.limits)
             .into_iter()
-            .filter_map(|(p, e)| {
-                self.want
-                    .get(p.as_str())
-                    .and_then(|w| w.leaf)
-                    .map(|id| (id, e))
-            })
+            .filter_map(|(p, e)| self.trie.find(&p).map(|id| (id, e)))
             .collect();
         self.run(leaves)
     }

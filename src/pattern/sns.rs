@@ -111,45 +111,20 @@ impl FilterPolicy {
         self.scope
     }
 
+    /// The compiled pattern, e.g. to put the policies of a topic into one `RuleSet` (one set
+    /// per scope; see `RuleSet::matches_attributes`).
+    pub fn pattern(&self) -> &Pattern {
+        &self.pattern
+    }
+
     /// Whether a message with these attributes passes (for `MessageAttributes` scope).
-    pub fn matches_attributes<'a>(
+    /// Takes any map or list of (name, attribute), e.g. `&HashMap<String, MessageAttribute>`.
+    pub fn matches_attributes<'a, N: AsRef<str>>(
         &self,
-        attributes: impl IntoIterator<Item = (&'a str, &'a MessageAttribute)>,
+        attributes: impl IntoIterator<Item = (N, &'a MessageAttribute)>,
     ) -> bool {
-        let parsed: Vec<(&str, &MessageAttribute, Option<JVal>)> = attributes
-            .into_iter()
-            .map(|(name, a)| {
-                let arr = (a.data_type == "String.Array")
-                    .then(|| json::parse(&a.value).ok())
-                    .flatten();
-                (name, a, arr)
-            })
-            .collect();
-        let mut leaves: Vec<(String, Entry<'_>)> = Vec::new();
-        for (n, (name, a, arr)) in parsed.iter().enumerate() {
-            let base = a.data_type.split('.').next().unwrap_or("");
-            let mut push = |leaf, arrays| {
-                leaves.push((name.to_string(), Entry { leaf, arrays }));
-            };
-            match (base, arr) {
-                (_, Some(JVal::Arr(items))) => {
-                    for (ix, item) in items.iter().enumerate() {
-                        let arrays = vec![(n as u32, ix as u32)];
-                        match item {
-                            JVal::Str(s) => push(Leaf::Str(Cow::Borrowed(s)), arrays),
-                            JVal::Num(t) => push(number(t), arrays),
-                            JVal::Bool(b) => push(Leaf::Bool(*b), arrays),
-                            JVal::Null => push(Leaf::Null, arrays),
-                            _ => {}
-                        }
-                    }
-                }
-                ("String", _) => push(Leaf::Str(Cow::Borrowed(&a.value)), Vec::new()),
-                ("Number", _) => push(number(a.value.trim()), Vec::new()),
-                _ => {}
-            }
-        }
-        self.pattern.matches_leaves(leaves)
+        let parsed = parse_attributes(attributes);
+        self.pattern.matches_leaves(attribute_leaves(&parsed))
     }
 
     /// Whether a message with this body passes (for `MessageBody` scope). A body that is not
@@ -164,16 +139,65 @@ impl FilterPolicy {
     }
 
     /// Dispatches on the policy's scope.
-    pub fn matches_message<'a>(
+    pub fn matches_message<'a, N: AsRef<str>>(
         &self,
         body: &str,
-        attributes: impl IntoIterator<Item = (&'a str, &'a MessageAttribute)>,
+        attributes: impl IntoIterator<Item = (N, &'a MessageAttribute)>,
     ) -> bool {
         match self.scope {
             FilterPolicyScope::MessageAttributes => self.matches_attributes(attributes),
             FilterPolicyScope::MessageBody => self.matches_body(body),
         }
     }
+}
+
+/// Attributes with `String.Array` values parsed, ready to be seen as leaves.
+pub(crate) type ParsedAttributes<'a, N> = Vec<(N, &'a MessageAttribute, Option<JVal>)>;
+
+pub(crate) fn parse_attributes<'a, N: AsRef<str>>(
+    attributes: impl IntoIterator<Item = (N, &'a MessageAttribute)>,
+) -> ParsedAttributes<'a, N> {
+    attributes
+        .into_iter()
+        .map(|(name, a)| {
+            let arr = (a.data_type == "String.Array")
+                .then(|| json::parse(&a.value).ok())
+                .flatten();
+            (name, a, arr)
+        })
+        .collect()
+}
+
+/// The leaves a filter policy sees in message attributes: one per `String` or `Number`
+/// attribute, one per element of a `String.Array`, none for `Binary`.
+pub(crate) fn attribute_leaves<'a, N: AsRef<str>>(
+    parsed: &'a ParsedAttributes<'_, N>,
+) -> Vec<(String, Entry<'a>)> {
+    let mut leaves: Vec<(String, Entry<'a>)> = Vec::new();
+    for (n, (name, a, arr)) in parsed.iter().enumerate() {
+        let base = a.data_type.split('.').next().unwrap_or("");
+        let mut push = |leaf, arrays| {
+            leaves.push((name.as_ref().to_string(), Entry { leaf, arrays }));
+        };
+        match (base, arr) {
+            (_, Some(JVal::Arr(items))) => {
+                for (ix, item) in items.iter().enumerate() {
+                    let arrays = vec![(n as u32, ix as u32)];
+                    match item {
+                        JVal::Str(s) => push(Leaf::Str(Cow::Borrowed(s)), arrays),
+                        JVal::Num(t) => push(number(t), arrays),
+                        JVal::Bool(b) => push(Leaf::Bool(*b), arrays),
+                        JVal::Null => push(Leaf::Null, arrays),
+                        _ => {}
+                    }
+                }
+            }
+            ("String", _) => push(Leaf::Str(Cow::Borrowed(&a.value)), Vec::new()),
+            ("Number", _) => push(number(a.value.trim()), Vec::new()),
+            _ => {}
+        }
+    }
+    leaves
 }
 
 fn number(t: &str) -> Leaf<'_> {

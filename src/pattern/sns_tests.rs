@@ -126,10 +126,8 @@ fn body_scope_is_nested() {
     assert!(p.matches_body(r#"{"order":{"status":"paid","total":12.5}}"#));
     assert!(!p.matches_body(r#"{"order":{"status":"paid","total":2}}"#));
     assert!(!p.matches_body("not json"));
-    assert!(p.matches_message(
-        r#"{"order":{"status":"paid","total":11}}"#,
-        std::iter::empty()
-    ));
+    let none: std::collections::HashMap<String, MessageAttribute> = Default::default();
+    assert!(p.matches_message(r#"{"order":{"status":"paid","total":11}}"#, &none));
 }
 
 #[test]
@@ -153,15 +151,14 @@ fn limits_and_reasons() {
         reason(&p, MessageAttributes),
         "Invalid parameter: FilterPolicy: Filter policy is too complex"
     );
-    let p =
-        r#"{"a":["1","2","3","4","5"],"b":["1","2","3","4","5"],"c":["1","2","3","4","5","6"]}"#;
+    let p = r#"{"a":["1","2","3","4","5"],"b":["1","2","3","4","5"],"c":["1","2","3","4","5","6","7"]}"#;
     assert_eq!(
         reason(p, MessageAttributes),
         "Invalid parameter: FilterPolicy: Filter policy is too complex"
     );
     let p =
         r#"{"a":["1","2","3","4","5"],"b":["1","2","3","4","5"],"c":["1","2","3","4","5","6"]}"#;
-    assert!(p.len() > 10);
+    assert!(FilterPolicy::parse(p, MessageAttributes).is_ok());
     assert_eq!(
         reason(r#"{"a":[]}"#, MessageAttributes),
         "Invalid parameter: FilterPolicy: Empty arrays are not allowed"
@@ -183,4 +180,100 @@ fn limits_and_reasons() {
         Some(MessageBody)
     );
     assert_eq!(MessageAttributes.as_str(), "MessageAttributes");
+}
+
+#[test]
+fn topic_policies_share_one_rule_set() {
+    let mut set = crate::pattern::RuleSet::new();
+    let policies = [
+        ("sub-a", r#"{"store":["example_corp"]}"#),
+        ("sub-b", r#"{"price":[{"numeric":[">",100]}]}"#),
+        ("sub-c", r#"{"tags":["red"],"store":[{"prefix":"ex"}]}"#),
+        ("sub-d", r#"{"missing":[{"exists":false}]}"#),
+    ];
+    for (id, p) in policies {
+        let fp = FilterPolicy::parse(p, FilterPolicyScope::MessageAttributes).unwrap();
+        set.insert(id, fp.pattern().clone());
+    }
+    let a = attrs(&[
+        ("store", "String", "example_corp"),
+        ("price", "Number", "150"),
+        ("tags", "String.Array", r#"["blue","red"]"#),
+    ]);
+    let mut hits = set.matches_attributes(a.iter().map(|(n, v)| (n.as_str(), v)));
+    hits.sort();
+    assert_eq!(hits, vec!["sub-a", "sub-b", "sub-c", "sub-d"]);
+    let a = attrs(&[("price", "Number", "99"), ("missing", "Binary", "x")]);
+    assert_eq!(
+        set.matches_attributes(a.iter().map(|(n, v)| (n.as_str(), v))),
+        vec!["sub-d"]
+    );
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SNIPPETS: &[&str] = &[
+        r#""x""#,
+        "5",
+        r#"{"prefix":"x"}"#,
+        r#"{"anything-but":"x"}"#,
+        r#"{"numeric":[">",1]}"#,
+        r#"{"exists":false}"#,
+        r#"{"exists":true}"#,
+        r#"{"equals-ignore-case":"X"}"#,
+    ];
+    const VALUES: &[(&str, &str)] = &[
+        ("String", "x"),
+        ("String", "xy"),
+        ("String", "X"),
+        ("Number", "5"),
+        ("Number", "0.5"),
+        ("String.Array", r#"["x",5,"y"]"#),
+        ("String.Array", "not an array"),
+        ("Binary", "AAAA"),
+    ];
+
+    fn policy() -> impl Strategy<Value = String> {
+        prop::collection::btree_map(
+            prop::sample::select(&["a", "b", "c"][..]),
+            prop::collection::vec(prop::sample::select(SNIPPETS), 1..3),
+            1..3,
+        )
+        .prop_map(|m| {
+            let fields: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!(r#""{k}":[{}]"#, v.join(",")))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        })
+    }
+
+    proptest! {
+        /// A topic's rule set answers what each subscription's policy answers alone.
+        #[test]
+        fn rule_set_equals_each_policy(
+            policies in prop::collection::vec(policy(), 1..6),
+            picks in prop::collection::vec(
+                (prop::sample::select(&["a", "b", "c"][..]), prop::sample::select(VALUES)),
+                0..4,
+            ),
+        ) {
+            let list: Vec<(&str, &str, &str)> = picks.iter().map(|(n, (t, v))| (*n, *t, *v)).collect();
+            let a = attrs(&list);
+            let mut set = crate::pattern::RuleSet::new();
+            let mut want = Vec::new();
+            for (i, p) in policies.iter().enumerate() {
+                let fp = FilterPolicy::parse(p, FilterPolicyScope::MessageAttributes).unwrap();
+                if fp.matches_attributes(a.iter().map(|(n, v)| (n.as_str(), v))) {
+                    want.push(i);
+                }
+                set.insert(i, fp.pattern().clone());
+            }
+            let mut got = set.matches_attributes(a.iter().map(|(n, v)| (n.as_str(), v)));
+            got.sort();
+            prop_assert_eq!(got, want);
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! The `wildcard` operator: `*` matches any run of characters, `\*` and `\\` are literal.
 //!
 //! AWS refuses `**` ("Consecutive wildcard characters at pos N") and any other backslash
-//! ("Invalid escape character at pos N"), counting positions in UTF-8 bytes. It also refuses
+//! ("Invalid escape character at pos N"), counting positions in UTF-8 bytes from 1 (AWS parses
+//! the operand with its opening quote, so the first character is at 1). It also refuses
 //! patterns that would make its automaton too large ("Rule is too complex ..."): we estimate
 //! that as the number of matching positions that can be live at once.
 //!
@@ -32,19 +33,23 @@ impl Wildcard {
             match b[i] {
                 b'*' => {
                     if b.get(i + 1) == Some(&b'*') {
-                        return Err(format!("Consecutive wildcard characters at pos {i}"));
+                        return Err(format!("Consecutive wildcard characters at pos {}", i + 1));
                     }
                     pieces.push(Vec::new());
                 }
                 b'\\' => match b.get(i + 1) {
                     Some(&c @ (b'*' | b'\\')) => {
-                        pieces.last_mut().map(|p| p.push(c));
+                        if let Some(p) = pieces.last_mut() {
+                            p.push(c);
+                        }
                         i += 1;
                     }
-                    _ => return Err(format!("Invalid escape character at pos {i}")),
+                    _ => return Err(format!("Invalid escape character at pos {}", i + 1)),
                 },
                 c => {
-                    pieces.last_mut().map(|p| p.push(c));
+                    if let Some(p) = pieces.last_mut() {
+                        p.push(c);
+                    }
                 }
             }
             i += 1;
@@ -154,15 +159,19 @@ mod tests {
         assert!(m(r"a\\*", r"a\xyz"));
         assert_eq!(
             Wildcard::parse(r"a\bc").unwrap_err(),
-            "Invalid escape character at pos 1"
+            "Invalid escape character at pos 2"
         );
         assert_eq!(
             Wildcard::parse("a\\").unwrap_err(),
-            "Invalid escape character at pos 1"
+            "Invalid escape character at pos 2"
         );
         assert_eq!(
             Wildcard::parse("a**").unwrap_err(),
-            "Consecutive wildcard characters at pos 1"
+            "Consecutive wildcard characters at pos 2"
+        );
+        assert_eq!(
+            Wildcard::parse("abc**def").unwrap_err(),
+            "Consecutive wildcard characters at pos 4"
         );
         assert_eq!(
             Wildcard::parse("arn:aws:events:us-east-1:**:event-bus/*").unwrap_err(),

@@ -64,8 +64,7 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
 }
 
 fn request_id() -> String {
-    let b: [u8; 16] = rand::random();
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let h = format!("{:032x}", rand::random::<u128>());
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
@@ -158,6 +157,17 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
             "QueueUrl".into(),
             format!("http://{}{}", caller.host, parts.uri.path()).into(),
         );
+    }
+    // awsJson answers an unknown operation with UnknownOperationException.
+    if r.protocol != Protocol::AwsQuery
+        && r.service == Service::Sqs
+        && !crate::sqs::ACTIONS.contains(&r.action.as_str())
+    {
+        let e = ApiError::new(
+            ErrorCode::UnknownOperation,
+            format!("Operation {} is not supported.", r.action),
+        );
+        return respond(render_error(r.service, r.protocol, &e, &rid), &rid);
     }
     let span = tracing::debug_span!("request", service = r.service.name(), action = %r.action, request_id = %rid);
     let result = async {

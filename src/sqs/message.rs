@@ -261,7 +261,7 @@ fn hex(bytes: &[u8]) -> String {
 /// 2 binary) and the length-prefixed value. `None` when there are no attributes.
 pub fn md5_of_attributes<'a>(
     attrs: impl IntoIterator<Item = (&'a String, &'a Attribute)>,
-) -> Option<String> {
+) -> Option<Md5Digest> {
     let mut h = Md5::new();
     let mut any = false;
     for (name, a) in attrs {
@@ -283,7 +283,7 @@ pub fn md5_of_attributes<'a>(
             }
         }
     }
-    any.then(|| hex(&h.finalize()))
+    any.then(|| Md5Digest(h.finalize().into()))
 }
 
 /// Renders attributes as the wire map `{name: {DataType, StringValue | BinaryValue}}`.
@@ -303,25 +303,79 @@ pub fn attributes_json<'a>(
     out
 }
 
-/// A stored message. The first block never changes after the send; the state block changes on
-/// every receive and visibility change and is stored under its own key.
-#[derive(Debug, Clone)]
-pub struct Message {
-    pub id: String,
-    pub body: Box<str>,
-    pub attributes: Attributes,
-    pub md5_body: String,
-    pub md5_attributes: Option<String>,
+/// 16 bytes shown as AWS shows message ids (a lowercase UUID); kept as bytes to keep a million
+/// queued messages small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageId(pub [u8; 16]);
+
+impl MessageId {
+    /// A random version-4 id.
+    pub fn random() -> MessageId {
+        let mut b: [u8; 16] = rand::random();
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        MessageId(b)
+    }
+}
+
+impl std::fmt::Display for MessageId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let h = hex(&self.0);
+        write!(
+            f,
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
+    }
+}
+
+/// An MD5 digest, shown in lowercase hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Md5Digest(pub [u8; 16]);
+
+impl Md5Digest {
+    pub fn of(data: &[u8]) -> Md5Digest {
+        Md5Digest(Md5::digest(data).into())
+    }
+}
+
+impl std::fmt::Display for Md5Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex(&self.0))
+    }
+}
+
+/// The fields most messages do not have, boxed so that they cost one pointer when absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extra {
     pub trace_header: Option<String>,
-    pub md5_system: Option<String>,
-    pub sender_id: String,
-    pub sent_ms: u64,
     pub group_id: Option<String>,
     pub dedup_id: Option<String>,
     pub sequence_number: Option<String>,
-    /// ARN of the queue this message was dead-lettered from, if any.
+    /// ARN of the queue this message was dead-lettered from.
     pub dead_letter_source: Option<String>,
+}
+
+/// A stored message. Everything but `state` is fixed at the send; `state` changes on every
+/// receive and visibility change and is stored under its own key once it differs from the send.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub id: MessageId,
+    pub body: Box<str>,
+    pub attributes: Attributes,
+    pub md5_body: Md5Digest,
+    pub md5_attributes: Option<Md5Digest>,
+    pub sender_id: Box<str>,
+    pub sent_ms: u64,
+    pub extra: Option<Box<Extra>>,
     pub state: MessageState,
+    /// Whether `state` has its own record in the store (written at the first receive or
+    /// visibility change; until then the state stored with the message is current).
+    pub state_stored: bool,
 }
 
 /// What changes while a message sits in a queue.
@@ -337,6 +391,58 @@ const MESSAGE_VERSION: u8 = 1;
 const STATE_VERSION: u8 = 1;
 
 impl Message {
+    /// A new message; its MD5s are derived here.
+    pub fn new(
+        id: MessageId,
+        body: Box<str>,
+        attributes: Attributes,
+        sender_id: &str,
+        sent_ms: u64,
+        extra: Extra,
+    ) -> Message {
+        let md5_body = Md5Digest::of(body.as_bytes());
+        let md5_attributes = md5_of_attributes(&attributes);
+        let extra = (extra != Extra::default()).then(|| Box::new(extra));
+        Message {
+            id,
+            body,
+            attributes,
+            md5_body,
+            md5_attributes,
+            sender_id: sender_id.into(),
+            sent_ms,
+            extra,
+            state: MessageState::default(),
+            state_stored: false,
+        }
+    }
+
+    pub fn extra(&self) -> &Extra {
+        static NONE: Extra = Extra {
+            trace_header: None,
+            group_id: None,
+            dedup_id: None,
+            sequence_number: None,
+            dead_letter_source: None,
+        };
+        self.extra.as_deref().unwrap_or(&NONE)
+    }
+
+    pub fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Default::default)
+    }
+
+    /// MD5OfMessageSystemAttributes (AWSTraceHeader is the only system attribute a send carries).
+    pub fn md5_system(&self) -> Option<Md5Digest> {
+        let t = self.extra().trace_header.as_ref()?;
+        let name = "AWSTraceHeader".to_string();
+        let attr = Attribute {
+            data_type: "String".into(),
+            value: AttrValue::Text(t.clone()),
+        };
+        md5_of_attributes([(&name, &attr)])
+    }
+
     /// Size counted against `MaximumMessageSize`.
     pub fn size(&self) -> usize {
         self.body.len() + attributes_size(&self.attributes)
@@ -344,8 +450,9 @@ impl Message {
 
     pub fn encode(&self) -> Vec<u8> {
         let mut e = Enc::new(MESSAGE_VERSION);
-        e.str(&self.id)
+        e.bytes(&self.id.0)
             .u64(self.sent_ms)
+            .u64(self.state.visible_at)
             .str(&self.body)
             .str(&self.sender_id);
         e.u32(self.attributes.len() as u32);
@@ -356,20 +463,30 @@ impl Message {
                 AttrValue::Binary(b) => e.u8(2).bytes(b),
             };
         }
-        e.opt_str(self.trace_header.as_deref())
-            .opt_str(self.group_id.as_deref())
-            .opt_str(self.dedup_id.as_deref())
-            .opt_str(self.sequence_number.as_deref())
-            .opt_str(self.dead_letter_source.as_deref());
+        let x = self.extra();
+        e.opt_str(x.trace_header.as_deref())
+            .opt_str(x.group_id.as_deref())
+            .opt_str(x.dedup_id.as_deref())
+            .opt_str(x.sequence_number.as_deref())
+            .opt_str(x.dead_letter_source.as_deref());
         e.finish()
     }
 
-    pub fn decode(buf: &[u8], state: MessageState) -> StoreResult<Message> {
+    /// Decodes a stored message; `state` is its separately stored state, if it has one.
+    pub fn decode(buf: &[u8], state: Option<MessageState>) -> StoreResult<Message> {
         let mut d = Dec::new(buf, MESSAGE_VERSION)?;
-        let id = d.str()?.to_string();
+        let id = MessageId(
+            d.bytes()?
+                .try_into()
+                .map_err(|_| crate::storage::StoreError("bad message id".into()))?,
+        );
         let sent_ms = d.u64()?;
+        let initial = MessageState {
+            visible_at: d.u64()?,
+            ..Default::default()
+        };
         let body: Box<str> = d.str()?.into();
-        let sender_id = d.str()?.to_string();
+        let sender_id = d.str()?;
         let n = d.u32()?;
         let mut attributes = Attributes::new();
         for _ in 0..n {
@@ -381,69 +498,18 @@ impl Message {
             };
             attributes.insert(name, Attribute { data_type, value });
         }
-        let trace_header = d.opt_str()?.map(String::from);
-        let group_id = d.opt_str()?.map(String::from);
-        let dedup_id = d.opt_str()?.map(String::from);
-        let sequence_number = d.opt_str()?.map(String::from);
-        let dead_letter_source = d.opt_str()?.map(String::from);
-        Ok(Message::assemble(MessageParts {
-            id,
-            body,
-            attributes,
-            trace_header,
-            sender_id,
-            sent_ms,
-            group_id,
-            dedup_id,
-            sequence_number,
-            dead_letter_source,
-            state,
-        }))
+        let extra = Extra {
+            trace_header: d.opt_str()?.map(String::from),
+            group_id: d.opt_str()?.map(String::from),
+            dedup_id: d.opt_str()?.map(String::from),
+            sequence_number: d.opt_str()?.map(String::from),
+            dead_letter_source: d.opt_str()?.map(String::from),
+        };
+        let mut m = Message::new(id, body, attributes, sender_id, sent_ms, extra);
+        m.state = state.unwrap_or(initial);
+        m.state_stored = state.is_some();
+        Ok(m)
     }
-
-    pub fn assemble(p: MessageParts) -> Message {
-        let md5_body = md5_hex(p.body.as_bytes());
-        let md5_attributes = md5_of_attributes(&p.attributes);
-        let md5_system = p.trace_header.as_ref().and_then(|t| {
-            let name = "AWSTraceHeader".to_string();
-            let attr = Attribute {
-                data_type: "String".into(),
-                value: AttrValue::Text(t.clone()),
-            };
-            md5_of_attributes([(&name, &attr)])
-        });
-        Message {
-            id: p.id,
-            body: p.body,
-            attributes: p.attributes,
-            md5_body,
-            md5_attributes,
-            trace_header: p.trace_header,
-            md5_system,
-            sender_id: p.sender_id,
-            sent_ms: p.sent_ms,
-            group_id: p.group_id,
-            dedup_id: p.dedup_id,
-            sequence_number: p.sequence_number,
-            dead_letter_source: p.dead_letter_source,
-            state: p.state,
-        }
-    }
-}
-
-/// Everything a message is made of; MD5s are derived.
-pub struct MessageParts {
-    pub id: String,
-    pub body: Box<str>,
-    pub attributes: Attributes,
-    pub trace_header: Option<String>,
-    pub sender_id: String,
-    pub sent_ms: u64,
-    pub group_id: Option<String>,
-    pub dedup_id: Option<String>,
-    pub sequence_number: Option<String>,
-    pub dead_letter_source: Option<String>,
-    pub state: MessageState,
 }
 
 impl MessageState {
@@ -465,29 +531,13 @@ impl MessageState {
     }
 }
 
-/// A random message id in AWS's format (a lowercase UUID v4).
-pub fn new_message_id() -> String {
-    let mut b: [u8; 16] = rand::random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
 /// What a receipt handle points at. Handles are per receive; any handle of a message deletes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptHandle {
     pub queue_id: u64,
     pub seq: u64,
     pub receive_count: u32,
-    pub message_id: String,
+    pub message_id: MessageId,
 }
 
 const HANDLE_VERSION: u8 = 1;
@@ -495,10 +545,8 @@ const HANDLE_VERSION: u8 = 1;
 impl ReceiptHandle {
     pub fn encode(&self) -> String {
         let mut e = Enc::new(HANDLE_VERSION);
-        e.u64(self.queue_id)
-            .u64(self.seq)
-            .u32(self.receive_count)
-            .str(&self.message_id);
+        e.u64(self.queue_id).u64(self.seq).u32(self.receive_count);
+        e.0.extend_from_slice(&self.message_id.0);
         let nonce: [u8; 8] = rand::random();
         e.0.extend_from_slice(&nonce);
         B64.encode(e.finish())
@@ -513,17 +561,20 @@ impl ReceiptHandle {
             )
         };
         let bytes = B64.decode(s.trim()).map_err(|_| bad())?;
+        if bytes.len() != 1 + 8 + 8 + 4 + 16 + 8 {
+            return Err(bad());
+        }
         let mut d = Dec::new(&bytes, HANDLE_VERSION).map_err(|_| bad())?;
-        let h = (|| -> StoreResult<ReceiptHandle> {
-            Ok(ReceiptHandle {
-                queue_id: d.u64()?,
-                seq: d.u64()?,
-                receive_count: d.u32()?,
-                message_id: d.str()?.to_string(),
-            })
-        })()
-        .map_err(|_| bad())?;
-        Ok(h)
+        let (queue_id, seq, receive_count) =
+            (|| Ok::<_, crate::storage::StoreError>((d.u64()?, d.u64()?, d.u32()?)))()
+                .map_err(|_| bad())?;
+        let id: [u8; 16] = bytes[21..37].try_into().map_err(|_| bad())?;
+        Ok(ReceiptHandle {
+            queue_id,
+            seq,
+            receive_count,
+            message_id: MessageId(id),
+        })
     }
 }
 
@@ -562,7 +613,10 @@ mod tests {
             h.update((v.len() as u32).to_be_bytes());
             h.update(v.as_bytes());
         }
-        assert_eq!(md5_of_attributes(&a).unwrap(), hex(&h.finalize()));
+        assert_eq!(
+            md5_of_attributes(&a).unwrap().to_string(),
+            hex(&h.finalize())
+        );
         assert_eq!(md5_of_attributes(&Attributes::new()), None);
     }
 
@@ -642,7 +696,7 @@ mod tests {
             queue_id: 4,
             seq: 99,
             receive_count: 2,
-            message_id: new_message_id(),
+            message_id: MessageId::random(),
         };
         let s = h.encode();
         assert_eq!(ReceiptHandle::decode(&s).unwrap(), h);
@@ -656,6 +710,17 @@ mod tests {
     }
 
     #[test]
+    fn ids_look_like_aws() {
+        let id = MessageId::random().to_string();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert_eq!(
+            Md5Digest::of(b"hello world").to_string(),
+            md5_hex(b"hello world")
+        );
+    }
+
+    #[test]
     fn message_round_trip() {
         let mut attributes = Attributes::new();
         attributes.insert(
@@ -666,30 +731,54 @@ mod tests {
             },
         );
         attributes.insert("s".into(), text("String.x", "v"));
+        let extra = Extra {
+            trace_header: Some("Root=1".into()),
+            dedup_id: Some("d".into()),
+            ..Default::default()
+        };
+        let mut m = Message::new(
+            MessageId::random(),
+            "body".into(),
+            attributes,
+            "AKID",
+            42,
+            extra,
+        );
+        m.state.visible_at = 7;
         let state = MessageState {
             receive_count: 3,
             first_receive_ms: 5,
-            visible_at: 7,
+            visible_at: 9,
         };
-        let m = Message::assemble(MessageParts {
-            id: new_message_id(),
-            body: "body".into(),
-            attributes,
-            trace_header: Some("Root=1".into()),
-            sender_id: "AKID".into(),
-            sent_ms: 42,
-            group_id: None,
-            dedup_id: Some("d".into()),
-            sequence_number: None,
-            dead_letter_source: None,
-            state,
-        });
-        let back =
-            Message::decode(&m.encode(), MessageState::decode(&state.encode()).unwrap()).unwrap();
+        let back = Message::decode(
+            &m.encode(),
+            Some(MessageState::decode(&state.encode()).unwrap()),
+        )
+        .unwrap();
         assert_eq!(back.attributes, m.attributes);
         assert_eq!(back.md5_attributes, m.md5_attributes);
-        assert_eq!(back.md5_system, m.md5_system);
+        assert_eq!(back.md5_system(), m.md5_system());
+        assert!(m.md5_system().is_some());
         assert_eq!(back.state, state);
-        assert_eq!(back.dedup_id.as_deref(), Some("d"));
+        assert!(back.state_stored);
+        assert_eq!(back.extra().dedup_id.as_deref(), Some("d"));
+        let fresh = Message::decode(&m.encode(), None).unwrap();
+        assert_eq!(
+            fresh.state,
+            MessageState {
+                visible_at: 7,
+                ..Default::default()
+            },
+            "the initial state travels with the message"
+        );
+        let plain = Message::new(
+            MessageId::random(),
+            "b".into(),
+            Attributes::new(),
+            "s",
+            1,
+            Extra::default(),
+        );
+        assert!(plain.extra.is_none(), "no extra fields, no allocation");
     }
 }

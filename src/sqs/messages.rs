@@ -4,8 +4,7 @@
 use super::Sqs;
 use super::attributes::MAX_VISIBILITY;
 use super::message::{
-    self, AttrValue, Attribute, AttributeValueInput, Message, MessageParts, MessageState,
-    ReceiptHandle,
+    self, AttrValue, Attribute, AttributeValueInput, Extra, Message, MessageId, ReceiptHandle,
 };
 use super::queue::Queue;
 use crate::caller::Caller;
@@ -139,43 +138,42 @@ impl Sqs {
             ));
         }
         let now = self.clock.now_ms();
-        Ok(Message::assemble(MessageParts {
-            id: message::new_message_id(),
-            body: body.into(),
-            attributes,
+        let extra = Extra {
             trace_header,
-            sender_id: caller.access_key.clone(),
-            sent_ms: now,
             group_id,
-            dedup_id: None,
-            sequence_number: None,
-            dead_letter_source: None,
-            state: MessageState {
-                visible_at: if delay > 0 {
-                    now + delay as u64 * 1000
-                } else {
-                    0
-                },
-                ..Default::default()
-            },
-        }))
+            ..Default::default()
+        };
+        let mut m = Message::new(
+            MessageId::random(),
+            body.into(),
+            attributes,
+            &caller.access_key,
+            now,
+            extra,
+        );
+        m.state.visible_at = if delay > 0 {
+            now + delay as u64 * 1000
+        } else {
+            0
+        };
+        Ok(m)
     }
 
     /// Stores messages in `q` in one commit and wakes its long polls.
     async fn enqueue(&self, q: &Queue, messages: Vec<Message>) -> ApiResult<()> {
-        let pending = {
+        let (pending, ready) = {
             let now = self.clock.now_ms();
             let mut state = q.lock();
             if state.deleted {
                 return Err(super::no_such_queue());
             }
-            let mut ops = Vec::with_capacity(messages.len() * 2);
+            let mut ops = Vec::with_capacity(messages.len());
             for m in messages {
                 ops.extend(state.push(m, now).1);
             }
-            self.submit(ops)
+            (self.submit(ops), state.counts().visible)
         };
-        q.notify.notify_waiters();
+        wake(q, ready);
         self.persist(pending).await
     }
 
@@ -339,7 +337,7 @@ impl Sqs {
         let now = self.clock.now_ms();
         let mut out = Vec::new();
         let mut moved = Vec::new();
-        let pending = {
+        let left = {
             let mut state = q.lock();
             let (_, mut ops) = state.refresh(now);
             let visibility = visibility.unwrap_or(state.settings.visibility);
@@ -362,12 +360,18 @@ impl Sqs {
                     }
                 }
             }
-            self.submit(ops)
+            // Receive counts and deadlines are written but not waited for: after a crash a
+            // message may become visible early, which at-least-once delivery allows.
+            self.durable.submit_detached(ops);
+            state.counts().visible
         };
+        if left > 0 && !out.is_empty() {
+            // Pass the wake-up on: another long poll may take what this one left.
+            q.notify.notify_one();
+        }
         if let (Some(dlq), false) = (dlq, moved.is_empty()) {
             self.dead_letter(q, &dlq, moved).await?;
         }
-        self.persist(pending).await?;
         Ok(out)
     }
 
@@ -378,7 +382,7 @@ impl Sqs {
         dlq: &Queue,
         moved: Vec<(Message, Vec<crate::storage::Op>)>,
     ) -> ApiResult<()> {
-        let pending = {
+        let (pending, ready) = {
             let now = self.clock.now_ms();
             let mut state = dlq.lock();
             if state.deleted {
@@ -390,13 +394,13 @@ impl Sqs {
                 if state.deleted {
                     continue;
                 }
-                m.dead_letter_source = Some(source.arn.clone());
+                m.extra_mut().dead_letter_source = Some(source.arn.clone());
                 m.state.visible_at = 0;
                 ops.extend(state.push(m, now).1);
             }
-            self.submit(ops)
+            (self.submit(ops), state.counts().visible)
         };
-        dlq.notify.notify_waiters();
+        wake(dlq, ready);
         self.persist(pending).await
     }
 
@@ -532,7 +536,7 @@ impl Sqs {
         let handle = p.required_str("ReceiptHandle")?;
         let ops = self.change_visibility(&q, handle, p.int("VisibilityTimeout")?)?;
         let pending = self.submit(ops);
-        q.notify.notify_waiters();
+        wake(&q, 1);
         self.persist(pending).await?;
         Ok(json!({}))
     }
@@ -560,23 +564,34 @@ impl Sqs {
             }
         }
         let pending = self.submit(ops);
-        q.notify.notify_waiters();
+        wake(&q, MAX_BATCH);
         self.persist(pending).await?;
         Ok(batch_result(ok, bad))
     }
 }
 
+/// Wakes up to `ready` long polls (one per receivable message, at most a batch's worth): waking
+/// every waiter for one message would only make the others go back to sleep.
+fn wake(q: &Queue, ready: usize) {
+    for _ in 0..ready.min(MAX_BATCH) {
+        q.notify.notify_one();
+    }
+}
+
 fn send_result(m: &Message) -> Value {
     let mut out = Map::new();
-    out.insert("MessageId".into(), json!(m.id));
-    out.insert("MD5OfMessageBody".into(), json!(m.md5_body));
+    out.insert("MessageId".into(), json!(m.id.to_string()));
+    out.insert("MD5OfMessageBody".into(), json!(m.md5_body.to_string()));
     if let Some(md5) = &m.md5_attributes {
-        out.insert("MD5OfMessageAttributes".into(), json!(md5));
+        out.insert("MD5OfMessageAttributes".into(), json!(md5.to_string()));
     }
-    if let Some(md5) = &m.md5_system {
-        out.insert("MD5OfMessageSystemAttributes".into(), json!(md5));
+    if let Some(md5) = m.md5_system() {
+        out.insert(
+            "MD5OfMessageSystemAttributes".into(),
+            json!(md5.to_string()),
+        );
     }
-    if let Some(seq) = &m.sequence_number {
+    if let Some(seq) = &m.extra().sequence_number {
         out.insert("SequenceNumber".into(), json!(seq));
     }
     Value::Object(out)
@@ -605,9 +620,9 @@ impl View {
 
     fn render(&self, m: &Message, handle: &str) -> Value {
         let mut out = Map::new();
-        out.insert("MessageId".into(), json!(m.id));
+        out.insert("MessageId".into(), json!(m.id.to_string()));
         out.insert("ReceiptHandle".into(), json!(handle));
-        out.insert("MD5OfBody".into(), json!(m.md5_body));
+        out.insert("MD5OfBody".into(), json!(m.md5_body.to_string()));
         out.insert("Body".into(), json!(&*m.body));
         let mut system = BTreeMap::new();
         for name in SYSTEM_ATTRIBUTES {
@@ -615,15 +630,15 @@ impl View {
                 continue;
             }
             let value = match *name {
-                "SenderId" => Some(m.sender_id.clone()),
+                "SenderId" => Some(m.sender_id.to_string()),
                 "SentTimestamp" => Some(m.sent_ms.to_string()),
                 "ApproximateReceiveCount" => Some(m.state.receive_count.to_string()),
                 "ApproximateFirstReceiveTimestamp" => Some(m.state.first_receive_ms.to_string()),
-                "AWSTraceHeader" => m.trace_header.clone(),
-                "DeadLetterQueueSourceArn" => m.dead_letter_source.clone(),
-                "MessageGroupId" => m.group_id.clone(),
-                "MessageDeduplicationId" => m.dedup_id.clone(),
-                "SequenceNumber" => m.sequence_number.clone(),
+                "AWSTraceHeader" => m.extra().trace_header.clone(),
+                "DeadLetterQueueSourceArn" => m.extra().dead_letter_source.clone(),
+                "MessageGroupId" => m.extra().group_id.clone(),
+                "MessageDeduplicationId" => m.extra().dedup_id.clone(),
+                "SequenceNumber" => m.extra().sequence_number.clone(),
                 _ => None,
             };
             if let Some(v) = value {
@@ -642,7 +657,7 @@ impl View {
             .filter(|(n, _)| self.wants_user(n))
             .collect();
         if let Some(md5) = message::md5_of_attributes(selected.iter().copied()) {
-            out.insert("MD5OfMessageAttributes".into(), json!(md5));
+            out.insert("MD5OfMessageAttributes".into(), json!(md5.to_string()));
             out.insert(
                 "MessageAttributes".into(),
                 Value::Object(message::attributes_json(selected)),

@@ -115,7 +115,7 @@ impl Sqs {
                 current = by_id.get(&qid).map(|q| (qid, q.clone()));
             }
             if let Some((_, q)) = &current {
-                let state = states.remove(&(qid, seq)).unwrap_or_default();
+                let state = states.remove(&(qid, seq));
                 q.lock().load(seq, Message::decode(v, state)?, now);
                 loaded += 1;
             }

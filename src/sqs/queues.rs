@@ -535,6 +535,17 @@ impl Sqs {
         let q = self.queue(caller, &p)?;
         let pending = {
             let mut state = q.lock();
+            let now = self.clock.now_ms();
+            if state.last_purge_ms.is_some_and(|t| now < t + 60_000) {
+                return Err(ApiError::new(
+                    ErrorCode::PurgeQueueInProgress,
+                    format!(
+                        "Only one PurgeQueue operation on {} is allowed every 60 seconds.",
+                        q.name
+                    ),
+                ));
+            }
+            state.last_purge_ms = Some(now);
             let ops = state.purge();
             self.submit(ops)
         };

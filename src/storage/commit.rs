@@ -125,33 +125,35 @@ impl Durable {
     }
 }
 
-/// Writes every batch of `group`, flushes once, answers every waiter. Returns true on `Stop`.
+/// Writes every batch of `group` as one store batch, flushes once, answers every waiter.
+/// Returns true on `Stop`. (sled makes each batch durable on its own, so one batch per group is
+/// what turns many concurrent requests into one flush.)
 fn write_group(store: &dyn Store, group: &mut Vec<Job>) -> bool {
-    let mut results = Vec::with_capacity(group.len());
     let mut stop = false;
-    for job in group.iter() {
+    let mut ops = Vec::new();
+    let mut waiters = Vec::with_capacity(group.len());
+    let mut outcome: StoreResult<()> = Ok(());
+    for job in group.drain(..) {
         match job {
-            Job::Write(ops, _) => results.push(store.write(ops)),
-            Job::Clear(_) => results.push(store.clear()),
+            Job::Write(batch, waiter) => {
+                ops.extend(batch);
+                waiters.extend(waiter);
+            }
+            Job::Clear(waiter) => {
+                // Everything before a clear is written first, so the clear wins.
+                outcome = outcome.and(store.write(&ops)).and(store.clear());
+                ops.clear();
+                waiters.push(waiter);
+            }
             Job::Stop => stop = true,
         }
     }
-    let synced = store.sync();
-    let mut results = results.into_iter();
-    for job in group.drain(..) {
-        let waiter = match job {
-            Job::Write(_, waiter) => waiter,
-            Job::Clear(waiter) => Some(waiter),
-            Job::Stop => continue,
-        };
-        let written = results.next().unwrap_or(Ok(()));
-        let outcome = written.and_then(|_| synced.clone());
-        if let Err(e) = &outcome {
-            tracing::error!(%e, "store write failed");
-        }
-        if let Some(waiter) = waiter {
-            let _ = waiter.send(outcome);
-        }
+    let outcome = outcome.and(store.write(&ops)).and(store.sync());
+    if let Err(e) = &outcome {
+        tracing::error!(%e, "store write failed");
+    }
+    for waiter in waiters {
+        let _ = waiter.send(outcome.clone());
     }
     stop
 }

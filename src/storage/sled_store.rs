@@ -21,9 +21,9 @@ impl SledStore {
             .path(dir)
             .cache_capacity(CACHE_BYTES)
             .flush_every_ms(None)
-            .mode(sled::Mode::LowSpace)
+            .mode(sled::Mode::HighThroughput)
             .open()
-            .map_err(err)?;
+            .map_err(|e| StoreError(format!("cannot open the data dir {}: {e}", dir.display())))?;
         Ok(SledStore { db })
     }
 }

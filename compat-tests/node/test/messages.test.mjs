@@ -71,7 +71,7 @@ test("the SDK's MD5 check is on and catches a wrong MD5OfBody", async () => {
       for (const m of res.output.Messages ?? []) m.MD5OfBody = "00000000000000000000000000000000";
       return res;
     },
-    { step: "deserialize", name: "ferryTamperMd5" },
+    { step: "build", name: "ferryTamperMd5" },
   );
   await assert.rejects(sqs.send(cmd), /Invalid MD5 checksum on messages/);
 });
@@ -292,7 +292,7 @@ test("delayed messages stay invisible until their delay ends", async () => {
   assert.ok(Date.now() - t0 < 4000, "a long poll wakes when the delay ends");
 });
 
-test("purge empties the queue; a second purge within 60 s is PurgeQueueInProgress", async () => {
+test("purge empties the queue", async () => {
   const url = await newQueue("purge");
   await sqs.send(
     new SendMessageBatchCommand({
@@ -305,9 +305,106 @@ test("purge empties the queue; a second purge within 60 s is PurgeQueueInProgres
   assert.deepEqual(await counts(url), [0, 0]);
   const r = await receive(url);
   assert.equal(r.Messages, undefined);
+  // The queue works normally after a purge.
+  await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "after purge" }));
+  const r2 = await receive(url);
+  assert.equal(r2.Messages?.[0]?.Body, "after purge");
+});
+
+test("a second purge within 60 s is PurgeQueueInProgress (HTTP 403)", async () => {
+  const url = await newQueue("purge2");
+  await sqs.send(new PurgeQueueCommand({ QueueUrl: url }));
   await expectServiceError(
     sqs.send(new PurgeQueueCommand({ QueueUrl: url })),
     "PurgeQueueInProgress",
     { status: 403, code: "AWS.SimpleQueueService.PurgeQueueInProgress" },
   );
+});
+
+test("AWSTraceHeader system attribute round-trips with MD5OfMessageSystemAttributes", async () => {
+  const url = await newQueue("trace");
+  const trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+  const sys = { AWSTraceHeader: { DataType: "String", StringValue: trace } };
+  const sent = await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "traced", MessageSystemAttributes: sys }));
+  assert.equal(sent.MD5OfMessageSystemAttributes, md5OfAttributes(sys));
+  assert.equal(sent.MD5OfMessageAttributes, undefined);
+  const { Messages } = await receive(url);
+  assert.equal(Messages[0].Attributes.AWSTraceHeader, trace);
+});
+
+test("MessageAttributeNames with a prefix wildcard returns the matching attributes and their MD5", async () => {
+  const url = await newQueue("prefix");
+  const attrs = {
+    "Att.a": { DataType: "String", StringValue: "1" },
+    "Att.b": { DataType: "Number", StringValue: "2" },
+    Other: { DataType: "String", StringValue: "3" },
+  };
+  await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "p", MessageAttributes: attrs }));
+  const { Messages } = await receive(url, { MessageAttributeNames: ["Att.*"] });
+  const m = Messages[0];
+  assert.deepEqual(Object.keys(m.MessageAttributes).sort(), ["Att.a", "Att.b"]);
+  // The MD5 covers the attributes returned (what SDKs that verify it, like Java's, compute).
+  assert.equal(m.MD5OfMessageAttributes, md5OfAttributes({ "Att.a": attrs["Att.a"], "Att.b": attrs["Att.b"] }));
+});
+
+test("message size: 1 MiB accepted by default, one byte more rejected", async () => {
+  const url = await newQueue("size");
+  const big = "a".repeat(1024 * 1024);
+  const sent = await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: big }));
+  assert.equal(sent.MD5OfMessageBody, md5Hex(big));
+  await expectServiceError(
+    sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: `${big}b` })),
+    "InvalidParameterValue",
+  );
+  const { Messages } = await receive(url);
+  assert.equal(Messages[0].Body.length, big.length);
+});
+
+test("parameter validation: MaxNumberOfMessages, WaitTimeSeconds, DelaySeconds, Number attributes", async () => {
+  const url = await newQueue("validate");
+  await expectServiceError(receive(url, { MaxNumberOfMessages: 11 }), "InvalidParameterValue");
+  await expectServiceError(receive(url, { WaitTimeSeconds: 21 }), "InvalidParameterValue");
+  await expectServiceError(
+    sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "d", DelaySeconds: 901 })),
+    "InvalidParameterValue",
+  );
+  await expectServiceError(
+    sqs.send(new SendMessageCommand({
+      QueueUrl: url, MessageBody: "n", MessageAttributes: { N: { DataType: "Number", StringValue: "abc" } },
+    })),
+    "InvalidParameterValue",
+  );
+  await expectServiceError(
+    sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["Bogus"] })),
+    "InvalidAttributeName",
+  );
+  assert.deepEqual(await counts(url), [0, 0], "nothing was enqueued by the rejected sends");
+});
+
+test("deleting with the same receipt handle twice succeeds", async () => {
+  const url = await newQueue("twice");
+  await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "once" }));
+  const { Messages } = await receive(url);
+  const ReceiptHandle = Messages[0].ReceiptHandle;
+  const first = await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle }));
+  assert.equal(first.$metadata.httpStatusCode, 200);
+  assert.ok(first.$metadata.requestId, "successful responses carry a request id");
+  await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle }));
+  assert.deepEqual(await counts(url), [0, 0]);
+});
+
+test("queue defaults apply: ReceiveMessageWaitTimeSeconds and DelaySeconds", async () => {
+  const url = await newQueue("defaults", { ReceiveMessageWaitTimeSeconds: "1", DelaySeconds: "1" });
+  let t0 = Date.now();
+  const idle = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url }));
+  assert.equal(idle.Messages, undefined);
+  assert.ok(Date.now() - t0 >= 900, "the queue's ReceiveMessageWaitTimeSeconds makes it a long poll");
+
+  await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "queue-delayed" }));
+  const now = await receive(url);
+  assert.equal(now.Messages, undefined, "the queue's DelaySeconds hides new messages");
+  t0 = Date.now();
+  const later = await receive(url, { WaitTimeSeconds: 5 });
+  assert.equal(later.Messages?.[0]?.Body, "queue-delayed");
+  assert.ok(Date.now() - t0 < 4000);
 });

@@ -167,20 +167,22 @@ def test_restart_after_sigterm_keeps_everything(ferry):
         resp = sqs.send_message_batch(QueueUrl=main, Entries=entries)
         assert len(resp["Successful"]) == 10, resp.get("Failed")
 
-    # Receive 500 messages, delete the even ones; the odd ones stay in flight (2 s visibility).
-    deleted, in_flight = set(), set()
-    for _ in range(200):
-        if len(deleted) + len(in_flight) >= 500:
+    # Receive ~300 messages, delete the even ones; the odd ones stay in flight (5 s visibility).
+    # receives[body] counts our receives, since a slow loop may see an odd one twice.
+    deleted, receives = set(), {}
+    last_receive = time.monotonic()
+    for _ in range(100):
+        if len(receives) >= 300:
             break
-        msgs = sqs.receive_message(QueueUrl=main, MaxNumberOfMessages=10).get("Messages", [])
+        msgs = sqs.receive_message(QueueUrl=main, MaxNumberOfMessages=10, VisibilityTimeout=5).get("Messages", [])
+        last_receive = time.monotonic()
         for m in msgs:
+            receives[m["Body"]] = receives.get(m["Body"], 0) + 1
             if int(m["Body"].split("-")[1]) % 2 == 0:
                 sqs.delete_message(QueueUrl=main, ReceiptHandle=m["ReceiptHandle"])
                 deleted.add(m["Body"])
-            else:
-                in_flight.add(m["Body"])
     assert len(deleted) > 100
-    received_at = time.monotonic()
+    in_flight = set(receives) - deleted
 
     before_attrs = stable_attributes(sqs, main)
     before_tags = sqs.list_queue_tags(QueueUrl=main)["Tags"]
@@ -197,7 +199,7 @@ def test_restart_after_sigterm_keeps_everything(ferry):
     assert sqs.list_queue_tags(QueueUrl=main)["Tags"] == before_tags
 
     # Let the in-flight messages become visible again.
-    time.sleep(max(0.0, 2.3 - (time.monotonic() - received_at)))
+    time.sleep(max(0.0, 5.3 - (time.monotonic() - last_receive)))
     a = sqs.get_queue_attributes(QueueUrl=main, AttributeNames=["All"])["Attributes"]
     assert int(a["ApproximateNumberOfMessages"]) == total - len(deleted)
 
@@ -206,6 +208,7 @@ def test_restart_after_sigterm_keeps_everything(ferry):
     assert not (set(got) & deleted), "deleted messages came back"
     missing = expected - set(got)
     assert not missing, f"{len(missing)} acknowledged messages lost, e.g. {sorted(missing)[:5]}"
+    assert in_flight <= set(got), "messages in flight at shutdown come back"
     for body, m in got.items():
         i = int(body.split("-")[1])
         if i % 7 == 0:
@@ -214,7 +217,7 @@ def test_restart_after_sigterm_keeps_everything(ferry):
             assert m["MD5OfMessageAttributes"] == attributes_md5(ATTR)
         else:
             assert "MessageAttributes" not in m
-        expected_count = 2 if body in in_flight else 1
+        expected_count = receives.get(body, 0) + 1
         assert m["Attributes"]["ApproximateReceiveCount"] == str(expected_count), (body, m["Attributes"])
     # A clean stop once more, and the second restart still has them (all now in flight).
     assert ferry.stop(signal.SIGTERM) == 0
@@ -251,6 +254,8 @@ def test_in_flight_messages_return_after_restart(ferry):
 
 
 def test_kill_9_loses_nothing_acknowledged(ferry):
+    """kill -9 while 4 senders and a deleter are busy: every acknowledged send is there after the
+    restart, no acknowledged delete comes back. Requests cut off by the kill may go either way."""
     ferry.start()
     sqs = ferry.client()
     url = sqs.create_queue(QueueName="crash", Attributes={"VisibilityTimeout": "600"}, tags={"t": "1"})[
@@ -258,64 +263,88 @@ def test_kill_9_loses_nothing_acknowledged(ferry):
     ]
     attrs_before = stable_attributes(sqs, url)
 
-    acked = set()
-    deleted = set()
+    acked, deleted, delete_tried = set(), set(), set()
     lock = threading.Lock()
+    killed = threading.Event()
     errors = []
-    stop_at = time.monotonic() + 60
+    deadline = time.monotonic() + 60
 
-    def sender(tid, n):
+    def guarded(fn):
+        def run(*args):
+            try:
+                fn(*args)
+            except Exception as e:  # noqa: BLE001 - errors after the kill are expected
+                if not killed.is_set():
+                    errors.append(repr(e))
+
+        return run
+
+    @guarded
+    def sender(tid):
         c = ferry.client()
-        try:
-            for i in range(n):
-                if time.monotonic() > stop_at:
-                    return
-                if i % 5 == 0:
-                    entries = [{"Id": f"e{j}", "MessageBody": f"t{tid}-{i}-b{j}"} for j in range(10)]
-                    r = c.send_message_batch(QueueUrl=url, Entries=entries)
-                    with lock:
-                        acked.update(f"t{tid}-{i}-b{e['Id'][1:]}" for e in r.get("Successful", []))
-                else:
-                    body = f"t{tid}-{i}"
-                    c.send_message(QueueUrl=url, MessageBody=body)
-                    with lock:
-                        acked.add(body)
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(repr(e))
+        for i in range(1000):
+            if killed.is_set() or time.monotonic() > deadline:
+                return
+            if i % 5 == 0:
+                entries = [{"Id": f"e{j}", "MessageBody": f"t{tid}-{i}-b{j}"} for j in range(10)]
+                r = c.send_message_batch(QueueUrl=url, Entries=entries)
+                with lock:
+                    acked.update(f"t{tid}-{i}-b{e['Id'][1:]}" for e in r.get("Successful", []))
+            else:
+                body = f"t{tid}-{i}"
+                c.send_message(QueueUrl=url, MessageBody=body)
+                with lock:
+                    acked.add(body)
 
+    @guarded
     def deleter():
         c = ferry.client()
-        try:
-            for _ in range(40):
-                msgs = c.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-                for m in msgs:
-                    c.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-                    with lock:
-                        deleted.add(m["Body"])
-        except Exception as e:  # noqa: BLE001
-            errors.append(repr(e))
+        while not killed.is_set() and time.monotonic() < deadline:
+            msgs = c.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=2
+            ).get("Messages", [])
+            for m in msgs:
+                with lock:
+                    delete_tried.add(m["Body"])
+                c.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                with lock:
+                    deleted.add(m["Body"])
 
-    threads = [threading.Thread(target=sender, args=(t, 150)) for t in range(4)]
+    threads = [threading.Thread(target=sender, args=(t,)) for t in range(4)]
     threads.append(threading.Thread(target=deleter))
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
-    # kill -9 right after the last acknowledged request.
-    ferry.proc.send_signal(signal.SIGKILL)
+    # Kill -9 in the middle of the traffic, once enough has been acknowledged.
+    while time.monotonic() < deadline:
+        with lock:
+            if len(acked) >= 1500 and len(deleted) >= 100:
+                break
+        if not any(t.is_alive() for t in threads[:4]):
+            break
+        time.sleep(0.005)
+    with lock:
+        killed.set()
+        ferry.proc.send_signal(signal.SIGKILL)
+        acked_at_kill, deleted_at_kill = set(acked), set(deleted)
+    killed_at = time.monotonic()
     ferry.proc.wait(timeout=10)
-    assert len(acked) > 1000
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors, errors
+    assert len(acked_at_kill) >= 1000, f"only {len(acked_at_kill)} sends acknowledged before the kill"
 
     ferry.start()
     sqs = ferry.client()
     url = sqs.get_queue_url(QueueName="crash")["QueueUrl"]
     assert stable_attributes(sqs, url) == attrs_before
     assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"t": "1"}
+    # Messages the deleter held (2 s visibility) but had not deleted yet become visible again.
+    time.sleep(max(0.0, 2.5 - (time.monotonic() - killed_at)))
     got = drain_all(sqs, url)
-    resurrected = set(got) & deleted
+    resurrected = set(got) & deleted_at_kill
     assert not resurrected, f"{len(resurrected)} deleted messages came back, e.g. {sorted(resurrected)[:5]}"
-    missing = (acked - deleted) - set(got)
+    # A delete cut off by the kill may or may not have happened: only those messages may be absent.
+    missing = (acked_at_kill - delete_tried) - set(got)
     assert not missing, f"{len(missing)} acknowledged messages lost after kill -9, e.g. {sorted(missing)[:5]}"
     # The server still works after recovery.
     sqs.send_message(QueueUrl=url, MessageBody="after-crash")

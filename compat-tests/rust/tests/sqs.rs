@@ -35,10 +35,14 @@ fn endpoint() -> String {
 }
 
 async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_for(REGION, "test").await
+}
+
+async fn sdk_config_for(region: &'static str, access_key_id: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint())
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new("test", "test", None, None, "ferry-compat"))
+        .region(Region::new(region))
+        .credentials_provider(Credentials::new(access_key_id, "test", None, None, "ferry-compat"))
         // Plain HTTP (no TLS stack compiled in): ferry listens on http://127.0.0.1.
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .retry_config(aws_config::retry::RetryConfig::disabled())
@@ -617,10 +621,148 @@ async fn purge_queue() {
 }
 
 #[tokio::test]
+async fn second_purge_within_60s_is_purge_queue_in_progress() {
+    let client = sqs().await;
+    let mut cleanup = Cleanup(vec![]);
+    let url = create_queue(&client, &mut cleanup, &unique("purge2"), &[]).await;
+    client.purge_queue().queue_url(&url).send().await.unwrap();
+    let err = client
+        .purge_queue()
+        .queue_url(&url)
+        .send()
+        .await
+        .expect_err("AWS allows one PurgeQueue per queue every 60 seconds")
+        .into_service_error();
+    assert!(err.is_purge_queue_in_progress(), "expected PurgeQueueInProgress, got {err:?}");
+    assert_eq!(err.code(), Some("AWS.SimpleQueueService.PurgeQueueInProgress"));
+}
+
+#[tokio::test]
 async fn sts_get_caller_identity() {
     let sts = aws_sdk_sts::Client::new(&sdk_config().await);
     let out = sts.get_caller_identity().send().await.unwrap();
     assert_eq!(out.account(), Some(ACCOUNT));
     assert_eq!(out.arn(), Some(format!("arn:aws:iam::{ACCOUNT}:root").as_str()));
     assert!(out.user_id().is_some());
+}
+
+#[tokio::test]
+async fn system_attribute_md5_and_attribute_prefix() {
+    let client = sqs().await;
+    let mut cleanup = Cleanup(vec![]);
+    let url = create_queue(&client, &mut cleanup, &unique("sys"), &[]).await;
+    let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+    let sys_attr = aws_sdk_sqs::types::MessageSystemAttributeValue::builder()
+        .data_type("String")
+        .string_value(trace)
+        .build()
+        .unwrap();
+    let mut attrs = HashMap::new();
+    attrs.insert("Att.a".to_string(), string_attr("String", "1"));
+    attrs.insert("Att.b".to_string(), string_attr("Number", "2"));
+    attrs.insert("Other".to_string(), string_attr("String", "3"));
+    let sent = client
+        .send_message()
+        .queue_url(&url)
+        .message_body("traced")
+        .message_system_attributes(aws_sdk_sqs::types::MessageSystemAttributeNameForSends::AwsTraceHeader, sys_attr)
+        .set_message_attributes(Some(attrs.clone()))
+        .send()
+        .await
+        .unwrap();
+    let mut sys_as_attrs = HashMap::new();
+    sys_as_attrs.insert("AWSTraceHeader".to_string(), string_attr("String", trace));
+    assert_eq!(sent.md5_of_message_system_attributes(), Some(md5_of_attributes(&sys_as_attrs).as_str()));
+    assert_eq!(sent.md5_of_message_attributes(), Some(md5_of_attributes(&attrs).as_str()));
+
+    let out = client
+        .receive_message()
+        .queue_url(&url)
+        .message_attribute_names("Att.*")
+        .message_system_attribute_names(MessageSystemAttributeName::AwsTraceHeader)
+        .send()
+        .await
+        .unwrap();
+    let m = &out.messages()[0];
+    assert_eq!(
+        m.attributes().unwrap().get(&MessageSystemAttributeName::AwsTraceHeader).map(String::as_str),
+        Some(trace)
+    );
+    let mut subset = attrs.clone();
+    subset.remove("Other");
+    assert_eq!(m.message_attributes(), Some(&subset), "only attributes matching Att.* come back");
+    assert_eq!(m.md5_of_message_attributes(), Some(md5_of_attributes(&subset).as_str()));
+}
+
+#[tokio::test]
+async fn message_size_limit_and_parameter_validation() {
+    let client = sqs().await;
+    let mut cleanup = Cleanup(vec![]);
+    let url = create_queue(&client, &mut cleanup, &unique("size"), &[]).await;
+    let big = "a".repeat(1024 * 1024);
+    let sent = client.send_message().queue_url(&url).message_body(&big).send().await.unwrap();
+    assert_eq!(sent.md5_of_message_body(), Some(md5_hex(big.as_bytes()).as_str()));
+    let err = client
+        .send_message()
+        .queue_url(&url)
+        .message_body(format!("{big}b"))
+        .send()
+        .await
+        .expect_err("1 MiB + 1 byte")
+        .into_service_error();
+    assert_eq!(err.code(), Some("InvalidParameterValue"), "{err:?}");
+
+    let err = client
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(11)
+        .send()
+        .await
+        .expect_err("MaxNumberOfMessages 11")
+        .into_service_error();
+    assert_eq!(err.code(), Some("InvalidParameterValue"), "{err:?}");
+
+    let err = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::from("Bogus"))
+        .send()
+        .await
+        .expect_err("unknown attribute name")
+        .into_service_error();
+    assert!(err.is_invalid_attribute_name(), "expected InvalidAttributeName, got {err:?}");
+    assert_eq!(queue_counts(&client, &url).await, (1, 0));
+}
+
+#[tokio::test]
+async fn account_from_access_key_and_region_isolation() {
+    const ACCOUNT2: &str = "123456789012";
+    let other = aws_sdk_sqs::Client::new(&sdk_config_for("eu-west-1", ACCOUNT2).await);
+    let name = unique("acct");
+    let url = other.create_queue().queue_name(&name).send().await.unwrap().queue_url().unwrap().to_string();
+    assert_eq!(url, format!("{}/{ACCOUNT2}/{name}", endpoint()));
+    let attrs = other
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attrs.attributes().unwrap()[&QueueAttributeName::QueueArn],
+        format!("arn:aws:sqs:eu-west-1:{ACCOUNT2}:{name}")
+    );
+
+    let default_eu = aws_sdk_sqs::Client::new(&sdk_config_for("eu-west-1", "test").await);
+    let same_account_us = aws_sdk_sqs::Client::new(&sdk_config_for(REGION, ACCOUNT2).await);
+    for c in [&default_eu, &same_account_us] {
+        let err = c.get_queue_url().queue_name(&name).send().await.expect_err("isolated").into_service_error();
+        assert!(err.is_queue_does_not_exist(), "expected QueueDoesNotExist, got {err:?}");
+    }
+
+    let sts = aws_sdk_sts::Client::new(&sdk_config_for("eu-west-1", ACCOUNT2).await);
+    let who = sts.get_caller_identity().send().await.unwrap();
+    assert_eq!(who.account(), Some(ACCOUNT2));
+
+    other.delete_queue().queue_url(&url).send().await.unwrap();
 }
