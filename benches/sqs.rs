@@ -70,9 +70,6 @@ fn store_case(name: &str, store: Arc<dyn Store>, group: usize, budget: Duration)
     durable.shutdown();
 }
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let budget = Duration::from_millis(if quick { 200 } else { 1500 });

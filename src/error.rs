@@ -48,6 +48,9 @@ pub enum ErrorCode {
     ResourceNotFoundException,
     InvalidAddress,
     InvalidSecurity,
+    // EventBridge.
+    InvalidEventPatternException,
+    ValidationException,
 }
 
 impl ErrorCode {
@@ -85,6 +88,8 @@ impl ErrorCode {
             ResourceNotFoundException => "ResourceNotFoundException",
             InvalidAddress => "InvalidAddress",
             InvalidSecurity => "InvalidSecurity",
+            InvalidEventPatternException => "InvalidEventPatternException",
+            ValidationException => "ValidationException",
         }
     }
 

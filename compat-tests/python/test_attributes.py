@@ -161,3 +161,23 @@ def test_attributes_of_missing_queue(sqs, queue):
     with pytest.raises(ClientError) as e:
         sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])
     assert error_code(e) == "AWS.SimpleQueueService.NonExistentQueue"
+
+
+def test_policy_and_redrive_allow_policy_round_trip(sqs, queue):
+    arn = attrs(sqs, queue, "QueueArn")["QueueArn"]
+    policy = {
+        "Version": "2012-10-17",
+        "Id": "custom",
+        "Statement": [
+            {"Sid": "s1", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "SQS:SendMessage", "Resource": arn}
+        ],
+    }
+    allow = {"redrivePermission": "denyAll"}
+    sqs.set_queue_attributes(
+        QueueUrl=queue, Attributes={"Policy": json.dumps(policy), "RedriveAllowPolicy": json.dumps(allow)}
+    )
+    a = attrs(sqs, queue, "Policy", "RedriveAllowPolicy")
+    assert json.loads(a["Policy"]) == policy
+    assert json.loads(a["RedriveAllowPolicy"]) == allow
+    sqs.set_queue_attributes(QueueUrl=queue, Attributes={"Policy": ""})
+    assert "Policy" not in attrs(sqs, queue)

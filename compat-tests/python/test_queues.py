@@ -150,3 +150,12 @@ def test_queue_url_uses_host_header(sqs, queue):
     name = queue.rsplit("/", 1)[1]
     url = host_client.get_queue_url(QueueName=name)["QueueUrl"]
     assert url == f"{ENDPOINT.replace('127.0.0.1', 'localhost')}/{ACCOUNT}/{name}"
+
+
+def test_queue_url_host_is_not_significant(sqs, queue):
+    # Behind a docker port mapping, clients use URLs whose host is not the one they connect to.
+    name = queue.rsplit("/", 1)[1]
+    foreign = f"http://localhost:1/{ACCOUNT}/{name}"  # loopback, nothing listens there
+    sqs.send_message(QueueUrl=foreign, MessageBody="via another host")
+    msgs = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
+    assert [m["Body"] for m in msgs] == ["via another host"]

@@ -178,10 +178,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
                 ErrorCode::InvalidAction,
                 format!("The action {} is not valid for this endpoint.", r.action),
             )),
-            Service::Events => Err(ApiError::new(
-                ErrorCode::UnknownOperation,
-                format!("Operation {} is not supported by ferry yet.", r.action),
-            )),
+            Service::Events => crate::events::call(&r.action, Params(r.params)),
         }
     }
     .instrument(span)

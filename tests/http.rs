@@ -1,0 +1,461 @@
+//! ferry over real HTTP in-process: routing, both SQS protocols, AWS's error shapes, bad input that
+//! must never become a 500, ferry's own endpoints, and a restart on a real sled directory.
+
+use ferry::Config;
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use tokio::sync::oneshot;
+
+struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    done: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(config: Config) -> Server {
+        let (tx, rx) = oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                ferry::run(config, listener, async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        Server {
+            addr: addr_rx.recv().unwrap(),
+            stop: Some(tx),
+            done: Some(done),
+        }
+    }
+
+    /// Graceful stop: returns once the store is flushed.
+    fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(done) = self.done.take() {
+            done.join().unwrap();
+        }
+    }
+
+    /// One request on a fresh connection; returns (status, lower-cased headers, body).
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(body).unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).unwrap();
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("response head");
+        let head = String::from_utf8_lossy(&raw[..split]).to_string();
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        (status, headers, raw[split + 4..].to_vec())
+    }
+
+    fn json(&self, action: &str, body: Value) -> (u16, Vec<(String, String)>, Value) {
+        let target = format!("AmazonSQS.{action}");
+        let (status, headers, body) = self.request(
+            "POST",
+            "/",
+            &[
+                ("X-Amz-Target", &target),
+                ("Content-Type", "application/x-amz-json-1.0"),
+            ],
+            body.to_string().as_bytes(),
+        );
+        (
+            status,
+            headers,
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+        )
+    }
+
+    fn query(&self, form: &str) -> (u16, String) {
+        let (status, _, body) = self.request(
+            "POST",
+            "/",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            form.as_bytes(),
+        );
+        (status, String::from_utf8(body).unwrap())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn json_protocol_round_trip_and_errors() {
+    let s = Server::start(Config::in_memory());
+    let (status, headers, out) = s.json("CreateQueue", json!({"QueueName": "q1"}));
+    assert_eq!(status, 200);
+    assert!(header(&headers, "x-amzn-requestid").is_some());
+    let url = out["QueueUrl"].as_str().unwrap().to_string();
+    assert_eq!(url, format!("http://{}/000000000000/q1", s.addr));
+    let (_, _, sent) = s.json(
+        "SendMessage",
+        json!({"QueueUrl": url, "MessageBody": "hello world"}),
+    );
+    assert_eq!(sent["MD5OfMessageBody"], "5eb63bbbe01eeed093cb22bb8f5acdc3");
+    assert!(
+        sent.get("MD5OfMessageAttributes").is_none(),
+        "absent when there are no attributes"
+    );
+    let (_, _, got) = s.json("ReceiveMessage", json!({"QueueUrl": url}));
+    assert_eq!(got["Messages"][0]["Body"], "hello world");
+
+    let (status, headers, err) = s.json("GetQueueUrl", json!({"QueueName": "missing"}));
+    assert_eq!(status, 400);
+    assert_eq!(err["__type"], "com.amazonaws.sqs#QueueDoesNotExist");
+    assert_eq!(
+        header(&headers, "x-amzn-query-error"),
+        Some("AWS.SimpleQueueService.NonExistentQueue;Sender")
+    );
+
+    let (status, _, err) = s.json("NoSuchAction", json!({}));
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("com.amazonaws.sqs#UnknownOperationException"))
+    );
+    let (status, _, err) = s.json(
+        "ReceiveMessage",
+        json!({"QueueUrl": url, "MaxNumberOfMessages": 11}),
+    );
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("com.amazonaws.sqs#InvalidParameterValue"))
+    );
+    let (status, _, err) = s.json(
+        "DeleteMessage",
+        json!({"QueueUrl": url, "ReceiptHandle": "bogus"}),
+    );
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("com.amazonaws.sqs#ReceiptHandleIsInvalid"))
+    );
+    let (status, _, err) = s.json("SendMessage", json!({"MessageBody": "x"}));
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("com.amazonaws.sqs#MissingParameter"))
+    );
+    let (status, _, err) = s.json(
+        "SendMessage",
+        json!({"QueueUrl": url, "MessageBody": "x", "DelaySeconds": "soon"}),
+    );
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("com.amazonaws.sqs#InvalidParameterValue"))
+    );
+    let (status, _, err) = s.json("SendMessageBatch", json!({"QueueUrl": url, "Entries": []}));
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("com.amazonaws.sqs#EmptyBatchRequest"))
+    );
+}
+
+#[test]
+fn query_protocol_speaks_xml() {
+    let s = Server::start(Config::in_memory());
+    let (status, body) = s.query("Action=CreateQueue&QueueName=xq&Attribute.1.Name=VisibilityTimeout&Attribute.1.Value=60&Tag.1.Key=team&Tag.1.Value=a");
+    assert_eq!(status, 200);
+    assert!(body.contains("<CreateQueueResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><CreateQueueResult><QueueUrl>"), "{body}");
+    let url = format!("http://{}/000000000000/xq", s.addr);
+    let (_, body) = s.query(&format!(
+        "Action=GetQueueAttributes&QueueUrl={url}&AttributeName.1=VisibilityTimeout"
+    ));
+    assert!(
+        body.contains("<Attribute><Name>VisibilityTimeout</Name><Value>60</Value></Attribute>"),
+        "{body}"
+    );
+    let (_, body) = s.query(&format!("Action=ListQueueTags&QueueUrl={url}"));
+    assert!(
+        body.contains("<Tag><Key>team</Key><Value>a</Value></Tag>"),
+        "{body}"
+    );
+    let (status, body) = s.query(&format!(
+        "Action=SendMessage&QueueUrl={url}&MessageBody=a%0D%0Ab"
+    ));
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = s.query(&format!("Action=ReceiveMessage&QueueUrl={url}"));
+    assert!(
+        body.contains("<Body>a&#xD;\nb</Body>"),
+        "carriage return survives XML: {body}"
+    );
+
+    let (status, body) = s.query("Action=GetQueueUrl&QueueName=missing");
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("<Code>AWS.SimpleQueueService.NonExistentQueue</Code>"),
+        "{body}"
+    );
+    let (status, body) = s.query("Action=Frobnicate");
+    assert_eq!(status, 400);
+    assert!(body.contains("<Code>InvalidAction</Code>"), "{body}");
+    let (status, body) = s.query("Version=2012-11-05");
+    assert_eq!(status, 400);
+    assert!(body.contains("<Code>MissingParameter</Code>"), "{body}");
+    let (status, body) = s.query(&format!(
+        "Action=SendMessage&QueueUrl={url}&MessageAttribute.0.Name=x"
+    ));
+    assert_eq!(status, 400);
+    assert!(body.contains("<Code>MalformedQueryString</Code>"), "{body}");
+}
+
+#[test]
+fn bad_input_is_never_a_500() {
+    let s = Server::start(Config::in_memory());
+    let (_, _, out) = s.json("CreateQueue", json!({"QueueName": "b"}));
+    let url = out["QueueUrl"].as_str().unwrap().to_string();
+    let target = [
+        ("X-Amz-Target", "AmazonSQS.SendMessage"),
+        ("Content-Type", "application/x-amz-json-1.0"),
+    ];
+    let bodies: Vec<Vec<u8>> = vec![
+        b"{".to_vec(),
+        b"[]".to_vec(),
+        b"\xff\xfe".to_vec(),
+        b"null".to_vec(),
+        br#"{"QueueUrl": 5}"#.to_vec(),
+        json!({"QueueUrl": url, "MessageBody": "\u{1}"}).to_string().into_bytes(),
+        json!({"QueueUrl": url, "MessageBody": "x", "MessageAttributes": {"a": {"DataType": "Number", "StringValue": "x"}}}).to_string().into_bytes(),
+        json!({"QueueUrl": url, "MessageBody": "x", "MessageAttributes": {"a": 1}}).to_string().into_bytes(),
+        json!({"QueueUrl": url, "MessageBody": "x".repeat(1_048_577)}).to_string().into_bytes(),
+    ];
+    for body in bodies {
+        let (status, _, out) = s.request("POST", "/", &target, &body);
+        assert_eq!(
+            status,
+            400,
+            "{}",
+            String::from_utf8_lossy(&out[..out.len().min(200)])
+        );
+    }
+    let huge = vec![b'a'; 4 * 1024 * 1024];
+    let (status, _, _) = s.request("POST", "/", &target, &huge);
+    assert_eq!(status, 413);
+    let (status, _, _) = s.request("GET", "/", &[], b"");
+    assert_eq!(status, 400);
+    let (status, _, _) = s.request("GET", "/_ferry/nope", &[], b"");
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn health_reset_sts_and_accounts() {
+    let s = Server::start(Config::in_memory());
+    let (status, _, body) = s.request("GET", "/_ferry/health", &[], b"");
+    assert_eq!(status, 200);
+    let health: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(health["services"]["sqs"], "running");
+
+    let scoped = "AWS4-HMAC-SHA256 Credential=123456789012/20260101/eu-west-1/sqs/aws4_request, SignedHeaders=host, Signature=0";
+    let (_, _, body) = s.request(
+        "POST",
+        "/",
+        &[
+            ("X-Amz-Target", "AmazonSQS.CreateQueue"),
+            ("Content-Type", "application/x-amz-json-1.0"),
+            ("Authorization", scoped),
+        ],
+        br#"{"QueueName": "acct"}"#,
+    );
+    let out: Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        out["QueueUrl"]
+            .as_str()
+            .unwrap()
+            .ends_with("/123456789012/acct")
+    );
+    // Other account and region: not visible to the default caller.
+    let (status, _, _) = s.json("GetQueueUrl", json!({"QueueName": "acct"}));
+    assert_eq!(status, 400);
+
+    let sts = "AWS4-HMAC-SHA256 Credential=123456789012/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0";
+    let (_, _, body) = s.request(
+        "POST",
+        "/",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Authorization", sts),
+        ],
+        b"Action=GetCallerIdentity&Version=2011-06-15",
+    );
+    let body = String::from_utf8(body).unwrap();
+    assert!(body.contains("<Account>123456789012</Account>"), "{body}");
+    assert!(
+        body.contains("<Arn>arn:aws:iam::123456789012:root</Arn>"),
+        "{body}"
+    );
+
+    s.json("CreateQueue", json!({"QueueName": "gone"}));
+    let (status, _, _) = s.request("POST", "/_ferry/reset", &[], b"");
+    assert_eq!(status, 200);
+    let (_, _, out) = s.json("ListQueues", json!({}));
+    assert_eq!(out, json!({}));
+}
+
+#[test]
+fn events_test_event_pattern_over_json_1_1() {
+    let s = Server::start(Config::in_memory());
+    let event = json!({"id": "1", "source": "app", "detail-type": "t", "account": "123456789012", "region": "us-east-1",
+        "time": "2022-07-13T13:48:01Z", "resources": [], "detail": {"size": 7}})
+    .to_string();
+    let call = |pattern: &str| {
+        let body = json!({"EventPattern": pattern, "Event": event}).to_string();
+        let (status, headers, body) = s.request(
+            "POST",
+            "/",
+            &[
+                ("X-Amz-Target", "AWSEvents.TestEventPattern"),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+            body.as_bytes(),
+        );
+        assert_eq!(
+            header(&headers, "content-type"),
+            Some("application/x-amz-json-1.1")
+        );
+        (status, serde_json::from_slice::<Value>(&body).unwrap())
+    };
+    assert_eq!(
+        call(r#"{"detail":{"size":[{"numeric":[">",5]}]}}"#),
+        (200, json!({"Result": true}))
+    );
+    assert_eq!(
+        call(r#"{"source":["other"]}"#),
+        (200, json!({"Result": false}))
+    );
+    let (status, err) = call(r#"{"source":[]}"#);
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("InvalidEventPatternException"))
+    );
+}
+
+#[test]
+fn state_survives_restart_on_sled() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || Config {
+        in_memory: false,
+        data_dir: dir.path().to_path_buf(),
+        ..Config::in_memory()
+    };
+    let s = Server::start(config());
+    let (_, _, out) = s.json("CreateQueue", json!({"QueueName": "keep", "Attributes": {"VisibilityTimeout": "100"}, "tags": {"k": "v"}}));
+    let url = out["QueueUrl"].as_str().unwrap().to_string();
+    for i in 0..50 {
+        s.json(
+            "SendMessage",
+            json!({"QueueUrl": url, "MessageBody": format!("m{i}"),
+            "MessageAttributes": {"n": {"DataType": "Number", "StringValue": i.to_string()}}}),
+        );
+    }
+    let (_, _, got) = s.json(
+        "ReceiveMessage",
+        json!({"QueueUrl": url, "MaxNumberOfMessages": 10}),
+    );
+    let handles: Vec<Value> = got["Messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["ReceiptHandle"].clone())
+        .collect();
+    for h in &handles[..5] {
+        s.json(
+            "DeleteMessage",
+            json!({"QueueUrl": url, "ReceiptHandle": h}),
+        );
+    }
+    s.stop();
+
+    let s = Server::start(config());
+    let url = format!("http://{}/000000000000/keep", s.addr);
+    let (_, _, attrs) = s.json(
+        "GetQueueAttributes",
+        json!({"QueueUrl": url, "AttributeNames": ["All"]}),
+    );
+    assert_eq!(attrs["Attributes"]["VisibilityTimeout"], "100");
+    assert_eq!(attrs["Attributes"]["ApproximateNumberOfMessages"], "40");
+    assert_eq!(
+        attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"], "5",
+        "in-flight state persisted"
+    );
+    let (_, _, tags) = s.json("ListQueueTags", json!({"QueueUrl": url}));
+    assert_eq!(tags["Tags"], json!({"k": "v"}));
+    // An old receipt handle still works after the restart.
+    let (status, _, _) = s.json(
+        "ChangeMessageVisibility",
+        json!({"QueueUrl": url, "ReceiptHandle": handles[5], "VisibilityTimeout": 0}),
+    );
+    assert_eq!(status, 200);
+    let mut bodies = std::collections::BTreeSet::new();
+    for _ in 0..10 {
+        let (_, _, got) = s.json(
+            "ReceiveMessage",
+            json!({"QueueUrl": url, "MaxNumberOfMessages": 10, "MessageAttributeNames": ["All"]}),
+        );
+        for m in got["Messages"].as_array().cloned().unwrap_or_default() {
+            assert_eq!(m["MessageAttributes"]["n"]["DataType"], "Number");
+            bodies.insert(m["Body"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(
+        bodies.len(),
+        41,
+        "40 visible + 1 made visible; deleted ones never return"
+    );
+}
