@@ -58,6 +58,12 @@ pub struct QueueRecord {
 }
 
 impl QueueRecord {
+    pub fn is_fifo(&self) -> bool {
+        self.attributes
+            .get("FifoQueue")
+            .is_some_and(|v| v == "true")
+    }
+
     pub fn arn(&self) -> String {
         format!("arn:aws:sqs:{}:{}:{}", self.region, self.account, self.name)
     }

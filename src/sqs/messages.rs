@@ -342,7 +342,9 @@ impl Sqs {
             let (_, mut ops) = state.refresh(now);
             let visibility = visibility.unwrap_or(state.settings.visibility);
             while out.len() < max {
-                let Some(seq) = state.pop_ready() else { break };
+                let Some(seq) = state.pop_ready(None) else {
+                    break;
+                };
                 let over = match (&redrive, &dlq, state.get(seq)) {
                     (Some(r), Some(_), Some(m)) => m.state.receive_count >= r.max_receive_count,
                     _ => false,

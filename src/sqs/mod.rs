@@ -3,6 +3,7 @@
 //! `messages.rs`, per-queue state in `queue.rs`.
 
 pub mod attributes;
+pub mod fifo;
 pub mod message;
 mod messages;
 pub mod queue;

@@ -4,7 +4,8 @@
 //! Every mutation returns the storage ops that make it durable; the caller enqueues them under the lock.
 
 use super::attributes::{QueueRecord, Settings};
-use super::message::{Message, MessageState, ReceiptHandle};
+use super::fifo::{Dedup, Ready, Sequencer};
+use super::message::{Message, ReceiptHandle};
 use crate::storage::{Op, keys};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
@@ -53,28 +54,35 @@ pub struct QueueState {
     pub record: QueueRecord,
     pub settings: Settings,
     messages: BTreeMap<u64, Message>,
-    ready: BTreeSet<u64>,
+    ready: Ready,
     waiting: BTreeSet<(u64, u64)>,
     in_flight: usize,
     next_seq: u64,
     pub deleted: bool,
     /// When the last PurgeQueue ran (AWS allows one per 60 seconds).
     pub last_purge_ms: Option<u64>,
+    /// FIFO deduplication ids seen in the last 5 minutes.
+    pub dedup: Dedup,
+    /// FIFO sequence numbers.
+    pub sequencer: Sequencer,
 }
 
 impl QueueState {
     fn new(id: u64, record: QueueRecord, settings: Settings) -> Self {
+        let fifo = record.is_fifo();
         QueueState {
             id,
             record,
             settings,
             messages: BTreeMap::new(),
-            ready: BTreeSet::new(),
+            ready: Ready::new(fifo),
             waiting: BTreeSet::new(),
             in_flight: 0,
             next_seq: 1,
             deleted: false,
             last_purge_ms: None,
+            dedup: Dedup::default(),
+            sequencer: Sequencer::default(),
         }
     }
 
@@ -82,31 +90,53 @@ impl QueueState {
         Op::Put(keys::queue(self.id), super::encode_record(&self.record))
     }
 
-    fn place(&mut self, seq: u64, state: MessageState, now: u64) {
+    fn group(messages: &BTreeMap<u64, Message>, seq: u64) -> &str {
+        messages
+            .get(&seq)
+            .and_then(|m| m.extra().group_id.as_deref())
+            .unwrap_or("")
+    }
+
+    /// Files a message (already in `messages`) as ready or waiting, by its state.
+    fn place(&mut self, seq: u64, now: u64) {
+        let Some(state) = self.messages.get(&seq).map(|m| m.state) else {
+            return;
+        };
+        let group = Self::group(&self.messages, seq);
         if state.visible_at > now {
             self.waiting.insert((state.visible_at, seq));
             if state.receive_count > 0 {
                 self.in_flight += 1;
+                self.ready.flight(group, 1);
             }
         } else {
-            self.ready.insert(seq);
+            self.ready.insert(seq, group);
         }
     }
 
-    fn unplace(&mut self, seq: u64, state: MessageState) {
-        if !self.ready.remove(&seq)
+    /// Takes a message (still in `messages`) out of the ready or waiting set.
+    fn unplace(&mut self, seq: u64) {
+        let Some(state) = self.messages.get(&seq).map(|m| m.state) else {
+            return;
+        };
+        let group = Self::group(&self.messages, seq);
+        if !self.ready.remove(seq, group)
             && self.waiting.remove(&(state.visible_at, seq))
             && state.receive_count > 0
         {
             self.in_flight -= 1;
+            self.ready.flight(group, -1);
         }
     }
 
     /// Restores a message read from the store at start-up.
     pub fn load(&mut self, seq: u64, message: Message, now: u64) {
         self.next_seq = self.next_seq.max(seq + 1);
-        self.place(seq, message.state, now);
+        if let Some(n) = &message.extra().sequence_number {
+            self.sequencer.observe(n);
+        }
         self.messages.insert(seq, message);
+        self.place(seq, now);
     }
 
     /// Brings the state up to `now`: due messages become ready, expired ones are dropped (the
@@ -118,14 +148,16 @@ impl QueueState {
                 break;
             }
             self.waiting.pop_first();
+            let group = Self::group(&self.messages, seq);
             if self
                 .messages
                 .get(&seq)
                 .is_some_and(|m| m.state.receive_count > 0)
             {
                 self.in_flight -= 1;
+                self.ready.flight(group, -1);
             }
-            self.ready.insert(seq);
+            self.ready.insert(seq, group);
             woke = true;
         }
         let retention_ms = self.settings.retention as u64 * 1000;
@@ -154,14 +186,15 @@ impl QueueState {
             let key = keys::message(keys::MESSAGE_STATE, self.id, seq);
             ops.push(Op::Put(key, message.state.encode()));
         }
-        self.place(seq, message.state, now);
         self.messages.insert(seq, message);
+        self.place(seq, now);
         (seq, ops)
     }
 
-    /// The oldest ready message, taken out of the ready set (the caller receives or moves it).
-    pub fn pop_ready(&mut self) -> Option<u64> {
-        self.ready.pop_first()
+    /// The next ready message, taken out of the ready set (the caller receives or moves it).
+    /// On FIFO queues, `prefer` is a group this receive already holds.
+    pub fn pop_ready(&mut self, prefer: Option<&str>) -> Option<u64> {
+        self.ready.pop(prefer)
     }
 
     pub fn get(&self, seq: u64) -> Option<&Message> {
@@ -185,7 +218,7 @@ impl QueueState {
             receive_count: state.receive_count,
             message_id: m.id,
         };
-        self.place(seq, state, now);
+        self.place(seq, now);
         let op = Op::Put(
             keys::message(keys::MESSAGE_STATE, self.id, seq),
             state.encode(),
@@ -195,8 +228,8 @@ impl QueueState {
 
     /// Removes a message (delete, purge, expiry, dead-letter move).
     pub fn remove(&mut self, seq: u64) -> Option<(Message, Vec<Op>)> {
+        self.unplace(seq);
         let m = self.messages.remove(&seq)?;
-        self.unplace(seq, m.state);
         let mut ops = vec![Op::Delete(keys::message(keys::MESSAGE, self.id, seq))];
         if m.state_stored {
             ops.push(Op::Delete(keys::message(keys::MESSAGE_STATE, self.id, seq)));
@@ -222,13 +255,12 @@ impl QueueState {
 
     /// Sets a new visibility deadline on an in-flight message; returns the op storing it.
     pub fn set_visibility(&mut self, seq: u64, now: u64, seconds: u32) -> Option<Op> {
-        let old = self.messages.get(&seq)?.state;
-        self.unplace(seq, old);
+        self.unplace(seq);
         let m = self.messages.get_mut(&seq)?;
         m.state.visible_at = now + seconds as u64 * 1000;
         m.state_stored = true;
         let state = m.state;
-        self.place(seq, state, now);
+        self.place(seq, now);
         Some(Op::Put(
             keys::message(keys::MESSAGE_STATE, self.id, seq),
             state.encode(),
@@ -309,7 +341,7 @@ mod tests {
                 delayed: 1
             }
         );
-        assert_eq!(s.pop_ready(), Some(a));
+        assert_eq!(s.pop_ready(None), Some(a));
         let (handle, _) = s.receive(a, 1000, 30).unwrap();
         assert_eq!(
             s.counts(),
@@ -352,7 +384,7 @@ mod tests {
         let q = queue();
         let mut s = q.lock();
         let (a, _) = s.push(msg(0, 0), 0);
-        s.pop_ready();
+        s.pop_ready(None);
         s.receive(a, 0, 30).unwrap();
         s.set_visibility(a, 10, 0).unwrap();
         assert_eq!(
