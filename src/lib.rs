@@ -36,7 +36,7 @@ use tokio::net::TcpListener;
 /// Everything one running ferry owns.
 pub struct App {
     pub config: Config,
-    pub sqs: sqs::Sqs,
+    pub sqs: Arc<sqs::Sqs>,
     durable: Arc<storage::Durable>,
 }
 
@@ -88,6 +88,7 @@ pub async fn run(
 ) -> Result<(), String> {
     config.validate()?;
     let app = App::open(config).map_err(|e| e.to_string())?;
+    app.sqs.start_background();
     tracing::info!(addr = %listener.local_addr().map_err(|e| e.to_string())?, "ferry ready");
     server::serve(app.clone(), listener, shutdown).await;
     app.close();

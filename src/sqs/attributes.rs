@@ -85,6 +85,26 @@ pub struct Settings {
     pub wait: u32,
     pub visibility: u32,
     pub redrive: Option<Redrive>,
+    pub fifo: bool,
+    /// FIFO: deduplicate by a SHA-256 of the body when no deduplication id is given.
+    pub content_dedup: bool,
+    /// FIFO: `DeduplicationScope` is `messageGroup`.
+    pub dedup_per_group: bool,
+}
+
+/// AWS's rule on the high-throughput pair: per-group throughput needs per-group deduplication.
+pub fn check_fifo_combination(attrs: &BTreeMap<String, String>) -> ApiResult<()> {
+    let per_group_limit = attrs
+        .get("FifoThroughputLimit")
+        .is_some_and(|v| v == "perMessageGroupId");
+    let queue_scope = attrs.get("DeduplicationScope").is_none_or(|v| v == "queue");
+    if per_group_limit && queue_scope {
+        return Err(ApiError::new(
+            ErrorCode::InvalidAttributeValue,
+            "Invalid value for the parameter FifoThroughputLimit. Reason: perMessageGroupId is only valid when DeduplicationScope is messageGroup.",
+        ));
+    }
+    Ok(())
 }
 
 impl Settings {
@@ -107,6 +127,13 @@ impl Settings {
             redrive: attrs
                 .get("RedrivePolicy")
                 .and_then(|p| parse_redrive(p).ok()),
+            fifo: attrs.get("FifoQueue").is_some_and(|v| v == "true"),
+            content_dedup: attrs
+                .get("ContentBasedDeduplication")
+                .is_some_and(|v| v == "true"),
+            dedup_per_group: attrs
+                .get("DeduplicationScope")
+                .is_some_and(|v| v == "messageGroup"),
         }
     }
 }
@@ -135,7 +162,22 @@ fn int_in(name: &str, value: &str, min: u64, max: u64) -> ApiResult<String> {
 /// Validates one attribute for CreateQueue/SetQueueAttributes on a standard queue and returns its
 /// canonical form; `None` means "remove" (AWS clears `Policy` and `RedrivePolicy` set to "").
 /// Cross-queue checks (the dead-letter target exists) are done by the caller.
-pub fn validate(name: &str, value: &str, max_message_size: usize) -> ApiResult<Option<String>> {
+pub fn validate(
+    name: &str,
+    value: &str,
+    max_message_size: usize,
+    fifo: bool,
+) -> ApiResult<Option<String>> {
+    if FIFO_ONLY.contains(&name) && !fifo && name != "FifoQueue" {
+        return Err(unknown_attribute(name));
+    }
+    let one_of = |allowed: &[&str]| {
+        allowed
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(value))
+            .map(|a| a.to_string())
+            .ok_or_else(|| invalid_attribute(name))
+    };
     let canonical = match name {
         "DelaySeconds" => int_in(name, value, 0, MAX_DELAY as u64)?,
         "MaximumMessageSize" => int_in(name, value, 1024, max_message_size as u64)?,
@@ -171,16 +213,15 @@ pub fn validate(name: &str, value: &str, max_message_size: usize) -> ApiResult<O
             }
             canonical_allow_policy(value)?
         }
-        "FifoQueue" => match value.to_ascii_lowercase().as_str() {
-            "false" => return Ok(None),
-            "true" => {
-                return Err(ApiError::new(
-                    ErrorCode::UnsupportedOperation,
-                    "FIFO queues are not supported by this version of ferry yet.",
-                ));
-            }
+        // The queue type is fixed by CreateQueue; callers compare it with the queue's.
+        "FifoQueue" => match one_of(&["true", "false"])?.as_str() {
+            "true" if fifo => "true".to_string(),
+            "false" if !fifo => return Ok(None),
             _ => return Err(invalid_attribute(name)),
         },
+        "ContentBasedDeduplication" => one_of(&["true", "false"])?,
+        "DeduplicationScope" => one_of(&["messageGroup", "queue"])?,
+        "FifoThroughputLimit" => one_of(&["perQueue", "perMessageGroupId"])?,
         _ => return Err(unknown_attribute(name)),
     };
     Ok(Some(canonical))
@@ -328,39 +369,41 @@ mod tests {
     #[test]
     fn ranges() {
         assert_eq!(
-            validate("VisibilityTimeout", "43200", 1 << 20)
+            validate("VisibilityTimeout", "43200", 1 << 20, false)
                 .unwrap()
                 .unwrap(),
             "43200"
         );
         assert_eq!(
-            validate("VisibilityTimeout", "43201", 1 << 20)
+            validate("VisibilityTimeout", "43201", 1 << 20, false)
                 .unwrap_err()
                 .code,
             ErrorCode::InvalidAttributeValue
         );
         assert_eq!(
-            validate("DelaySeconds", "-1", 1 << 20).unwrap_err().message,
+            validate("DelaySeconds", "-1", 1 << 20, false)
+                .unwrap_err()
+                .message,
             "Invalid value for the parameter DelaySeconds."
         );
         assert_eq!(
-            validate("MaximumMessageSize", "1048577", 1 << 20)
+            validate("MaximumMessageSize", "1048577", 1 << 20, false)
                 .unwrap_err()
                 .code,
             ErrorCode::InvalidAttributeValue
         );
         assert_eq!(
-            validate("Bogus", "1", 1 << 20).unwrap_err().message,
+            validate("Bogus", "1", 1 << 20, false).unwrap_err().message,
             "Unknown Attribute Bogus."
         );
-        assert_eq!(validate("Policy", "", 1 << 20).unwrap(), None);
+        assert_eq!(validate("Policy", "", 1 << 20, false).unwrap(), None);
     }
 
     #[test]
     fn redrive() {
         let r = parse_redrive(r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":"5"}"#).unwrap();
         assert_eq!(r.max_receive_count, 5);
-        let canon = validate("RedrivePolicy", r#"{"maxReceiveCount":"5","deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq"}"#, 1 << 20)
+        let canon = validate("RedrivePolicy", r#"{"maxReceiveCount":"5","deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq"}"#, 1 << 20, false)
             .unwrap()
             .unwrap();
         assert_eq!(

@@ -169,6 +169,27 @@ pub struct DedupEntry {
     pub expires_ms: u64,
 }
 
+const DEDUP_VERSION: u8 = 1;
+
+impl DedupEntry {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut e = crate::storage::Enc::new(DEDUP_VERSION);
+        e.str(&self.message_id)
+            .str(&self.sequence_number)
+            .u64(self.expires_ms);
+        e.finish()
+    }
+
+    pub fn decode(buf: &[u8]) -> crate::storage::StoreResult<DedupEntry> {
+        let mut d = crate::storage::Dec::new(buf, DEDUP_VERSION)?;
+        Ok(DedupEntry {
+            message_id: d.str()?.to_string(),
+            sequence_number: d.str()?.to_string(),
+            expires_ms: d.u64()?,
+        })
+    }
+}
+
 impl Dedup {
     /// The key a deduplication id is remembered under, per `DeduplicationScope`.
     pub fn key(scope_group: bool, group: &str, dedup_id: &str) -> String {
@@ -179,7 +200,9 @@ impl Dedup {
         }
     }
 
-    pub fn forget_expired(&mut self, now: u64) {
+    /// Drops entries whose window has passed; returns their keys.
+    pub fn forget_expired(&mut self, now: u64) -> Vec<String> {
+        let mut gone = Vec::new();
         while let Some((at, _)) = self.expiry.first() {
             if *at > now {
                 break;
@@ -187,9 +210,15 @@ impl Dedup {
             if let Some((_, key)) = self.expiry.pop_first() {
                 if self.entries.get(&key).is_some_and(|e| e.expires_ms <= now) {
                     self.entries.remove(&key);
+                    gone.push(key);
                 }
             }
         }
+        gone
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.entries.keys()
     }
 
     pub fn get(&self, key: &str, now: u64) -> Option<&DedupEntry> {
@@ -318,7 +347,7 @@ mod tests {
         );
         assert!(d.get(&k, 99).is_some());
         assert!(d.get(&k, 100).is_none());
-        d.forget_expired(100);
+        assert_eq!(d.forget_expired(100), vec![k]);
         assert!(d.entries.is_empty());
         assert_ne!(Dedup::key(true, "g1", "id"), Dedup::key(true, "g2", "id"));
     }

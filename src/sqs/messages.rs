@@ -1,12 +1,12 @@
 //! The message path: send, receive (with long polling and dead-letter moves), delete and
 //! visibility changes, single and batched.
 
-use super::Sqs;
 use super::attributes::MAX_VISIBILITY;
 use super::message::{
     self, AttrValue, Attribute, AttributeValueInput, Extra, Message, MessageId, ReceiptHandle,
 };
 use super::queue::Queue;
+use super::{Sqs, fifo};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::protocol::Params;
@@ -105,20 +105,50 @@ impl Sqs {
             AttrValue::Text(s) => Some(s.clone()),
             AttrValue::Binary(_) => None,
         });
-        if p.str("MessageDeduplicationId")?.is_some() {
-            return Err(ApiError::invalid_value(
-                "MessageDeduplicationId",
-                p.str("MessageDeduplicationId")?.unwrap_or(""),
-                "The request include parameter that is not valid for this queue type",
-            ));
-        }
+        let settings = q.lock().settings.clone();
+        let max_size = settings.max_size;
         let group_id = p.str("MessageGroupId")?.map(String::from);
-        let (settings_delay, max_size) = {
-            let s = q.lock();
-            (s.settings.delay, s.settings.max_size)
+        if let Some(g) = &group_id {
+            fifo::validate_token("MessageGroupId", g)?;
+        }
+        let dedup = p.str("MessageDeduplicationId")?;
+        if let Some(d) = dedup {
+            if !settings.fifo {
+                return Err(ApiError::invalid_value(
+                    "MessageDeduplicationId",
+                    d,
+                    "The request include parameter that is not valid for this queue type",
+                ));
+            }
+            fifo::validate_token("MessageDeduplicationId", d)?;
+        }
+        let dedup_id = if settings.fifo {
+            if group_id.is_none() {
+                return Err(ApiError::missing("MessageGroupId"));
+            }
+            match dedup {
+                Some(d) => Some(d.to_string()),
+                None if settings.content_dedup => Some(sha256_hex(body.as_bytes())),
+                None => {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidParameterValue,
+                        "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+                    ));
+                }
+            }
+        } else {
+            None
         };
         let delay = match p.int("DelaySeconds")? {
-            None => settings_delay as i64,
+            None | Some(0) if settings.fifo => settings.delay as i64,
+            Some(d) if settings.fifo => {
+                return Err(ApiError::invalid_value(
+                    "DelaySeconds",
+                    d,
+                    "The request include parameter that is not valid for this queue type.",
+                ));
+            }
+            None => settings.delay as i64,
             Some(d @ 0..=900) => d,
             Some(d) => {
                 return Err(ApiError::invalid_value(
@@ -141,6 +171,7 @@ impl Sqs {
         let extra = Extra {
             trace_header,
             group_id,
+            dedup_id,
             ..Default::default()
         };
         let mut m = Message::new(
@@ -159,30 +190,53 @@ impl Sqs {
         Ok(m)
     }
 
-    /// Stores messages in `q` in one commit and wakes its long polls.
-    async fn enqueue(&self, q: &Queue, messages: Vec<Message>) -> ApiResult<()> {
+    /// Stores messages in `q` in one commit and wakes its long polls. FIFO: a message whose
+    /// deduplication id was seen in the last 5 minutes is not stored; its result names the
+    /// original. Returns each message's result.
+    async fn enqueue(&self, q: &Queue, messages: Vec<Message>) -> ApiResult<Vec<Value>> {
+        let mut results = Vec::with_capacity(messages.len());
         let (pending, ready) = {
             let now = self.clock.now_ms();
             let mut state = q.lock();
             if state.deleted {
                 return Err(super::no_such_queue());
             }
-            let mut ops = Vec::with_capacity(messages.len());
-            for m in messages {
+            let mut ops = state.forget_dedup(now);
+            for mut m in messages {
+                if state.settings.fifo {
+                    let group = m.extra().group_id.clone().unwrap_or_default();
+                    let dedup_id = m.extra().dedup_id.clone().unwrap_or_default();
+                    let key = fifo::Dedup::key(state.settings.dedup_per_group, &group, &dedup_id);
+                    if let Some(seen) = state.dedup.get(&key, now) {
+                        let mut r = send_result(&m);
+                        r["MessageId"] = json!(seen.message_id);
+                        r["SequenceNumber"] = json!(seen.sequence_number);
+                        results.push(r);
+                        continue;
+                    }
+                    let sequence_number = state.sequencer.next(now);
+                    m.extra_mut().sequence_number = Some(sequence_number.clone());
+                    let entry = fifo::DedupEntry {
+                        message_id: m.id.to_string(),
+                        sequence_number,
+                        expires_ms: now + fifo::DEDUP_WINDOW_MS,
+                    };
+                    ops.push(state.remember_dedup(key, entry));
+                }
+                results.push(send_result(&m));
                 ops.extend(state.push(m, now).1);
             }
             (self.submit(ops), state.counts().visible)
         };
         wake(q, ready);
-        self.persist(pending).await
+        self.persist(pending).await?;
+        Ok(results)
     }
 
     pub(super) async fn send_message(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
         let q = self.queue(caller, &p)?;
         let m = self.build_message(caller, &q, &p)?;
-        let out = send_result(&m);
-        self.enqueue(&q, vec![m]).await?;
-        Ok(out)
+        Ok(self.enqueue(&q, vec![m]).await?.remove(0))
     }
 
     pub(super) async fn send_message_batch(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
@@ -218,21 +272,27 @@ impl Sqs {
                 ),
             ));
         }
-        let mut successful = Vec::new();
         let mut failures = Vec::new();
         let mut messages = Vec::new();
+        let mut sent_ids = Vec::new();
         for (id, e) in ids.iter().zip(&entries) {
             match self.build_message(caller, &q, e) {
                 Ok(m) => {
-                    let mut r = send_result(&m);
-                    r["Id"] = json!(id);
-                    successful.push(r);
+                    sent_ids.push(id);
                     messages.push(m);
                 }
                 Err(err) => failures.push(failed(id, &err)),
             }
         }
-        self.enqueue(&q, messages).await?;
+        let mut successful = self.enqueue(&q, messages).await?;
+        for (r, id) in successful.iter_mut().zip(sent_ids) {
+            let mut entry = serde_json::Map::new();
+            entry.insert("Id".into(), json!(id));
+            if let Value::Object(fields) = std::mem::take(r) {
+                entry.extend(fields);
+            }
+            *r = Value::Object(entry);
+        }
         Ok(batch_result(successful, failures))
     }
 
@@ -271,14 +331,9 @@ impl Sqs {
                 ));
             }
         };
-        if let Some(id) = p.str("ReceiveRequestAttemptId")? {
-            if id.len() > 128 {
-                return Err(ApiError::invalid_value(
-                    "ReceiveRequestAttemptId",
-                    id,
-                    "Must be at most 128 characters.",
-                ));
-            }
+        let attempt = p.str("ReceiveRequestAttemptId")?.map(String::from);
+        if let Some(id) = &attempt {
+            fifo::validate_token("ReceiveRequestAttemptId", id)?;
         }
         let mut system_names = p.strings("AttributeNames")?;
         system_names.extend(p.strings("MessageSystemAttributeNames")?);
@@ -294,7 +349,7 @@ impl Sqs {
             let notified = q.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let got = self.take(&q, max, visibility).await?;
+            let got = self.take(&q, max, visibility, attempt.as_deref()).await?;
             if !got.is_empty() {
                 let messages: Vec<Value> = got
                     .iter()
@@ -328,6 +383,7 @@ impl Sqs {
         q: &Arc<Queue>,
         max: usize,
         visibility: Option<u32>,
+        attempt: Option<&str>,
     ) -> ApiResult<Vec<(String, Message)>> {
         let redrive = q.lock().settings.redrive.clone();
         let dlq = redrive
@@ -340,9 +396,15 @@ impl Sqs {
         let left = {
             let mut state = q.lock();
             let (_, mut ops) = state.refresh(now);
+            let attempt = attempt.filter(|_| state.settings.fifo);
+            if let Some(again) = attempt.and_then(|a| state.repeat_attempt(a, now)) {
+                return Ok(again);
+            }
             let visibility = visibility.unwrap_or(state.settings.visibility);
+            // FIFO: keep taking from a group this receive already holds, in order.
+            let mut holding: Option<String> = None;
             while out.len() < max {
-                let Some(seq) = state.pop_ready(None) else {
+                let Some(seq) = state.pop_ready(holding.as_deref()) else {
                     break;
                 };
                 let over = match (&redrive, &dlq, state.get(seq)) {
@@ -358,9 +420,13 @@ impl Sqs {
                 if let Some((handle, op)) = state.receive(seq, now, visibility) {
                     ops.push(op);
                     if let Some(m) = state.get(seq) {
+                        holding = m.extra().group_id.clone();
                         out.push((handle, m.clone()));
                     }
                 }
+            }
+            if let (Some(a), false) = (attempt, out.is_empty()) {
+                state.remember_attempt(a, now, &out);
             }
             // Receive counts and deadlines are written but not waited for: after a crash a
             // message may become visible early, which at-least-once delivery allows.
@@ -430,7 +496,7 @@ impl Sqs {
     /// Deletes the messages of several handles in one commit; one result per handle.
     async fn delete_handles(&self, q: &Queue, handles: &[String]) -> ApiResult<Vec<ApiResult<()>>> {
         let mut results = Vec::with_capacity(handles.len());
-        let pending = {
+        let (pending, ready) = {
             let mut ops = Vec::new();
             let parsed: Vec<_> = handles
                 .iter()
@@ -453,8 +519,15 @@ impl Sqs {
                     Ok(())
                 }));
             }
-            self.submit(ops)
+            // FIFO: a delete may unlock a message group.
+            let ready = if state.settings.fifo {
+                state.counts().visible
+            } else {
+                0
+            };
+            (self.submit(ops), ready)
         };
+        wake(q, ready);
         self.persist(pending).await?;
         Ok(results)
     }
@@ -578,6 +651,14 @@ fn wake(q: &Queue, ready: usize) {
     for _ in 0..ready.min(MAX_BATCH) {
         q.notify.notify_one();
     }
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn send_result(m: &Message) -> Value {

@@ -8,6 +8,7 @@ pub mod message;
 mod messages;
 pub mod queue;
 mod queues;
+mod redrive;
 
 use crate::caller::Caller;
 use crate::clock::Clock;
@@ -60,6 +61,10 @@ pub struct Sqs {
     max_message_size: usize,
     /// Set at shutdown: long polls return at once.
     closing: std::sync::atomic::AtomicBool,
+    /// Message move tasks (dead-letter redrive), see `redrive.rs`.
+    tasks: redrive::Tasks,
+    /// This service, for the move task runners that actions spawn.
+    me: std::sync::Weak<Sqs>,
 }
 
 const RECORD_VERSION: u8 = 1;
@@ -82,7 +87,11 @@ fn decode_record(buf: &[u8]) -> StoreResult<QueueRecord> {
 
 impl Sqs {
     /// Rebuilds every queue and message from the store.
-    pub fn open(durable: Arc<Durable>, clock: Clock, max_message_size: usize) -> StoreResult<Sqs> {
+    pub fn open(
+        durable: Arc<Durable>,
+        clock: Clock,
+        max_message_size: usize,
+    ) -> StoreResult<Arc<Sqs>> {
         let store = durable.store().clone();
         let mut by_id: HashMap<u64, Arc<Queue>> = HashMap::new();
         let mut max_id = 0;
@@ -122,19 +131,38 @@ impl Sqs {
             }
             Ok(())
         })?;
+        let mut expired = Vec::new();
+        store.scan(&[keys::DEDUP], &mut |k, v| {
+            let (Some(qid), Some(key)) = (k.get(1..9), k.get(9..)) else {
+                return Ok(());
+            };
+            let qid = u64::from_be_bytes(qid.try_into().expect("8 bytes"));
+            let entry = fifo::DedupEntry::decode(v)?;
+            match by_id.get(&qid) {
+                Some(q) if entry.expires_ms > now => q
+                    .lock()
+                    .load_dedup(String::from_utf8_lossy(key).into_owned(), entry),
+                _ => expired.push(Op::Delete(k.to_vec())),
+            }
+            Ok(())
+        })?;
+        durable.submit_detached(expired);
         tracing::info!(queues = by_id.len(), messages = loaded, "sqs state loaded");
         let queues = by_id
             .into_values()
             .map(|q| ((q.account.clone(), q.region.clone(), q.name.clone()), q))
             .collect();
-        Ok(Sqs {
+        let tasks = redrive::Tasks::load(&*store)?;
+        Ok(Arc::new_cyclic(|me| Sqs {
             queues: RwLock::new(queues),
             next_id: AtomicU64::new(max_id + 1),
             durable,
             clock,
             max_message_size,
             closing: Default::default(),
-        })
+            tasks,
+            me: me.clone(),
+        }))
     }
 
     /// Runs one action.
@@ -160,12 +188,9 @@ impl Sqs {
             "DeleteMessageBatch" => self.delete_message_batch(caller, p).await,
             "ChangeMessageVisibility" => self.change_message_visibility(caller, p).await,
             "ChangeMessageVisibilityBatch" => self.change_message_visibility_batch(caller, p).await,
-            "StartMessageMoveTask" | "ListMessageMoveTasks" | "CancelMessageMoveTask" => {
-                Err(ApiError::new(
-                    ErrorCode::UnsupportedOperation,
-                    format!("{action} is not supported by this version of ferry yet."),
-                ))
-            }
+            "StartMessageMoveTask" => self.start_message_move_task(p).await,
+            "ListMessageMoveTasks" => self.list_message_move_tasks(p),
+            "CancelMessageMoveTask" => self.cancel_message_move_task(p).await,
             _ => Err(ApiError::new(
                 ErrorCode::InvalidAction,
                 format!("The action {action} is not valid for this endpoint."),
@@ -175,6 +200,7 @@ impl Sqs {
 
     /// Forgets every queue (the store is cleared by the caller).
     pub fn reset(&self) {
+        self.tasks.clear();
         let queues: Vec<Arc<Queue>> = self.write_queues().drain().map(|(_, q)| q).collect();
         for q in queues {
             q.lock().deleted = true;
@@ -185,6 +211,7 @@ impl Sqs {
     /// Releases every long poll (shutdown).
     pub fn close(&self) {
         self.closing.store(true, Ordering::SeqCst);
+        self.tasks.stop_all();
         for q in self.read_queues().values() {
             q.notify.notify_waiters();
         }

@@ -4,10 +4,10 @@
 //! Every mutation returns the storage ops that make it durable; the caller enqueues them under the lock.
 
 use super::attributes::{QueueRecord, Settings};
-use super::fifo::{Dedup, Ready, Sequencer};
+use super::fifo::{Dedup, DedupEntry, Ready, Sequencer};
 use super::message::{Message, ReceiptHandle};
 use crate::storage::{Op, keys};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::Notify;
 
@@ -65,6 +65,15 @@ pub struct QueueState {
     pub dedup: Dedup,
     /// FIFO sequence numbers.
     pub sequencer: Sequencer,
+    /// FIFO `ReceiveRequestAttemptId`s of the last 5 minutes: what each receive returned.
+    attempts: HashMap<String, Attempt>,
+}
+
+/// What one receive attempt returned: (sequence, receipt handle) pairs, until `expires_ms`.
+#[derive(Debug)]
+struct Attempt {
+    expires_ms: u64,
+    received: Vec<(u64, String)>,
 }
 
 impl QueueState {
@@ -83,6 +92,7 @@ impl QueueState {
             last_purge_ms: None,
             dedup: Dedup::default(),
             sequencer: Sequencer::default(),
+            attempts: HashMap::new(),
         }
     }
 
@@ -197,6 +207,22 @@ impl QueueState {
         self.ready.pop(prefer)
     }
 
+    /// The next ready message sent before sequence `bound`, taken out of the ready set: a message
+    /// move task moves only what the queue held when it started.
+    pub fn pop_ready_before(&mut self, bound: u64, now: u64) -> Option<u64> {
+        let seq = self.ready.pop(None)?;
+        if seq < bound {
+            return Some(seq);
+        }
+        self.place(seq, now);
+        None
+    }
+
+    /// The sequence number the next message will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
     pub fn get(&self, seq: u64) -> Option<&Message> {
         self.messages.get(&seq)
     }
@@ -265,6 +291,68 @@ impl QueueState {
             keys::message(keys::MESSAGE_STATE, self.id, seq),
             state.encode(),
         ))
+    }
+
+    /// A retried FIFO receive: the same messages and receipt handles as the first attempt, for
+    /// those still in flight from it. `None` when the attempt is unknown or expired.
+    pub fn repeat_attempt(&mut self, attempt: &str, now: u64) -> Option<Vec<(String, Message)>> {
+        self.attempts.retain(|_, a| a.expires_ms > now);
+        let a = self.attempts.get(attempt)?;
+        let again = a
+            .received
+            .iter()
+            .filter(|(seq, _)| self.is_in_flight(*seq, now))
+            .filter_map(|(seq, handle)| self.messages.get(seq).map(|m| (handle.clone(), m.clone())))
+            .collect();
+        Some(again)
+    }
+
+    pub fn remember_attempt(&mut self, attempt: &str, now: u64, received: &[(String, Message)]) {
+        let received = received
+            .iter()
+            .filter_map(|(h, _)| ReceiptHandle::decode(h).ok().map(|d| (d.seq, h.clone())))
+            .collect();
+        self.attempts.insert(
+            attempt.to_string(),
+            Attempt {
+                expires_ms: now + super::fifo::DEDUP_WINDOW_MS,
+                received,
+            },
+        );
+    }
+
+    /// Forgets deduplication ids older than the window; returns the ops deleting their records.
+    pub fn forget_dedup(&mut self, now: u64) -> Vec<Op> {
+        let id = self.id;
+        self.dedup
+            .forget_expired(now)
+            .into_iter()
+            .map(|k| Op::Delete(keys::dedup(id, &k)))
+            .collect()
+    }
+
+    /// Remembers a deduplication id; returns the op storing it.
+    pub fn remember_dedup(&mut self, key: String, entry: DedupEntry) -> Op {
+        let op = Op::Put(keys::dedup(self.id, &key), entry.encode());
+        self.dedup.insert(key, entry);
+        op
+    }
+
+    /// Restores a deduplication record at start-up.
+    pub fn load_dedup(&mut self, key: String, entry: DedupEntry) {
+        self.sequencer.observe(&entry.sequence_number);
+        self.dedup.insert(key, entry);
+    }
+
+    /// Ops deleting every deduplication record (the queue is being deleted).
+    pub fn drop_dedup(&mut self) -> Vec<Op> {
+        let ops = self
+            .dedup
+            .keys()
+            .map(|k| Op::Delete(keys::dedup(self.id, k)))
+            .collect();
+        self.dedup.clear();
+        ops
     }
 
     /// Drops every message; returns the ops deleting them.

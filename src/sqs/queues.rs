@@ -1,6 +1,7 @@
 //! Queue management actions: create, look up, list, delete, attributes, tags, permissions.
 
 use super::attributes::{self, AllowPolicy, COMPUTED, FIFO_ONLY, QueueRecord, SETTABLE, Settings};
+use super::fifo;
 use super::queue::Queue;
 use super::{Sqs, no_such_queue};
 use crate::caller::Caller;
@@ -34,29 +35,40 @@ impl Sqs {
     fn check_attributes(
         &self,
         queue_arn: &str,
+        fifo: bool,
         given: &BTreeMap<String, String>,
     ) -> ApiResult<BTreeMap<String, Option<String>>> {
         let mut out = BTreeMap::new();
         for (name, value) in given {
-            let canonical = attributes::validate(name, value, self.max_message_size)?;
+            let canonical = attributes::validate(name, value, self.max_message_size, fifo)?;
             if name == "RedrivePolicy" {
                 if let Some(policy) = &canonical {
-                    self.check_dead_letter_target(queue_arn, policy, value)?;
+                    self.check_dead_letter_target(queue_arn, fifo, policy, value)?;
                 }
-            }
-            if name == "FifoQueue" {
-                continue;
             }
             out.insert(name.clone(), canonical);
         }
         Ok(out)
     }
 
-    fn check_dead_letter_target(&self, source_arn: &str, policy: &str, raw: &str) -> ApiResult<()> {
+    fn check_dead_letter_target(
+        &self,
+        source_arn: &str,
+        fifo: bool,
+        policy: &str,
+        raw: &str,
+    ) -> ApiResult<()> {
         let r = attributes::parse_redrive(policy)?;
         let dlq = self.by_arn(&r.dead_letter_arn).ok_or_else(|| {
             ApiError::invalid_value("RedrivePolicy", raw, "Dead letter target does not exist.")
         })?;
+        if dlq.lock().settings.fifo != fifo {
+            return Err(ApiError::invalid_value(
+                "RedrivePolicy",
+                raw,
+                "Dead-letter target must be of the same type as the source queue (standard or FIFO).",
+            ));
+        }
         let allow = dlq
             .lock()
             .record
@@ -83,33 +95,26 @@ impl Sqs {
         let given = p.string_map("Attributes")?;
         let mut tags = p.string_map("tags")?;
         tags.extend(p.string_map("Tags")?);
-        let fifo_requested = given
+        let fifo = given
             .get("FifoQueue")
             .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        if name.ends_with(".fifo") || fifo_requested {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedOperation,
-                "FIFO queues are not supported by this version of ferry yet.",
-            ));
+        if fifo && !fifo::valid_fifo_name(&name) {
+            return Err(fifo::fifo_name_error());
         }
-        if !attributes::valid_queue_name(&name) {
+        if !fifo && !attributes::valid_queue_name(&name) {
             return Err(ApiError::new(
                 ErrorCode::InvalidParameterValue,
                 "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
             ));
         }
-        for n in given.keys() {
-            if FIFO_ONLY.contains(&n.as_str()) && n != "FifoQueue" {
-                return Err(attributes::unknown_attribute(n));
-            }
-        }
         check_tags(&tags)?;
         let arn = format!("arn:aws:sqs:{}:{}:{}", caller.region, caller.account, name);
-        let checked = self.check_attributes(&arn, &given)?;
+        let checked = self.check_attributes(&arn, fifo, &given)?;
         let set: BTreeMap<String, String> = checked
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k, v)))
             .collect();
+        attributes::check_fifo_combination(&set)?;
 
         let key = (caller.account.clone(), caller.region.clone(), name.clone());
         let (queue, pending) = {
@@ -117,6 +122,12 @@ impl Sqs {
             if let Some(existing) = queues.get(&key) {
                 let state = existing.lock();
                 let current = full_attributes(&state.record.attributes, self.max_message_size);
+                if state.settings.fifo != fifo {
+                    return Err(ApiError::new(
+                        ErrorCode::QueueNameExists,
+                        "A queue already exists with the same name and a different value for attribute FifoQueue",
+                    ));
+                }
                 let differing: Vec<&str> = set
                     .iter()
                     .filter(|(k, v)| current.get(*k) != Some(*v))
@@ -233,6 +244,7 @@ impl Sqs {
             let mut state = q.lock();
             state.deleted = true;
             let mut ops = state.purge();
+            ops.extend(state.drop_dedup());
             ops.push(Op::Delete(keys::queue(q.id)));
             self.submit(ops)
         };
@@ -301,20 +313,19 @@ impl Sqs {
     ) -> ApiResult<Value> {
         let q = self.queue(caller, &p)?;
         let given = p.string_map("Attributes")?;
-        for n in given.keys() {
-            if FIFO_ONLY.contains(&n.as_str()) {
-                return Err(attributes::unknown_attribute(n));
-            }
-        }
-        let checked = self.check_attributes(&q.arn, &given)?;
+        let fifo = q.lock().settings.fifo;
+        let checked = self.check_attributes(&q.arn, fifo, &given)?;
         let pending = {
             let mut state = q.lock();
+            let mut attrs = state.record.attributes.clone();
             for (k, v) in checked {
                 match v {
-                    Some(v) => state.record.attributes.insert(k, v),
-                    None => state.record.attributes.remove(&k),
+                    Some(v) => attrs.insert(k, v),
+                    None => attrs.remove(&k),
                 };
             }
+            attributes::check_fifo_combination(&attrs)?;
+            state.record.attributes = attrs;
             state.record.modified_s = self.clock.now_ms() / 1000;
             state.settings =
                 Settings::from_attributes(&state.record.attributes, self.max_message_size);
@@ -587,6 +598,15 @@ fn full_attributes(
     }
     if set.contains_key("KmsMasterKeyId") {
         all.insert("KmsDataKeyReusePeriodSeconds".into(), "300".into());
+    }
+    if set.get("FifoQueue").is_some_and(|v| v == "true") {
+        for (k, v) in [
+            ("ContentBasedDeduplication", "false"),
+            ("DeduplicationScope", "queue"),
+            ("FifoThroughputLimit", "perQueue"),
+        ] {
+            all.insert(k.into(), v.into());
+        }
     }
     all.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
     all

@@ -4,6 +4,7 @@
 //! the flush after releasing it.
 
 use super::{Op, Store, StoreError, StoreResult};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot};
@@ -17,22 +18,43 @@ enum Job {
 
 /// The durable write path shared by every service.
 pub struct Durable {
-    tx: mpsc::UnboundedSender<Job>,
+    path: Path,
     store: Arc<dyn Store>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+enum Path {
+    /// A writer thread groups batches and flushes once per group (disk backends).
+    Writer {
+        tx: mpsc::UnboundedSender<Job>,
+        writer: Mutex<Option<JoinHandle<()>>>,
+    },
+    /// Volatile backends are written in the caller's thread: there is nothing to flush, so a
+    /// thread hop would only add latency (and, under tokio's paused clock, let time jump).
+    Direct { closed: AtomicBool },
 }
 
 /// A batch on its way to disk; `wait` resolves once it is flushed.
 #[must_use = "await the flush before acknowledging"]
-pub struct Pending(Option<oneshot::Receiver<StoreResult<()>>>);
+pub struct Pending(PendingState);
+
+enum PendingState {
+    Done(StoreResult<()>),
+    Waiting(oneshot::Receiver<StoreResult<()>>),
+}
+
+fn shut_down() -> StoreError {
+    StoreError("store is shut down".into())
+}
 
 impl Pending {
+    fn done(result: StoreResult<()>) -> Pending {
+        Pending(PendingState::Done(result))
+    }
+
     pub async fn wait(self) -> StoreResult<()> {
         match self.0 {
-            None => Ok(()),
-            Some(rx) => rx
-                .await
-                .unwrap_or_else(|_| Err(StoreError("store is shut down".into()))),
+            PendingState::Done(r) => r,
+            PendingState::Waiting(rx) => rx.await.unwrap_or_else(|_| Err(shut_down())),
         }
     }
 }
@@ -42,6 +64,14 @@ const MAX_GROUP: usize = 4096;
 
 impl Durable {
     pub fn new(store: Arc<dyn Store>) -> Self {
+        if store.is_volatile() {
+            return Durable {
+                path: Path::Direct {
+                    closed: AtomicBool::new(false),
+                },
+                store,
+            };
+        }
         let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
         let backend = store.clone();
         let writer = std::thread::Builder::new()
@@ -56,32 +86,44 @@ impl Durable {
                             Err(_) => break,
                         }
                     }
-                    let stop = write_group(&*backend, &mut group);
-                    if stop {
+                    if write_group(&*backend, &mut group) {
                         break;
                     }
                 }
             })
             .expect("spawn store writer");
         Durable {
-            tx,
+            path: Path::Writer {
+                tx,
+                writer: Mutex::new(Some(writer)),
+            },
             store,
-            writer: Mutex::new(Some(writer)),
+        }
+    }
+
+    fn direct(&self, closed: &AtomicBool, f: impl FnOnce() -> StoreResult<()>) -> StoreResult<()> {
+        if closed.load(Ordering::SeqCst) {
+            Err(shut_down())
+        } else {
+            f()
         }
     }
 
     /// Enqueues `ops` after everything enqueued before; await the result to know it is on disk.
     pub fn submit(&self, ops: Vec<Op>) -> Pending {
         if ops.is_empty() {
-            return Pending(None);
+            return Pending::done(Ok(()));
         }
-        let (done, rx) = oneshot::channel();
-        match self.tx.send(Job::Write(ops, Some(done))) {
-            Ok(()) => Pending(Some(rx)),
-            Err(_) => {
+        match &self.path {
+            Path::Direct { closed } => {
+                Pending::done(self.direct(closed, || self.store.write(&ops)))
+            }
+            Path::Writer { tx, .. } => {
                 let (done, rx) = oneshot::channel();
-                let _ = done.send(Err(StoreError("store is shut down".into())));
-                Pending(Some(rx))
+                match tx.send(Job::Write(ops, Some(done))) {
+                    Ok(()) => Pending(PendingState::Waiting(rx)),
+                    Err(_) => Pending::done(Err(shut_down())),
+                }
             }
         }
     }
@@ -89,18 +131,27 @@ impl Durable {
     /// Enqueues `ops` with nobody waiting (housekeeping such as retention expiry).
     pub fn submit_detached(&self, ops: Vec<Op>) {
         if !ops.is_empty() {
-            let _ = self.tx.send(Job::Write(ops, None));
+            match &self.path {
+                Path::Direct { closed } => {
+                    let _ = self.direct(closed, || self.store.write(&ops));
+                }
+                Path::Writer { tx, .. } => {
+                    let _ = tx.send(Job::Write(ops, None));
+                }
+            }
         }
     }
 
     /// Removes every key once everything enqueued before has been written.
     pub async fn clear(&self) -> StoreResult<()> {
-        let (done, rx) = oneshot::channel();
-        self.tx
-            .send(Job::Clear(done))
-            .map_err(|_| StoreError("store is shut down".into()))?;
-        rx.await
-            .unwrap_or_else(|_| Err(StoreError("store is shut down".into())))
+        match &self.path {
+            Path::Direct { closed } => self.direct(closed, || self.store.clear()),
+            Path::Writer { tx, .. } => {
+                let (done, rx) = oneshot::channel();
+                tx.send(Job::Clear(done)).map_err(|_| shut_down())?;
+                rx.await.unwrap_or_else(|_| Err(shut_down()))
+            }
+        }
     }
 
     pub async fn commit(&self, ops: Vec<Op>) -> StoreResult<()> {
@@ -114,10 +165,15 @@ impl Durable {
 
     /// Writes and flushes everything enqueued so far, then stops the writer. Idempotent.
     pub fn shutdown(&self) {
-        let _ = self.tx.send(Job::Stop);
-        let writer = self.writer.lock().map(|mut w| w.take()).unwrap_or(None);
-        if let Some(writer) = writer {
-            let _ = writer.join();
+        match &self.path {
+            Path::Direct { closed } => closed.store(true, Ordering::SeqCst),
+            Path::Writer { tx, writer } => {
+                let _ = tx.send(Job::Stop);
+                let writer = writer.lock().map(|mut w| w.take()).unwrap_or(None);
+                if let Some(writer) = writer {
+                    let _ = writer.join();
+                }
+            }
         }
         if let Err(e) = self.store.sync() {
             tracing::error!(%e, "final flush failed");

@@ -59,4 +59,8 @@ impl Store for MemoryStore {
     fn size_on_disk(&self) -> Option<u64> {
         None
     }
+
+    fn is_volatile(&self) -> bool {
+        true
+    }
 }

@@ -49,6 +49,10 @@ pub trait Store: Send + Sync + 'static {
     fn clear(&self) -> StoreResult<()>;
     /// Bytes used on disk, when the backend has a disk.
     fn size_on_disk(&self) -> Option<u64>;
+    /// True when nothing survives the process (writes need no flush and no writer thread).
+    fn is_volatile(&self) -> bool {
+        false
+    }
 }
 
 /// Key layout, one place for every family prefix.
@@ -59,6 +63,27 @@ pub mod keys {
     pub const MESSAGE: u8 = b'm';
     /// Mutable message state (receive count, visibility deadline): `s` + queue id + sequence.
     pub const MESSAGE_STATE: u8 = b's';
+
+    /// FIFO deduplication record: `d` + queue id + deduplication key.
+    pub const DEDUP: u8 = b'd';
+
+    pub fn dedup(queue: u64, key: &str) -> Vec<u8> {
+        let mut k = Vec::with_capacity(9 + key.len());
+        k.push(DEDUP);
+        k.extend_from_slice(&queue.to_be_bytes());
+        k.extend_from_slice(key.as_bytes());
+        k
+    }
+
+    /// SQS message move task record: `t` + task key (in start order).
+    pub const TASK: u8 = b't';
+
+    pub fn task(key: u64) -> Vec<u8> {
+        let mut k = Vec::with_capacity(9);
+        k.push(TASK);
+        k.extend_from_slice(&key.to_be_bytes());
+        k
+    }
 
     pub fn queue(id: u64) -> Vec<u8> {
         let mut k = Vec::with_capacity(9);

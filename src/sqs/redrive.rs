@@ -1,0 +1,778 @@
+//! Dead-letter queue redrive: StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask.
+//!
+//! A task moves the messages that were in a dead-letter queue when it started (those with a
+//! sequence number below the queue's next one at that moment) either all to one destination or
+//! each back to the queue it was dead-lettered from. It runs as a tokio task in bounded batches,
+//! paced on tokio's clock when a rate is given. Every batch is one store write holding the removals
+//! from the source, the sends to the destination and the task's progress, enqueued under the
+//! destination's lock like a dead-letter move: a crash or restart never loses or duplicates a
+//! message, and a task that was running resumes when the app starts serving again.
+//!
+//! As AWS documents, a redriven message is a new message to its destination: new message id, new
+//! enqueue time (its retention starts over), no receive history and no `DeadLetterQueueSourceArn`.
+//! Body, attributes, sender and trace header travel unchanged.
+
+use super::Sqs;
+use super::attributes::parse_arn;
+use super::message::{Message, MessageId};
+use super::queue::Queue;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::protocol::Params;
+use crate::storage::{Op, Store, StoreError, StoreResult, keys};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+use tokio::time::{Duration, Instant};
+
+/// AWS's ceiling on `MaxNumberOfMessagesPerSecond`.
+const MAX_RATE: i64 = 500;
+/// AWS's ceiling on `MaxResults` of ListMessageMoveTasks.
+const MAX_LIST: i64 = 10;
+/// Tasks remembered per source queue; older finished ones are forgotten (AWS lists the last 10).
+const KEEP_PER_SOURCE: usize = 10;
+/// Messages per batch without a rate: fast, yet one batch never holds a queue lock for long.
+const UNPACED_BATCH: usize = 100;
+/// Batches per second with a rate, so a paced task moves steadily rather than in bursts.
+const BATCHES_PER_SECOND: u32 = 10;
+
+/// `FailureReason` when a queue a task moves from or to no longer exists.
+const NO_SUCH_QUEUE: &str = "AWS.SimpleQueueService.NonExistentQueue";
+/// `FailureReason` when a message to return to its origin was never dead-lettered (it was sent to
+/// the dead-letter queue directly), so it has no origin.
+const NO_ORIGIN: &str = "CouldNotDetermineMessageSource";
+
+const RECORD_VERSION: u8 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum Status {
+    Running,
+    Completed,
+    Cancelling,
+    Cancelled,
+    Failed,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Completed => "COMPLETED",
+            Status::Cancelling => "CANCELLING",
+            Status::Cancelled => "CANCELLED",
+            Status::Failed => "FAILED",
+        }
+    }
+
+    /// Whether the task still holds its source (only one active task per source).
+    fn is_active(self) -> bool {
+        matches!(self, Status::Running | Status::Cancelling)
+    }
+}
+
+/// The durable record of a task, rewritten with every batch it moves.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TaskRecord {
+    id: String,
+    source_arn: String,
+    /// The source queue's id: a queue deleted and created again under the same ARN is another
+    /// queue, with its own sequence numbers.
+    source_queue: u64,
+    /// Messages with a smaller sequence number were in the source when the task started.
+    bound: u64,
+    destination_arn: Option<String>,
+    rate: Option<u32>,
+    status: Status,
+    moved: u64,
+    to_move: u64,
+    started_ms: u64,
+    failure: Option<String>,
+}
+
+fn encode(r: &TaskRecord) -> Vec<u8> {
+    let mut v = vec![RECORD_VERSION];
+    v.extend(serde_json::to_vec(r).expect("task record serializes"));
+    v
+}
+
+fn decode(buf: &[u8]) -> StoreResult<TaskRecord> {
+    match buf.split_first() {
+        Some((&RECORD_VERSION, rest)) => {
+            serde_json::from_slice(rest).map_err(|e| StoreError(format!("move task record: {e}")))
+        }
+        _ => Err(StoreError("unsupported move task record version".into())),
+    }
+}
+
+/// AWS's task handles are opaque base64 of a small JSON document naming the task and its source;
+/// ours have the same shape, so the handle alone finds the task.
+fn encode_handle(r: &TaskRecord) -> String {
+    B64.encode(json!({"taskId": r.id, "sourceArn": r.source_arn}).to_string())
+}
+
+fn decode_handle(handle: &str) -> Option<(String, String)> {
+    let doc: Value = serde_json::from_slice(&B64.decode(handle.trim()).ok()?).ok()?;
+    Some((
+        doc.get("taskId")?.as_str()?.to_string(),
+        doc.get("sourceArn")?.as_str()?.to_string(),
+    ))
+}
+
+/// One task: its store key (in start order, so the newest lists first) and its mutable state.
+struct Task {
+    key: u64,
+    state: Mutex<TaskState>,
+    /// Wakes a paced runner early (a cancel need not wait for the next batch).
+    wake: Notify,
+}
+
+struct TaskState {
+    record: TaskRecord,
+    /// Set by reset and shutdown: the runner must write nothing more.
+    stopped: bool,
+    runner: Option<AbortHandle>,
+}
+
+impl Task {
+    fn new(key: u64, record: TaskRecord) -> Task {
+        Task {
+            key,
+            state: Mutex::new(TaskState {
+                record,
+                stopped: false,
+                runner: None,
+            }),
+            wake: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, TaskState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The op storing `r`. Every such op is enqueued while the task's lock is held, so the store
+    /// sees the record's versions in the order memory did.
+    fn op(&self, r: &TaskRecord) -> Op {
+        Op::Put(keys::task(self.key), encode(r))
+    }
+}
+
+/// Every move task of the service. Lock order: registry, then a queue, then a task.
+#[derive(Default)]
+pub(super) struct Tasks {
+    registry: Mutex<Registry>,
+}
+
+#[derive(Default)]
+struct Registry {
+    by_id: HashMap<String, Arc<Task>>,
+    next_key: u64,
+}
+
+impl Tasks {
+    /// Reads every task record from the store (runners start in [`Sqs::start_background`]).
+    pub(super) fn load(store: &dyn Store) -> StoreResult<Tasks> {
+        let mut reg = Registry {
+            next_key: 1,
+            ..Default::default()
+        };
+        store.scan(&[keys::TASK], &mut |k, v| {
+            let key = k
+                .get(1..9)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| StoreError("bad move task key".into()))?;
+            let record = decode(v)?;
+            reg.next_key = reg.next_key.max(key + 1);
+            reg.by_id
+                .insert(record.id.clone(), Arc::new(Task::new(key, record)));
+            Ok(())
+        })?;
+        Ok(Tasks {
+            registry: Mutex::new(reg),
+        })
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, id: &str) -> Option<Arc<Task>> {
+        self.registry().by_id.get(id).cloned()
+    }
+
+    fn all(&self) -> Vec<Arc<Task>> {
+        self.registry().by_id.values().cloned().collect()
+    }
+
+    /// Stops every runner; nothing more is written for any task (shutdown).
+    pub(super) fn stop_all(&self) {
+        for task in self.all() {
+            let mut t = task.lock();
+            t.stopped = true;
+            if let Some(runner) = t.runner.take() {
+                runner.abort();
+            }
+        }
+    }
+
+    /// Stops every runner and forgets every task (reset; the store is cleared by the caller).
+    pub(super) fn clear(&self) {
+        self.stop_all();
+        self.registry().by_id.clear();
+    }
+}
+
+impl Registry {
+    /// The tasks of one source queue, newest first.
+    fn of_source(&self, arn: &str, queue: u64) -> Vec<Arc<Task>> {
+        let mut tasks: Vec<Arc<Task>> = self
+            .by_id
+            .values()
+            .filter(|t| {
+                let t = t.lock();
+                t.record.source_arn == arn && t.record.source_queue == queue
+            })
+            .cloned()
+            .collect();
+        tasks.sort_by(|a, b| b.key.cmp(&a.key));
+        tasks
+    }
+
+    /// Forgets the oldest finished tasks of `arn` so that a new one leaves at most
+    /// `KEEP_PER_SOURCE`; returns the ops deleting their records.
+    fn prune(&mut self, arn: &str) -> Vec<Op> {
+        let mut tasks: Vec<(u64, String, bool)> = self
+            .by_id
+            .values()
+            .filter_map(|t| {
+                let s = t.lock();
+                (s.record.source_arn == arn)
+                    .then(|| (t.key, s.record.id.clone(), s.record.status.is_active()))
+            })
+            .collect();
+        tasks.sort_by(|a, b| b.0.cmp(&a.0));
+        let mut ops = Vec::new();
+        for (key, id, active) in tasks.into_iter().skip(KEEP_PER_SOURCE - 1) {
+            if !active {
+                self.by_id.remove(&id);
+                ops.push(Op::Delete(keys::task(key)));
+            }
+        }
+        ops
+    }
+}
+
+fn no_such_resource(param: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::ResourceNotFoundException,
+        format!("The resource that you specified for the {param} parameter doesn't exist."),
+    )
+}
+
+fn no_such_task() -> ApiError {
+    ApiError::new(ErrorCode::ResourceNotFoundException, "Task does not exist.")
+}
+
+fn check_arn(param: &str, arn: &str) -> ApiResult<()> {
+    match parse_arn(arn) {
+        Some(_) => Ok(()),
+        None => Err(ApiError::new(
+            ErrorCode::InvalidParameterValue,
+            format!(
+                "You must use this format to specify the {param}: arn:<partition>:<service>:<region>:<account-id>:<resource-id>"
+            ),
+        )),
+    }
+}
+
+/// How one batch went.
+enum Batch {
+    Moved(u64),
+    /// Nothing left to move.
+    Done,
+    Failed(&'static str),
+    /// Reset or shutdown stopped the task mid-batch.
+    Stopped,
+}
+
+/// A message taken out of the source, with the ops that delete it there.
+struct Taken {
+    seq: u64,
+    message: Message,
+    ops: Vec<Op>,
+}
+
+/// The message a redrive sends: a new message to its destination, as AWS documents.
+fn redriven(m: Message, now: u64) -> Message {
+    let mut extra = m.extra().clone();
+    extra.dead_letter_source = None;
+    Message::new(
+        MessageId::random(),
+        m.body,
+        m.attributes,
+        &m.sender_id,
+        now,
+        extra,
+    )
+}
+
+/// Wakes up to `ready` long polls of `q` (at most a receive's worth).
+fn wake(q: &Queue, ready: usize) {
+    for _ in 0..ready.min(10) {
+        q.notify.notify_one();
+    }
+}
+
+fn entry(r: &TaskRecord) -> Value {
+    let mut out = Map::new();
+    // AWS gives the handle only while the task can still be cancelled.
+    if r.status == Status::Running {
+        out.insert("TaskHandle".into(), json!(encode_handle(r)));
+    }
+    out.insert("Status".into(), json!(r.status.as_str()));
+    out.insert("SourceArn".into(), json!(r.source_arn));
+    if let Some(d) = &r.destination_arn {
+        out.insert("DestinationArn".into(), json!(d));
+    }
+    if let Some(rate) = r.rate {
+        out.insert("MaxNumberOfMessagesPerSecond".into(), json!(rate));
+    }
+    out.insert("ApproximateNumberOfMessagesMoved".into(), json!(r.moved));
+    out.insert("ApproximateNumberOfMessagesToMove".into(), json!(r.to_move));
+    if let Some(f) = &r.failure {
+        out.insert("FailureReason".into(), json!(f));
+    }
+    out.insert("StartedTimestamp".into(), json!(r.started_ms));
+    Value::Object(out)
+}
+
+impl Sqs {
+    /// The queue a `SourceArn` names.
+    fn move_source(&self, arn: &str) -> ApiResult<Arc<Queue>> {
+        check_arn("SourceArn", arn)?;
+        self.by_arn(arn)
+            .ok_or_else(|| no_such_resource("SourceArn"))
+    }
+
+    pub(super) async fn start_message_move_task(&self, p: Params) -> ApiResult<Value> {
+        let source = self.move_source(p.required_str("SourceArn")?)?;
+        if source.lock().settings.fifo {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedOperation,
+                "Message move tasks from FIFO queues are not supported by this version of ferry yet.",
+            ));
+        }
+        let is_dlq = self.read_queues().values().any(|q| {
+            q.id != source.id
+                && q.lock()
+                    .settings
+                    .redrive
+                    .as_ref()
+                    .is_some_and(|r| r.dead_letter_arn == source.arn)
+        });
+        if !is_dlq {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                "Source queue must be configured as a Dead Letter Queue.",
+            ));
+        }
+        let destination = match p.str("DestinationArn")? {
+            None | Some("") => None,
+            Some(arn) => {
+                check_arn("DestinationArn", arn)?;
+                let d = self
+                    .by_arn(arn)
+                    .ok_or_else(|| no_such_resource("DestinationArn"))?;
+                if d.id == source.id {
+                    return Err(ApiError::invalid_value(
+                        "DestinationArn",
+                        arn,
+                        "The destination queue must be different from the source queue.",
+                    ));
+                }
+                if d.lock().settings.fifo {
+                    return Err(ApiError::invalid_value(
+                        "DestinationArn",
+                        arn,
+                        "The destination queue must be the same type as the source queue.",
+                    ));
+                }
+                Some(d.arn.clone())
+            }
+        };
+        let rate = match p.int("MaxNumberOfMessagesPerSecond")? {
+            None => None,
+            Some(n @ 1..=MAX_RATE) => Some(n as u32),
+            Some(n) => {
+                return Err(ApiError::invalid_value(
+                    "MaxNumberOfMessagesPerSecond",
+                    n,
+                    "You must enter a number that's between 1 and 500.",
+                ));
+            }
+        };
+        let now = self.clock.now_ms();
+        let (task, handle, pending) = {
+            let mut reg = self.tasks.registry();
+            let busy = reg
+                .of_source(&source.arn, source.id)
+                .iter()
+                .any(|t| t.lock().record.status.is_active());
+            if busy {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidParameterValue,
+                    "There is already a task running. Only one active task is allowed for a source queue arn at a given time.",
+                ));
+            }
+            let (to_move, bound) = {
+                let mut s = source.lock();
+                let (_, expired) = s.refresh(now);
+                self.durable.submit_detached(expired);
+                (s.counts().visible as u64, s.next_seq())
+            };
+            let record = TaskRecord {
+                id: MessageId::random().to_string(),
+                source_arn: source.arn.clone(),
+                source_queue: source.id,
+                bound,
+                destination_arn: destination,
+                rate,
+                status: Status::Running,
+                moved: 0,
+                to_move,
+                started_ms: now,
+                failure: None,
+            };
+            let mut ops = reg.prune(&source.arn);
+            let task = Arc::new(Task::new(reg.next_key, record.clone()));
+            reg.next_key += 1;
+            ops.push(task.op(&record));
+            reg.by_id.insert(record.id.clone(), task.clone());
+            (task, encode_handle(&record), self.submit(ops))
+        };
+        self.persist(pending).await?;
+        self.spawn_runner(task);
+        Ok(json!({"TaskHandle": handle}))
+    }
+
+    pub(super) fn list_message_move_tasks(&self, p: Params) -> ApiResult<Value> {
+        let source = self.move_source(p.required_str("SourceArn")?)?;
+        let max = match p.int("MaxResults")? {
+            None => 1,
+            Some(n @ 1..=MAX_LIST) => n as usize,
+            Some(n) => {
+                return Err(ApiError::invalid_value(
+                    "MaxResults",
+                    n,
+                    "You must enter a number that's between 1 and 10.",
+                ));
+            }
+        };
+        let tasks = self.tasks.registry().of_source(&source.arn, source.id);
+        let results: Vec<Value> = tasks
+            .iter()
+            .take(max)
+            .map(|t| entry(&t.lock().record))
+            .collect();
+        Ok(json!({"Results": results}))
+    }
+
+    pub(super) async fn cancel_message_move_task(&self, p: Params) -> ApiResult<Value> {
+        let handle = p.required_str("TaskHandle")?;
+        let task = decode_handle(handle)
+            .and_then(|(id, arn)| {
+                self.tasks
+                    .get(&id)
+                    .filter(|t| t.lock().record.source_arn == arn)
+            })
+            .ok_or_else(no_such_task)?;
+        let (moved, pending) = {
+            let mut t = task.lock();
+            // Only a running task can be cancelled; a finished one no longer has a handle.
+            if t.record.status != Status::Running {
+                return Err(no_such_task());
+            }
+            t.record.status = Status::Cancelling;
+            (t.record.moved, self.submit(vec![task.op(&t.record)]))
+        };
+        task.wake.notify_one();
+        self.persist(pending).await?;
+        Ok(json!({"ApproximateNumberOfMessagesMoved": moved}))
+    }
+
+    /// Resumes the tasks that were running when the store was last written, and finishes those
+    /// being cancelled. Call once the runtime serves (start-up has no runtime to spawn on).
+    pub fn start_background(&self) {
+        for task in self.tasks.all() {
+            let status = {
+                let t = task.lock();
+                if t.runner.is_some() || t.stopped {
+                    continue;
+                }
+                t.record.status
+            };
+            match status {
+                Status::Running => self.spawn_runner(task),
+                Status::Cancelling => self.finish(&task, Status::Cancelled, None),
+                _ => {}
+            }
+        }
+    }
+
+    fn spawn_runner(&self, task: Arc<Task>) {
+        let runner = tokio::spawn(run(self.me.clone(), task.clone()));
+        let mut t = task.lock();
+        if t.stopped {
+            runner.abort();
+        } else {
+            t.runner = Some(runner.abort_handle());
+        }
+    }
+
+    /// One step of a runner: the next batch, or the end of the task. Returns the number of
+    /// messages moved while the task goes on.
+    fn step(&self, task: &Task, max: usize) -> Option<u64> {
+        let status = {
+            let t = task.lock();
+            if t.stopped {
+                return None;
+            }
+            t.record.status
+        };
+        match status {
+            Status::Running => {}
+            Status::Cancelling => {
+                self.finish(task, Status::Cancelled, None);
+                return None;
+            }
+            _ => return None,
+        }
+        match self.move_batch(task, max) {
+            Batch::Moved(n) => Some(n),
+            Batch::Done => {
+                self.finish(task, Status::Completed, None);
+                None
+            }
+            Batch::Failed(reason) => {
+                self.finish(task, Status::Failed, Some(reason));
+                None
+            }
+            Batch::Stopped => None,
+        }
+    }
+
+    /// Ends a task (a cancel that arrived meanwhile wins over completion).
+    fn finish(&self, task: &Task, status: Status, failure: Option<&str>) {
+        let mut t = task.lock();
+        if t.stopped || !t.record.status.is_active() {
+            return;
+        }
+        t.record.status = match (t.record.status, status) {
+            (Status::Cancelling, Status::Completed) => Status::Cancelled,
+            (_, s) => s,
+        };
+        t.record.failure = failure.map(String::from);
+        t.runner = None;
+        self.durable.submit_detached(vec![task.op(&t.record)]);
+    }
+
+    /// Moves up to `max` messages. Each run of messages bound for the same queue is one store
+    /// batch (removals, sends and the task's progress), enqueued under that queue's lock; the
+    /// source's lock is never held at the same time. Messages that cannot be moved go back.
+    fn move_batch(&self, task: &Task, max: usize) -> Batch {
+        let (source_arn, source_id, bound, destination) = {
+            let t = task.lock();
+            let r = &t.record;
+            (
+                r.source_arn.clone(),
+                r.source_queue,
+                r.bound,
+                r.destination_arn.clone(),
+            )
+        };
+        let Some(source) = self.by_arn(&source_arn).filter(|q| q.id == source_id) else {
+            return Batch::Failed(NO_SUCH_QUEUE);
+        };
+        let now = self.clock.now_ms();
+        let mut taken = Vec::new();
+        {
+            let mut s = source.lock();
+            if s.deleted {
+                return Batch::Failed(NO_SUCH_QUEUE);
+            }
+            let (_, expired) = s.refresh(now);
+            self.durable.submit_detached(expired);
+            while taken.len() < max {
+                let Some(seq) = s.pop_ready_before(bound, now) else {
+                    break;
+                };
+                if let Some((message, ops)) = s.remove(seq) {
+                    taken.push(Taken { seq, message, ops });
+                }
+            }
+        }
+        if taken.is_empty() {
+            return Batch::Done;
+        }
+        let target = |m: &Message| {
+            destination
+                .clone()
+                .or_else(|| m.extra().dead_letter_source.clone())
+        };
+        let (mut moved, mut failure, mut back) = (0, None, Vec::new());
+        let mut rest = taken.into_iter().peekable();
+        while let Some(first) = rest.next() {
+            let arn = target(&first.message);
+            let mut group = vec![first];
+            while let Some(next) = rest.next_if(|n| target(&n.message) == arn) {
+                group.push(next);
+            }
+            if failure.is_some() {
+                back.extend(group);
+                continue;
+            }
+            let Some(arn) = arn else {
+                failure = Some(NO_ORIGIN);
+                back.extend(group);
+                continue;
+            };
+            let Some(dest) = self.by_arn(&arn) else {
+                failure = Some(NO_SUCH_QUEUE);
+                back.extend(group);
+                continue;
+            };
+            let mut d = dest.lock();
+            if d.deleted {
+                failure = Some(NO_SUCH_QUEUE);
+                back.extend(group);
+                continue;
+            }
+            let n = group.len() as u64;
+            let mut ops = Vec::new();
+            for item in group {
+                ops.extend(item.ops);
+                ops.extend(d.push(redriven(item.message, now), now).1);
+            }
+            let ready = d.counts().visible;
+            let mut t = task.lock();
+            if t.stopped {
+                return Batch::Stopped;
+            }
+            t.record.moved += n;
+            ops.push(task.op(&t.record));
+            // Not awaited: the batch is atomic either way, and a runner that waited for the
+            // store thread would let a paused test clock run ahead of it.
+            self.durable.submit_detached(ops);
+            drop(t);
+            drop(d);
+            moved += n;
+            wake(&dest, ready);
+        }
+        if !back.is_empty() {
+            let n = back.len();
+            let mut s = source.lock();
+            for item in back {
+                s.load(item.seq, item.message, now);
+            }
+            drop(s);
+            wake(&source, n);
+        }
+        match failure {
+            Some(reason) => Batch::Failed(reason),
+            None => Batch::Moved(moved),
+        }
+    }
+}
+
+/// A task's runner: batches until the task ends, paced to its rate. It holds the service only
+/// weakly, so a closed app is dropped even while a runner sleeps.
+async fn run(sqs: Weak<Sqs>, task: Arc<Task>) {
+    let rate = task.lock().record.rate;
+    let batch = rate.map_or(UNPACED_BATCH, |r| r.div_ceil(BATCHES_PER_SECOND) as usize);
+    let started = Instant::now();
+    let mut moved = 0u64;
+    loop {
+        let step = match sqs.upgrade() {
+            Some(sqs) => sqs.step(&task, batch),
+            None => return,
+        };
+        let Some(n) = step else { return };
+        moved += n;
+        match rate {
+            Some(r) => {
+                let due = started + Duration::from_millis(moved * 1000 / r as u64);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(due) => {}
+                    _ = task.wake.notified() => {}
+                }
+            }
+            None => tokio::task::yield_now().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_round_trip_and_reject_garbage() {
+        let r = TaskRecord {
+            id: "7f3c".into(),
+            source_arn: "arn:aws:sqs:us-east-1:000000000000:dlq".into(),
+            source_queue: 1,
+            bound: 5,
+            destination_arn: None,
+            rate: None,
+            status: Status::Running,
+            moved: 0,
+            to_move: 4,
+            started_ms: 1,
+            failure: None,
+        };
+        let h = encode_handle(&r);
+        assert_eq!(
+            decode_handle(&h),
+            Some((r.id.clone(), r.source_arn.clone()))
+        );
+        for bad in ["", "garbage", "e30=", "bnVsbA=="] {
+            assert_eq!(decode_handle(bad), None, "{bad}");
+        }
+        let back = decode(&encode(&r)).unwrap();
+        assert_eq!(back.bound, 5);
+        assert_eq!(back.status, Status::Running);
+        assert!(decode(&[9, b'{', b'}']).is_err());
+    }
+
+    #[test]
+    fn handle_only_while_running() {
+        let mut r = TaskRecord {
+            id: "a".into(),
+            source_arn: "arn:aws:sqs:us-east-1:000000000000:dlq".into(),
+            source_queue: 1,
+            bound: 1,
+            destination_arn: Some("arn:aws:sqs:us-east-1:000000000000:d".into()),
+            rate: Some(3),
+            status: Status::Running,
+            moved: 1,
+            to_move: 2,
+            started_ms: 9,
+            failure: None,
+        };
+        let e = entry(&r);
+        assert!(e.get("TaskHandle").is_some());
+        assert_eq!(e["MaxNumberOfMessagesPerSecond"], 3);
+        r.status = Status::Failed;
+        r.failure = Some(NO_SUCH_QUEUE.into());
+        let e = entry(&r);
+        assert!(e.get("TaskHandle").is_none());
+        assert_eq!(e["Status"], "FAILED");
+        assert_eq!(e["FailureReason"], NO_SUCH_QUEUE);
+    }
+}
