@@ -237,6 +237,13 @@ fn query_protocol_speaks_xml() {
         "carriage return survives XML: {body}"
     );
 
+    // botocore 1.31 writes an empty list as a bare `Entries=`.
+    let (status, body) = s.query(&format!("Action=SendMessageBatch&QueueUrl={url}&Entries="));
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("<Code>AWS.SimpleQueueService.EmptyBatchRequest</Code>"),
+        "{body}"
+    );
     let (status, body) = s.query("Action=GetQueueUrl&QueueName=missing");
     assert_eq!(status, 400);
     assert!(

@@ -350,3 +350,25 @@ async fn purge_allowed_once_per_minute() {
     sleep(Duration::from_secs(60)).await;
     ok(&app, "PurgeQueue", json!({"QueueUrl": url})).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn zero_visibility_receive_hands_a_message_out_once_per_call() {
+    let app = app();
+    let url = queue(&app, "zero", json!({})).await;
+    ok(
+        &app,
+        "SendMessage",
+        json!({"QueueUrl": url, "MessageBody": "only"}),
+    )
+    .await;
+    let got = receive(&app, &url, json!({"VisibilityTimeout": 0})).await;
+    assert_eq!(got.len(), 1, "one message, once");
+    sleep(Duration::from_millis(1)).await;
+    assert_eq!(
+        receive(&app, &url, json!({"VisibilityTimeout": 0}))
+            .await
+            .len(),
+        1,
+        "visible again at once"
+    );
+}

@@ -30,8 +30,12 @@ impl Params {
         }
     }
 
+    /// A member's value. Absent, null and the empty string (how awsQuery clients write an empty
+    /// list: `Entries=`) all read as absent.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name).filter(|v| !v.is_null())
+        self.0
+            .get(name)
+            .filter(|v| !v.is_null() && v.as_str() != Some(""))
     }
 
     pub fn str(&self, name: &str) -> ApiResult<Option<&str>> {

@@ -457,8 +457,11 @@ impl Sqs {
                 tracing::warn!(queue = %dlq.arn, "dead-letter queue deleted during a move; messages dropped");
             }
             let mut ops = Vec::new();
+            // The copy is written before the original is removed: a crash between the two leaves
+            // a duplicate (at-least-once), never a loss.
+            let mut removals = Vec::new();
             for (mut m, remove_ops) in moved {
-                ops.extend(remove_ops);
+                removals.extend(remove_ops);
                 if state.deleted {
                     continue;
                 }
@@ -466,6 +469,7 @@ impl Sqs {
                 m.state.visible_at = 0;
                 ops.extend(state.push(m, now).1);
             }
+            ops.extend(removals);
             (self.submit(ops), state.counts().visible)
         };
         wake(dlq, ready);

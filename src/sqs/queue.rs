@@ -235,7 +235,9 @@ impl QueueState {
         if m.state.first_receive_ms == 0 {
             m.state.first_receive_ms = now;
         }
-        m.state.visible_at = now + visibility as u64 * 1000;
+        // With a zero timeout the message is visible again from the next millisecond, not to this
+        // same receive (which would hand it out twice).
+        m.state.visible_at = now + (visibility as u64 * 1000).max(1);
         m.state_stored = true;
         let state = m.state;
         let handle = ReceiptHandle {

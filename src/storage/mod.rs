@@ -35,7 +35,9 @@ impl std::error::Error for StoreError {}
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// The backend contract. `write` applies a batch atomically; `sync` makes every write so far durable.
+/// The backend contract. `write` applies ops in order; after a crash the store holds a prefix of
+/// every op written (so writers order a move as "add the copy, then remove the original");
+/// `sync` makes every write so far durable.
 pub trait Store: Send + Sync + 'static {
     fn write(&self, ops: &[Op]) -> StoreResult<()>;
     fn sync(&self) -> StoreResult<()>;

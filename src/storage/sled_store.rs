@@ -29,15 +29,19 @@ impl SledStore {
 }
 
 impl Store for SledStore {
+    /// Applies ops one by one, in order. sled recovers a prefix of the operations after a crash,
+    /// so a batch whose ops are ordered "add before remove" (a move inserts the copy first) never
+    /// loses data, only possibly leaves a duplicate. `apply_batch` would make batches atomic but
+    /// costs ~70 µs per call here, more than the fsync itself (see `cargo bench --bench sqs`).
     fn write(&self, ops: &[Op]) -> StoreResult<()> {
-        let mut batch = sled::Batch::default();
         for op in ops {
             match op {
-                Op::Put(k, v) => batch.insert(k.as_slice(), v.as_slice()),
-                Op::Delete(k) => batch.remove(k.as_slice()),
+                Op::Put(k, v) => self.db.insert(k.as_slice(), v.as_slice()).map(|_| ()),
+                Op::Delete(k) => self.db.remove(k.as_slice()).map(|_| ()),
             }
+            .map_err(err)?;
         }
-        self.db.apply_batch(batch).map_err(err)
+        Ok(())
     }
 
     fn sync(&self) -> StoreResult<()> {
