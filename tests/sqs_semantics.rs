@@ -372,3 +372,60 @@ async fn zero_visibility_receive_hands_a_message_out_once_per_call() {
         "visible again at once"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn queue_urls_in_every_form_reach_the_queue() {
+    let app = app();
+    let eu = Caller::local("000000000000", "eu-west-2");
+    let p = |v: Value| Params::from_value(v).unwrap();
+    app.sqs
+        .call("CreateQueue", &eu, p(json!({"QueueName": "forms"})))
+        .await
+        .unwrap();
+    // A us-east-1 caller addressing the queue by a URL that names its region.
+    for url in [
+        "http://sqs.eu-west-2.localhost.localstack.cloud:4566/000000000000/forms",
+        "https://sqs.eu-west-2.amazonaws.com/000000000000/forms",
+        "https://eu-west-2.queue.amazonaws.com/000000000000/forms",
+    ] {
+        ok(
+            &app,
+            "SendMessage",
+            json!({"QueueUrl": url, "MessageBody": url}),
+        )
+        .await;
+    }
+    // The queue's own region's caller may use a path or a bare name.
+    for url in ["/000000000000/forms", "forms"] {
+        app.sqs
+            .call(
+                "SendMessage",
+                &eu,
+                p(json!({"QueueUrl": url, "MessageBody": url})),
+            )
+            .await
+            .unwrap();
+    }
+    let attrs = app
+        .sqs
+        .call(
+            "GetQueueAttributes",
+            &eu,
+            p(json!({"QueueUrl": "forms", "AttributeNames": ["ApproximateNumberOfMessages"]})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(attrs["Attributes"]["ApproximateNumberOfMessages"], "5");
+    let e = call(
+        &app,
+        "SendMessage",
+        json!({"QueueUrl": "forms", "MessageBody": "x"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        e.code,
+        ErrorCode::QueueDoesNotExist,
+        "a bare name means the caller's own region"
+    );
+}

@@ -16,6 +16,8 @@ use std::sync::Arc;
 
 const MAX_BATCH: usize = 10;
 const MAX_WAIT: i64 = 20;
+/// AWS's quota of in-flight messages per queue (standard and FIFO alike since 2024).
+const MAX_IN_FLIGHT: usize = 120_000;
 
 /// System attribute names a receive can ask for on a standard queue.
 const SYSTEM_ATTRIBUTES: &[&str] = &[
@@ -396,6 +398,14 @@ impl Sqs {
         let left = {
             let mut state = q.lock();
             let (_, mut ops) = state.refresh(now);
+            if state.counts().not_visible >= MAX_IN_FLIGHT {
+                return Err(ApiError::new(
+                    ErrorCode::OverLimit,
+                    format!(
+                        "The maximum number of in flight messages ({MAX_IN_FLIGHT}) is reached."
+                    ),
+                ));
+            }
             let attempt = attempt.filter(|_| state.settings.fifo);
             if let Some(again) = attempt.and_then(|a| state.repeat_attempt(a, now)) {
                 return Ok(again);

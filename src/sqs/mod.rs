@@ -240,9 +240,14 @@ impl Sqs {
     /// Resolves the `QueueUrl` parameter to a queue of the caller's region.
     fn queue(&self, caller: &Caller, p: &Params) -> ApiResult<Arc<Queue>> {
         let url = p.required_str("QueueUrl")?;
-        let (account, name) = split_queue_url(url).unwrap_or((caller.account.as_str(), url));
-        self.lookup(account, &caller.region, name)
-            .ok_or_else(no_such_queue)
+        let QueueRef {
+            region,
+            account,
+            name,
+        } = QueueRef::parse(url);
+        let region = region.unwrap_or(&caller.region);
+        let account = account.unwrap_or(&caller.account);
+        self.lookup(account, region, name).ok_or_else(no_such_queue)
     }
 
     fn queue_url(caller: &Caller, q: &Queue) -> String {
@@ -269,19 +274,55 @@ pub(crate) fn no_such_queue() -> ApiError {
     )
 }
 
-/// Splits `http://host/account/name` (or `/account/name`) into (account, name).
-pub fn split_queue_url(url: &str) -> Option<(&str, &str)> {
-    let path = match url.find("://") {
-        Some(i) => {
-            let rest = &url[i + 3..];
-            &rest[rest.find('/')?..]
+/// What a `QueueUrl` parameter names. SDKs send every form AWS has used:
+/// `http://host:port/account/name`, `https://sqs.<region>.amazonaws.com/account/name`,
+/// `http://sqs.<region>.localhost.localstack.cloud:4566/account/name`,
+/// `https://<region>.queue.amazonaws.com/account/name`, a path, or a bare queue name.
+#[derive(Debug, PartialEq, Eq)]
+pub struct QueueRef<'a> {
+    /// From the host, when it names one; otherwise the caller's region applies.
+    pub region: Option<&'a str>,
+    /// From the path; otherwise the caller's account applies.
+    pub account: Option<&'a str>,
+    pub name: &'a str,
+}
+
+impl<'a> QueueRef<'a> {
+    pub fn parse(url: &'a str) -> QueueRef<'a> {
+        let (host, path) = match url.find("://") {
+            Some(i) => {
+                let rest = &url[i + 3..];
+                rest.split_at(rest.find('/').unwrap_or(rest.len()))
+            }
+            None => ("", url),
+        };
+        let host = host.split(':').next().unwrap_or("");
+        let labels: Vec<&str> = host.split('.').collect();
+        let region = match labels.as_slice() {
+            ["sqs", region, _, ..] if looks_like_region(region) => Some(*region),
+            [region, "queue", "amazonaws", ..] if looks_like_region(region) => Some(*region),
+            _ => None,
+        };
+        let mut segs = path.trim_matches('/').rsplitn(2, '/');
+        let name = segs.next().unwrap_or("");
+        let account = segs
+            .next()
+            .map(|rest| rest.rsplit('/').next().unwrap_or(rest))
+            .filter(|a| !a.is_empty());
+        QueueRef {
+            region,
+            account,
+            name,
         }
-        None => url,
-    };
-    let mut segs = path.trim_matches('/').rsplitn(3, '/');
-    let name = segs.next()?;
-    let account = segs.next()?;
-    (!name.is_empty() && !account.is_empty()).then_some((account, name))
+    }
+}
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`: letters, a dash, then a number last.
+fn looks_like_region(s: &str) -> bool {
+    s.contains('-')
+        && s.rsplit('-')
+            .next()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -290,19 +331,38 @@ mod tests {
 
     #[test]
     fn queue_urls() {
-        assert_eq!(
-            split_queue_url("http://localhost:4566/000000000000/q"),
-            Some(("000000000000", "q"))
-        );
-        assert_eq!(
-            split_queue_url("https://sqs.us-east-1.amazonaws.com/123456789012/my-q"),
-            Some(("123456789012", "my-q"))
-        );
-        assert_eq!(
-            split_queue_url("/000000000000/q"),
-            Some(("000000000000", "q"))
-        );
-        assert_eq!(split_queue_url("q"), None);
-        assert_eq!(split_queue_url("http://localhost:4566/"), None);
+        let r = |region, account, name| QueueRef {
+            region,
+            account,
+            name,
+        };
+        let cases = [
+            (
+                "http://localhost:4566/000000000000/q",
+                r(None, Some("000000000000"), "q"),
+            ),
+            (
+                "https://sqs.us-east-1.amazonaws.com/123456789012/my-q",
+                r(Some("us-east-1"), Some("123456789012"), "my-q"),
+            ),
+            (
+                "http://sqs.eu-west-2.localhost.localstack.cloud:4566/000000000000/q.fifo",
+                r(Some("eu-west-2"), Some("000000000000"), "q.fifo"),
+            ),
+            (
+                "https://ap-south-1.queue.amazonaws.com/123456789012/q",
+                r(Some("ap-south-1"), Some("123456789012"), "q"),
+            ),
+            (
+                "https://queue.amazonaws.com/123456789012/q",
+                r(None, Some("123456789012"), "q"),
+            ),
+            ("/000000000000/q", r(None, Some("000000000000"), "q")),
+            ("q", r(None, None, "q")),
+            ("http://localhost:4566/q", r(None, None, "q")),
+        ];
+        for (url, want) in cases {
+            assert_eq!(QueueRef::parse(url), want, "{url}");
+        }
     }
 }
