@@ -6,6 +6,9 @@ Subcommands (each prints JSON lines on stdout and appends them to --out):
   longpoll  --conns consumers long-polling an empty queue: ferry's CPU while they wait
   big       --messages sent with SendMessageBatch, RSS, disk, SIGTERM + restart timing,
             then every message received and deleted, and disk after that
+  fifo      single SendMessage to a standard queue and to FIFO queues with 1, 10, 1000 groups,
+            then ReceiveMessage(10) + DeleteMessageBatch until empty: rates, p50/p99, FIFO/standard
+            ratios, per-group order, lost and duplicated messages, client vs server CPU
   summarize read brokerload's JSON lines, print the comparison table, emit summary lines
 
 Every subcommand that needs a server starts its own ferry (on a free 127.0.0.1 port, with a
@@ -520,6 +523,334 @@ def cmd_big(a):
         shutil.rmtree(base, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- fifo
+
+def _pct(sorted_vals, q):
+    """Nearest-rank percentile of an already sorted list (None when empty)."""
+    if not sorted_vals:
+        return None
+    return sorted_vals[min(len(sorted_vals) - 1, int(q * len(sorted_vals)))]
+
+
+def _lat_summary(lat_ms):
+    s = sorted(lat_ms)
+    r = lambda v: None if v is None else round(v, 3)  # noqa: E731
+    return {"p50": r(_pct(s, 0.50)), "p99": r(_pct(s, 0.99)), "max": r(s[-1] if s else None),
+            "n": len(s)}
+
+
+def _run_workers(target, per_worker_args, seconds):
+    """Fork one process per entry of `per_worker_args`; each runs target(*args, go, results).
+
+    The workers open their connections, then wait for `go`; returns (t0, results, [exit codes]),
+    t0 being perf_counter() when `go` was set (CLOCK_MONOTONIC: comparable across processes).
+    """
+    ctx = multiprocessing.get_context("fork")
+    go = ctx.Event()
+    results = ctx.Queue()
+    ready = ctx.Semaphore(0)
+    procs = [ctx.Process(target=target, args=(*args, ready, go, results), daemon=True)
+             for args in per_worker_args]
+    for p in procs:
+        p.start()
+    for _ in procs:  # every worker connected and waiting
+        if not ready.acquire(timeout=30):
+            raise RuntimeError("fifo: a worker did not get ready in 30 s")
+    t0 = time.perf_counter()
+    go.set()
+    out = []
+    deadline = time.time() + seconds + 30  # workers bound themselves; this is the backstop
+    while len(out) < len(procs) and time.time() < deadline:
+        try:
+            out.append(results.get(timeout=1.0))
+        except Exception:  # queue.Empty
+            if not any(p.is_alive() for p in procs) and results.empty():
+                break
+    for p in procs:
+        p.join(5)
+        if p.is_alive():
+            p.kill()
+            p.join()
+    return t0, out, [p.exitcode for p in procs]
+
+
+def _fifo_body(tag, sender, k, size):
+    head = f"{tag}|{sender}|{k}|"
+    return head + "x" * max(0, size - len(head))
+
+
+def _fifo_send_worker(port, url, groups, wid, threads, nconn, counts, size, deadline, run_tag,
+                      ready, go, results):
+    """One process: `threads` keep-alive connections, each sending counts[t] single SendMessage.
+
+    Sender s = wid*threads+t sends message k as global index i = s + nconn*k, group g{i % groups}
+    (no group for a standard queue, groups == 0), dedup id unique per message; the body carries
+    group, sender and k.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    CHILDREN.clear()
+    lat = [[] for _ in range(threads)]
+    sent = [0] * threads
+    failed = [[] for _ in range(threads)]
+    last = [0.0] * threads
+    conns = []
+    for _ in range(threads):
+        s = Sqs(port)
+        s.conn.connect()
+        conns.append(s)
+    ready.release()
+    go.wait()
+    cpu0 = time.process_time()
+
+    def run(t):
+        sqs = conns[t]
+        sender = wid * threads + t
+        for k in range(counts[t]):
+            if time.time() > deadline:
+                break
+            i = sender + nconn * k
+            body = {"QueueUrl": url}
+            if groups:
+                g = i % groups
+                body["MessageBody"] = _fifo_body(f"g{g}", sender, k, size)
+                body["MessageGroupId"] = f"g{g}"
+                body["MessageDeduplicationId"] = f"{run_tag}-{i}"
+            else:
+                body["MessageBody"] = _fifo_body("-", sender, k, size)
+            t1 = time.perf_counter()
+            try:
+                sqs.call("SendMessage", body)
+                t2 = time.perf_counter()
+                lat[t].append((t2 - t1) * 1000)
+                sent[t] += 1
+                last[t] = t2
+            except Exception:
+                failed[t].append(k)
+                sqs.close()
+                sqs = conns[t] = Sqs(port)
+        sqs.close()
+
+    ts = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    results.put({"sent": sum(sent),
+                 "attempted": {wid * threads + t: sent[t] + len(failed[t]) for t in range(threads)},
+                 "failed": [(wid * threads + t, k) for t in range(threads) for k in failed[t]],
+                 "lat": [x for l in lat for x in l], "last": max(last),
+                 "cpu_s": time.process_time() - cpu0})
+
+
+def _fifo_recv_worker(port, url, fifo, wid, threads, expected, counter, deadline, ready, go, results):
+    """One process: `threads` consumers doing ReceiveMessage(10, wait 1 s) + DeleteMessageBatch.
+
+    Stops when `counter` (messages deleted, shared by all workers) reaches `expected`, after
+    5 consecutive empty long polls, or at `deadline`. Records, per non-empty receive, the
+    perf_counter() time right after the answer (before the delete, so a group's next batch,
+    which FIFO only hands out after this delete, is recorded later) and the messages in order.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    CHILDREN.clear()
+    recs = [[] for _ in range(threads)]  # (t, pos, tag, sender, k, seq)
+    lat = [[] for _ in range(threads)]
+    stats = [{"empty": 0, "deleted": 0, "delete_failed": 0, "errors": 0, "last": 0.0}
+             for _ in range(threads)]
+    conns = []
+    for _ in range(threads):
+        s = Sqs(port, timeout=30)
+        s.conn.connect()
+        conns.append(s)
+    ready.release()
+    go.wait()
+    cpu0 = time.process_time()
+    req = {"QueueUrl": url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1, "VisibilityTimeout": 300}
+    if fifo:
+        req["MessageSystemAttributeNames"] = ["SequenceNumber", "MessageGroupId"]
+
+    def run(t):
+        sqs = conns[t]
+        st = stats[t]
+        empties = 0
+        while time.time() < deadline and counter.value < expected and empties < 5:
+            try:
+                t1 = time.perf_counter()
+                out = sqs.call("ReceiveMessage", req)
+                t2 = time.perf_counter()
+                msgs = out.get("Messages", [])
+                if not msgs:
+                    st["empty"] += 1
+                    empties += 1
+                    continue
+                empties = 0
+                lat[t].append((t2 - t1) * 1000)
+                for pos, m in enumerate(msgs):
+                    tag, sender, k, _ = m["Body"].split("|", 3)
+                    attrs = m.get("Attributes") or {}
+                    seq = attrs.get("SequenceNumber")
+                    if fifo and attrs.get("MessageGroupId") not in (None, tag):
+                        tag = f"{tag}!={attrs.get('MessageGroupId')}"  # counted as a wrong group
+                    recs[t].append((t2, pos, tag, int(sender), int(k), int(seq) if seq else None))
+                d = sqs.call("DeleteMessageBatch", {"QueueUrl": url, "Entries": [
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)]})
+                ok = len(d.get("Successful", []))
+                st["deleted"] += ok
+                st["delete_failed"] += len(d.get("Failed", []))
+                st["last"] = time.perf_counter()
+                with counter.get_lock():
+                    counter.value += ok
+            except Exception:
+                st["errors"] += 1
+                sqs.close()
+                sqs = conns[t] = Sqs(port, timeout=30)
+        sqs.close()
+
+    ts = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    results.put({"recs": [r for rs in recs for r in rs], "lat": [x for l in lat for x in l],
+                 **{k: sum(s[k] for s in stats) for k in ("empty", "deleted", "delete_failed", "errors")},
+                 "last": max(s["last"] for s in stats), "cpu_s": time.process_time() - cpu0})
+
+
+def _bound(client_pct, server_pct, procs):
+    """Which side limited the rate on this 2-core machine (see the fifo docstring)."""
+    ncpu = os.cpu_count() or 2
+    total = client_pct + server_pct
+    if client_pct / procs >= 85:  # every Python worker at ~one core: GIL-bound client
+        return "client"
+    if total >= 0.85 * ncpu * 100:
+        return "client" if client_pct >= server_pct else "server"
+    return "neither"
+
+
+def cmd_fifo(a):
+    """Standard vs FIFO (1, 10, 1000 groups): single SendMessage, then receive 10 + delete."""
+    base, data = new_data_dir("ferrybench-fifo-")
+    f = Ferry(a.bin, data)
+    procs, threads = a.procs, a.threads
+    nconn = procs * threads
+    group_counts = [int(g) for g in a.groups.split(",") if g.strip()]
+    cases = [("standard", 0)] + [("fifo", g) for g in group_counts]
+    run_tag = f"{os.getpid()}-{int(time.time())}"
+    t_start = time.time()
+    std = None
+    try:
+        f.start()
+        f.wait_healthy()
+
+        def send_phase(url, groups, n, seconds):
+            counts = [n // nconn + (1 if i < n % nconn else 0) for i in range(nconn)]
+            c0 = proc_cpu_s(f.pid)
+            t0, res, codes = _run_workers(_fifo_send_worker, [
+                (f.port, url, groups, w, threads, nconn, counts[w * threads:(w + 1) * threads], a.size,
+                 time.time() + seconds, run_tag) for w in range(procs)], seconds)
+            c1, t_end = proc_cpu_s(f.pid), time.perf_counter()
+            if len(res) != procs:
+                raise RuntimeError(f"fifo: {procs - len(res)} send worker(s) died (exit codes {codes})")
+            sent = sum(r["sent"] for r in res)
+            active = max(max(r["last"] for r in res) - t0, 1e-9)
+            # Every (sender, k) that was tried and did not fail; a failed try that the server did
+            # accept anyway shows up as "unexpected" after the receive phase.
+            failed = {tuple(x) for r in res for x in r["failed"]}
+            keys = {(snd, k) for r in res for snd, n in r["attempted"].items() for k in range(n)} - failed
+            return {"sent": sent, "send_errors": len(failed), "seconds": round(active, 3),
+                    "msgs_per_s": round(sent / active, 1), "latency_ms": _lat_summary([x for r in res for x in r["lat"]]),
+                    "server_cpu_pct": round(100 * (c1 - c0) / (t_end - t0), 1),
+                    "client_cpu_pct": round(100 * sum(r["cpu_s"] for r in res) / (t_end - t0), 1),
+                    "_keys": keys}
+
+        def recv_phase(url, fifo, expected_keys, seconds):
+            counter = multiprocessing.get_context("fork").Value("q", 0)
+            c0 = proc_cpu_s(f.pid)
+            t0, res, codes = _run_workers(_fifo_recv_worker, [
+                (f.port, url, fifo, w, threads, len(expected_keys), counter, time.time() + seconds)
+                for w in range(procs)], seconds)
+            c1, t_end = proc_cpu_s(f.pid), time.perf_counter()
+            if len(res) != procs:
+                raise RuntimeError(f"fifo: {procs - len(res)} receive worker(s) died (exit codes {codes})")
+            recs = sorted((r for x in res for r in x["recs"]), key=lambda r: (r[0], r[1]))
+            deleted = sum(x["deleted"] for x in res)
+            active = max(max(x["last"] for x in res) - t0, 1e-9)
+            keys = [(r[3], r[4]) for r in recs]
+            seen = set(keys)
+            lost = len(expected_keys - seen)
+            unexpected = len(seen - expected_keys)
+            duplicates = len(keys) - len(seen)
+            order = None
+            if fifo:
+                # For each group, in delivery order: sequence numbers must increase, and so must k
+                # of each sender (a sender's sends to a group are sequential: that is send order).
+                last_seq, last_k, seq_bad, k_bad, wrong_group, dup_in_group = {}, {}, 0, 0, 0, 0
+                for _t, _pos, tag, sender, k, seq in recs:
+                    if "!=" in tag:
+                        wrong_group += 1
+                    if seq is None or (tag in last_seq and seq <= last_seq[tag]):
+                        seq_bad += 1
+                    if seq is not None:
+                        last_seq[tag] = max(seq, last_seq.get(tag, seq))
+                    sk = (tag, sender)
+                    if sk in last_k and k <= last_k[sk]:
+                        k_bad += 1
+                    last_k[sk] = max(k, last_k.get(sk, k))
+                order = {"groups_seen": len(last_seq), "seq_out_of_order": seq_bad,
+                         "sender_out_of_order": k_bad, "wrong_group": wrong_group,
+                         "ok": seq_bad == 0 and k_bad == 0 and wrong_group == 0}
+            sqs = Sqs(f.port)
+            left, inflight = approx_messages(sqs, url)
+            sqs.close()
+            return {"delivered": len(recs), "deleted": deleted, "seconds": round(active, 3),
+                    "msgs_per_s": round(deleted / active, 1),
+                    "latency_ms": _lat_summary([x for r in res for x in r["lat"]]),
+                    "receives_empty": sum(x["empty"] for x in res),
+                    "delete_failed": sum(x["delete_failed"] for x in res),
+                    "errors": sum(x["errors"] for x in res),
+                    "lost": lost, "duplicates": duplicates, "unexpected": unexpected,
+                    "left_visible": left, "left_in_flight": inflight, "order": order,
+                    "server_cpu_pct": round(100 * (c1 - c0) / (t_end - t0), 1),
+                    "client_cpu_pct": round(100 * sum(x["cpu_s"] for x in res) / (t_end - t0), 1)}
+
+        if a.warmup:
+            url = create_queue(f.port, "bench-fifo-warmup.fifo",
+                               {"FifoQueue": "true", "VisibilityTimeout": "300"})
+            w = send_phase(url, 10, a.warmup, 5)
+            recv_phase(url, True, w["_keys"], 5)
+            log(f"fifo: warm-up {a.warmup} messages sent and received")
+
+        for kind, groups in cases:
+            name = "bench-std" if kind == "standard" else f"bench-fifo-g{groups}.fifo"
+            attrs = {"VisibilityTimeout": "300"}
+            if kind == "fifo":
+                attrs.update({"FifoQueue": "true", "ContentBasedDeduplication": "false"})
+            url = create_queue(f.port, name, attrs)
+            s = send_phase(url, groups, a.messages, a.send_seconds)
+            expected = s.pop("_keys")
+            s["bound"] = _bound(s["client_cpu_pct"], s["server_cpu_pct"], procs)
+            log(f"fifo: {name}: sent {s['sent']} in {s['seconds']} s ({s['msgs_per_s']}/s), "
+                f"p50 {s['latency_ms']['p50']} ms p99 {s['latency_ms']['p99']} ms, "
+                f"CPU server {s['server_cpu_pct']}% client {s['client_cpu_pct']}%")
+            r = recv_phase(url, kind == "fifo", expected, a.receive_seconds)
+            r["bound"] = _bound(r["client_cpu_pct"], r["server_cpu_pct"], procs)
+            log(f"fifo: {name}: deleted {r['deleted']} in {r['seconds']} s ({r['msgs_per_s']}/s), "
+                f"p50 {r['latency_ms']['p50']} ms p99 {r['latency_ms']['p99']} ms, lost {r['lost']} "
+                f"dup {r['duplicates']} order {r['order']}, CPU server {r['server_cpu_pct']}% "
+                f"client {r['client_cpu_pct']}%")
+            line = {"label": "ferry", "scenario": "fifo", "queue": kind, "groups": groups or None,
+                    "conns": nconn, "size": a.size, "messages": a.messages, "send": s, "receive": r}
+            if kind == "standard":
+                std = line
+            elif std:
+                line["send_vs_standard"] = round(s["msgs_per_s"] / std["send"]["msgs_per_s"], 3)
+                line["receive_vs_standard"] = round(r["msgs_per_s"] / std["receive"]["msgs_per_s"], 3)
+            emit(line)
+    finally:
+        f.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    log(f"fifo: total {time.time() - t_start:.1f} s")
+
+
 # ---------------------------------------------------------------- summary
 
 def cmd_summarize(a):
@@ -646,6 +977,16 @@ def main():
     s.add_argument("--procs", type=int, default=2)
     s.add_argument("--threads", type=int, default=16)
     s.add_argument("--max-seconds", type=float, default=600.0, help="bound of each phase")
+    s = sub.add_parser("fifo")
+    s.add_argument("--bin", required=True)
+    s.add_argument("--messages", type=int, default=20_000, help="sent to (and received from) each queue")
+    s.add_argument("--groups", default="1,10,1000", help="message group counts of the FIFO queues")
+    s.add_argument("--size", type=int, default=256)
+    s.add_argument("--procs", type=int, default=2)
+    s.add_argument("--threads", type=int, default=16)
+    s.add_argument("--send-seconds", type=float, default=8.0, help="bound of each send phase")
+    s.add_argument("--receive-seconds", type=float, default=12.0, help="bound of each receive phase")
+    s.add_argument("--warmup", type=int, default=2000, help="messages through a throw-away FIFO queue first")
     s = sub.add_parser("summarize")
     s.add_argument("--conns", type=int, default=32)
     s.add_argument("--run-id", dest="sum_run_id")
@@ -658,7 +999,8 @@ def main():
     OUT, RUN_ID = a.out, a.run_id
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        {"startup": cmd_startup, "longpoll": cmd_longpoll, "big": cmd_big, "summarize": cmd_summarize}[a.cmd](a)
+        {"startup": cmd_startup, "longpoll": cmd_longpoll, "big": cmd_big, "fifo": cmd_fifo,
+         "summarize": cmd_summarize}[a.cmd](a)
     finally:
         cleanup_children()
 

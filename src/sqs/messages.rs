@@ -1,9 +1,9 @@
-//! The message path: send, receive (with long polling and dead-letter moves), delete and
-//! visibility changes, single and batched.
+//! The message path: send (with FIFO deduplication and sequence numbers), delete and visibility
+//! changes, single and batched. Receiving lives in `receive.rs`.
 
 use super::attributes::MAX_VISIBILITY;
 use super::message::{
-    self, AttrValue, Attribute, AttributeValueInput, Extra, Message, MessageId, ReceiptHandle,
+    self, AttrValue, AttributeValueInput, Extra, Message, MessageId, ReceiptHandle,
 };
 use super::queue::Queue;
 use super::{Sqs, fifo};
@@ -11,26 +11,9 @@ use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::protocol::Params;
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::collections::HashSet;
 
 const MAX_BATCH: usize = 10;
-const MAX_WAIT: i64 = 20;
-/// AWS's quota of in-flight messages per queue (standard and FIFO alike since 2024).
-const MAX_IN_FLIGHT: usize = 120_000;
-
-/// System attribute names a receive can ask for on a standard queue.
-const SYSTEM_ATTRIBUTES: &[&str] = &[
-    "SenderId",
-    "SentTimestamp",
-    "ApproximateReceiveCount",
-    "ApproximateFirstReceiveTimestamp",
-    "AWSTraceHeader",
-    "DeadLetterQueueSourceArn",
-    "MessageGroupId",
-    "MessageDeduplicationId",
-    "SequenceNumber",
-];
 
 /// Batch entry bookkeeping shared by the three batch actions.
 fn check_batch(entries: &[Params], kind: &str) -> ApiResult<Vec<String>> {
@@ -298,194 +281,6 @@ impl Sqs {
         Ok(batch_result(successful, failures))
     }
 
-    pub(super) async fn receive_message(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
-        let q = self.queue(caller, &p)?;
-        let max = match p.int("MaxNumberOfMessages")? {
-            None => 1,
-            Some(n @ 1..=10) => n as usize,
-            Some(n) => {
-                return Err(ApiError::invalid_value(
-                    "MaxNumberOfMessages",
-                    n,
-                    "Must be between 1 and 10, if provided.",
-                ));
-            }
-        };
-        let visibility = match p.int("VisibilityTimeout")? {
-            None => None,
-            Some(v @ 0..=43200) => Some(v as u32),
-            Some(v) => {
-                return Err(ApiError::invalid_value(
-                    "VisibilityTimeout",
-                    v,
-                    "Must be >= 0 and <= 43200, if provided.",
-                ));
-            }
-        };
-        let wait = match p.int("WaitTimeSeconds")? {
-            None => None,
-            Some(w @ 0..=MAX_WAIT) => Some(w as u64),
-            Some(w) => {
-                return Err(ApiError::invalid_value(
-                    "WaitTimeSeconds",
-                    w,
-                    "Must be >= 0 and <= 20, if provided.",
-                ));
-            }
-        };
-        let attempt = p.str("ReceiveRequestAttemptId")?.map(String::from);
-        if let Some(id) = &attempt {
-            fifo::validate_token("ReceiveRequestAttemptId", id)?;
-        }
-        let mut system_names = p.strings("AttributeNames")?;
-        system_names.extend(p.strings("MessageSystemAttributeNames")?);
-        let attribute_names = p.strings("MessageAttributeNames")?;
-        let view = View {
-            system: system_names,
-            user: attribute_names,
-        };
-
-        let wait_ms = wait.unwrap_or_else(|| q.lock().settings.wait as u64) * 1000;
-        let deadline = self.clock.now_ms() + wait_ms;
-        loop {
-            let notified = q.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let got = self.take(&q, max, visibility, attempt.as_deref()).await?;
-            if !got.is_empty() {
-                let messages: Vec<Value> = got
-                    .iter()
-                    .map(|(handle, m)| view.render(m, handle))
-                    .collect();
-                return Ok(json!({"Messages": messages}));
-            }
-            let now = self.clock.now_ms();
-            let next_due = {
-                let state = q.lock();
-                if state.deleted {
-                    return Ok(json!({}));
-                }
-                state.next_due()
-            };
-            if now >= deadline || self.closing.load(std::sync::atomic::Ordering::SeqCst) {
-                return Ok(json!({}));
-            }
-            let wake = next_due.map_or(deadline, |d| d.min(deadline));
-            tokio::select! {
-                _ = &mut notified => {}
-                _ = tokio::time::sleep_until(self.clock.instant_at(wake)) => {}
-            }
-        }
-    }
-
-    /// Takes up to `max` ready messages from `q`, moving those past `maxReceiveCount` to the
-    /// dead-letter queue. Returns (receipt handle, message snapshot) once the change is durable.
-    async fn take(
-        &self,
-        q: &Arc<Queue>,
-        max: usize,
-        visibility: Option<u32>,
-        attempt: Option<&str>,
-    ) -> ApiResult<Vec<(String, Message)>> {
-        let redrive = q.lock().settings.redrive.clone();
-        let dlq = redrive
-            .as_ref()
-            .and_then(|r| self.by_arn(&r.dead_letter_arn))
-            .filter(|d| d.id != q.id);
-        let now = self.clock.now_ms();
-        let mut out = Vec::new();
-        let mut moved = Vec::new();
-        let left = {
-            let mut state = q.lock();
-            let (_, mut ops) = state.refresh(now);
-            if state.counts().not_visible >= MAX_IN_FLIGHT {
-                return Err(ApiError::new(
-                    ErrorCode::OverLimit,
-                    format!(
-                        "The maximum number of in flight messages ({MAX_IN_FLIGHT}) is reached."
-                    ),
-                ));
-            }
-            let attempt = attempt.filter(|_| state.settings.fifo);
-            if let Some(again) = attempt.and_then(|a| state.repeat_attempt(a, now)) {
-                return Ok(again);
-            }
-            let visibility = visibility.unwrap_or(state.settings.visibility);
-            // FIFO: keep taking from a group this receive already holds, in order.
-            let mut holding: Option<String> = None;
-            while out.len() < max {
-                let Some(seq) = state.pop_ready(holding.as_deref()) else {
-                    break;
-                };
-                let over = match (&redrive, &dlq, state.get(seq)) {
-                    (Some(r), Some(_), Some(m)) => m.state.receive_count >= r.max_receive_count,
-                    _ => false,
-                };
-                if over {
-                    if let Some((m, remove_ops)) = state.remove(seq) {
-                        moved.push((m, remove_ops));
-                    }
-                    continue;
-                }
-                if let Some((handle, op)) = state.receive(seq, now, visibility) {
-                    ops.push(op);
-                    if let Some(m) = state.get(seq) {
-                        holding = m.extra().group_id.clone();
-                        out.push((handle, m.clone()));
-                    }
-                }
-            }
-            if let (Some(a), false) = (attempt, out.is_empty()) {
-                state.remember_attempt(a, now, &out);
-            }
-            // Receive counts and deadlines are written but not waited for: after a crash a
-            // message may become visible early, which at-least-once delivery allows.
-            self.durable.submit_detached(ops);
-            state.counts().visible
-        };
-        if left > 0 && !out.is_empty() {
-            // Pass the wake-up on: another long poll may take what this one left.
-            q.notify.notify_one();
-        }
-        if let (Some(dlq), false) = (dlq, moved.is_empty()) {
-            self.dead_letter(q, &dlq, moved).await?;
-        }
-        Ok(out)
-    }
-
-    /// Moves messages from `source` into `dlq` in one atomic store batch.
-    async fn dead_letter(
-        &self,
-        source: &Queue,
-        dlq: &Queue,
-        moved: Vec<(Message, Vec<crate::storage::Op>)>,
-    ) -> ApiResult<()> {
-        let (pending, ready) = {
-            let now = self.clock.now_ms();
-            let mut state = dlq.lock();
-            if state.deleted {
-                tracing::warn!(queue = %dlq.arn, "dead-letter queue deleted during a move; messages dropped");
-            }
-            let mut ops = Vec::new();
-            // The copy is written before the original is removed: a crash between the two leaves
-            // a duplicate (at-least-once), never a loss.
-            let mut removals = Vec::new();
-            for (mut m, remove_ops) in moved {
-                removals.extend(remove_ops);
-                if state.deleted {
-                    continue;
-                }
-                m.extra_mut().dead_letter_source = Some(source.arn.clone());
-                m.state.visible_at = 0;
-                ops.extend(state.push(m, now).1);
-            }
-            ops.extend(removals);
-            (self.submit(ops), state.counts().visible)
-        };
-        wake(dlq, ready);
-        self.persist(pending).await
-    }
-
     /// Resolves a receipt handle against `q`; Ok(None) if the message is already gone.
     fn locate(q: &Queue, handle: &str) -> ApiResult<Option<u64>> {
         let h = ReceiptHandle::decode(handle)?;
@@ -661,7 +456,7 @@ impl Sqs {
 
 /// Wakes up to `ready` long polls (one per receivable message, at most a batch's worth): waking
 /// every waiter for one message would only make the others go back to sleep.
-fn wake(q: &Queue, ready: usize) {
+pub(super) fn wake(q: &Queue, ready: usize) {
     for _ in 0..ready.min(MAX_BATCH) {
         q.notify.notify_one();
     }
@@ -692,74 +487,4 @@ fn send_result(m: &Message) -> Value {
         out.insert("SequenceNumber".into(), json!(seq));
     }
     Value::Object(out)
-}
-
-/// Which attributes a receive asked for.
-struct View {
-    system: Vec<String>,
-    user: Vec<String>,
-}
-
-impl View {
-    fn wants_system(&self, name: &str) -> bool {
-        self.system.iter().any(|n| n == "All" || n == name)
-    }
-
-    fn wants_user(&self, name: &str) -> bool {
-        self.user.iter().any(|n| {
-            n == "All"
-                || n == ".*"
-                || n == name
-                || n.strip_suffix(".*")
-                    .is_some_and(|prefix| name.starts_with(&format!("{prefix}.")))
-        })
-    }
-
-    fn render(&self, m: &Message, handle: &str) -> Value {
-        let mut out = Map::new();
-        out.insert("MessageId".into(), json!(m.id.to_string()));
-        out.insert("ReceiptHandle".into(), json!(handle));
-        out.insert("MD5OfBody".into(), json!(m.md5_body.to_string()));
-        out.insert("Body".into(), json!(&*m.body));
-        let mut system = BTreeMap::new();
-        for name in SYSTEM_ATTRIBUTES {
-            if !self.wants_system(name) {
-                continue;
-            }
-            let value = match *name {
-                "SenderId" => Some(m.sender_id.to_string()),
-                "SentTimestamp" => Some(m.sent_ms.to_string()),
-                "ApproximateReceiveCount" => Some(m.state.receive_count.to_string()),
-                "ApproximateFirstReceiveTimestamp" => Some(m.state.first_receive_ms.to_string()),
-                "AWSTraceHeader" => m.extra().trace_header.clone(),
-                "DeadLetterQueueSourceArn" => m.extra().dead_letter_source.clone(),
-                "MessageGroupId" => m.extra().group_id.clone(),
-                "MessageDeduplicationId" => m.extra().dedup_id.clone(),
-                "SequenceNumber" => m.extra().sequence_number.clone(),
-                _ => None,
-            };
-            if let Some(v) = value {
-                system.insert(name.to_string(), Value::String(v));
-            }
-        }
-        if !system.is_empty() {
-            out.insert(
-                "Attributes".into(),
-                Value::Object(system.into_iter().collect()),
-            );
-        }
-        let selected: Vec<(&String, &Attribute)> = m
-            .attributes
-            .iter()
-            .filter(|(n, _)| self.wants_user(n))
-            .collect();
-        if let Some(md5) = message::md5_of_attributes(selected.iter().copied()) {
-            out.insert("MD5OfMessageAttributes".into(), json!(md5.to_string()));
-            out.insert(
-                "MessageAttributes".into(),
-                Value::Object(message::attributes_json(selected)),
-            );
-        }
-        Value::Object(out)
-    }
 }

@@ -8,6 +8,7 @@ pub mod message;
 mod messages;
 pub mod queue;
 mod queues;
+mod receive;
 mod redrive;
 
 use crate::caller::Caller;
