@@ -654,6 +654,7 @@ def _fifo_recv_worker(port, url, fifo, wid, threads, expected, counter, deadline
     CHILDREN.clear()
     recs = [[] for _ in range(threads)]  # (t, pos, tag, sender, k, seq)
     lat = [[] for _ in range(threads)]
+    batches = [[] for _ in range(threads)]  # (answered at, delete sent at, groups)
     stats = [{"empty": 0, "deleted": 0, "delete_failed": 0, "errors": 0, "last": 0.0}
              for _ in range(threads)]
     conns = []
@@ -684,6 +685,7 @@ def _fifo_recv_worker(port, url, fifo, wid, threads, expected, counter, deadline
                     continue
                 empties = 0
                 lat[t].append((t2 - t1) * 1000)
+                groups_in = set()
                 for pos, m in enumerate(msgs):
                     tag, sender, k, _ = m["Body"].split("|", 3)
                     attrs = m.get("Attributes") or {}
@@ -691,6 +693,9 @@ def _fifo_recv_worker(port, url, fifo, wid, threads, expected, counter, deadline
                     if fifo and attrs.get("MessageGroupId") not in (None, tag):
                         tag = f"{tag}!={attrs.get('MessageGroupId')}"  # counted as a wrong group
                     recs[t].append((t2, pos, tag, int(sender), int(k), int(seq) if seq else None))
+                    groups_in.add(tag)
+                # Time just before the delete is sent: a group's next batch must be answered later.
+                batches[t].append((t2, time.perf_counter(), sorted(groups_in)))
                 d = sqs.call("DeleteMessageBatch", {"QueueUrl": url, "Entries": [
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)]})
                 ok = len(d.get("Successful", []))
@@ -710,7 +715,8 @@ def _fifo_recv_worker(port, url, fifo, wid, threads, expected, counter, deadline
         t.start()
     for t in ts:
         t.join()
-    results.put({"recs": [r for rs in recs for r in rs], "lat": [x for l in lat for x in l],
+    results.put({"recs": [r for rs in recs for r in rs], "batches": [b for bs in batches for b in bs],
+                 "lat": [x for l in lat for x in l],
                  **{k: sum(s[k] for s in stats) for k in ("empty", "deleted", "delete_failed", "errors")},
                  "last": max(s["last"] for s in stats), "cpu_s": time.process_time() - cpu0})
 
@@ -795,9 +801,18 @@ def cmd_fifo(a):
                     if sk in last_k and k <= last_k[sk]:
                         k_bad += 1
                     last_k[sk] = max(k, last_k.get(sk, k))
+                # Group lock: a batch answered before an earlier batch of the same group was even
+                # sent for deletion proves two batches of that group in flight at once.
+                lock_bad, del_sent = 0, {}
+                for answered, delete_sent, gs in sorted(b for x in res for b in x["batches"]):
+                    for g in gs:
+                        if answered < del_sent.get(g, 0.0):
+                            lock_bad += 1
+                        del_sent[g] = max(del_sent.get(g, 0.0), delete_sent)
                 order = {"groups_seen": len(last_seq), "seq_out_of_order": seq_bad,
                          "sender_out_of_order": k_bad, "wrong_group": wrong_group,
-                         "ok": seq_bad == 0 and k_bad == 0 and wrong_group == 0}
+                         "group_lock_violations": lock_bad,
+                         "ok": seq_bad == 0 and k_bad == 0 and wrong_group == 0 and lock_bad == 0}
             sqs = Sqs(f.port)
             left, inflight = approx_messages(sqs, url)
             sqs.close()

@@ -1,35 +1,15 @@
 //! FIFO queues on tokio's paused clock: validation, group order and locking, deduplication,
 //! sequence numbers, receive attempts, redrive, restarts, and many consumers on many groups.
 
-use ferry::caller::Caller;
+mod common;
+use common::*;
 use ferry::error::{ApiError, ErrorCode};
-use ferry::protocol::Params;
 use ferry::{App, Config};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::sleep;
-
-fn app() -> Arc<App> {
-    App::open(Config::in_memory()).unwrap()
-}
-
-async fn call(app: &App, action: &str, input: Value) -> Result<Value, ApiError> {
-    app.sqs
-        .call(
-            action,
-            &Caller::local("000000000000", "us-east-1"),
-            Params::from_value(input).unwrap(),
-        )
-        .await
-}
-
-async fn ok(app: &App, action: &str, input: Value) -> Value {
-    call(app, action, input)
-        .await
-        .unwrap_or_else(|e| panic!("{action}: {e}"))
-}
 
 async fn fifo(app: &App, name: &str, extra: Value) -> String {
     let mut attrs = json!({"FifoQueue": "true"});

@@ -2,9 +2,9 @@
 //! against the service directly on tokio's paused clock: return to origin queues, explicit
 //! destinations, pacing, cancel, failures, reset, and resumption after a restart on sled.
 
-use ferry::caller::Caller;
-use ferry::error::{ApiError, ErrorCode};
-use ferry::protocol::Params;
+mod common;
+use common::*;
+use ferry::error::ErrorCode;
 use ferry::{App, Config};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -12,47 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::sleep;
 
-fn app() -> Arc<App> {
-    App::open(Config::in_memory()).unwrap()
-}
-
-fn caller() -> Caller {
-    Caller::local("000000000000", "us-east-1")
-}
-
 fn arn(name: &str) -> String {
     format!("arn:aws:sqs:us-east-1:000000000000:{name}")
-}
-
-async fn call(app: &App, action: &str, input: Value) -> Result<Value, ApiError> {
-    app.sqs
-        .call(action, &caller(), Params::from_value(input).unwrap())
-        .await
-}
-
-async fn ok(app: &App, action: &str, input: Value) -> Value {
-    call(app, action, input)
-        .await
-        .unwrap_or_else(|e| panic!("{action}: {e}"))
-}
-
-async fn err(app: &App, action: &str, input: Value) -> ApiError {
-    match call(app, action, input).await {
-        Ok(v) => panic!("{action} succeeded: {v}"),
-        Err(e) => e,
-    }
-}
-
-async fn queue(app: &App, name: &str, attrs: Value) -> String {
-    ok(
-        app,
-        "CreateQueue",
-        json!({"QueueName": name, "Attributes": attrs}),
-    )
-    .await["QueueUrl"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 /// A queue whose messages go to `dlq` after one receive.

@@ -1,46 +1,15 @@
 //! SQS semantics that depend on time, run against the service directly on tokio's paused clock:
 //! visibility timeouts, delays, long polls that wake on arrival, retention, dead-letter moves.
 
+mod common;
+use common::*;
+use ferry::App;
 use ferry::caller::Caller;
 use ferry::error::ErrorCode;
 use ferry::protocol::Params;
-use ferry::{App, Config};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::{Instant, sleep};
-
-fn app() -> Arc<App> {
-    App::open(Config::in_memory()).unwrap()
-}
-
-fn caller() -> Caller {
-    Caller::local("000000000000", "us-east-1")
-}
-
-async fn call(app: &App, action: &str, input: Value) -> Result<Value, ferry::error::ApiError> {
-    app.sqs
-        .call(action, &caller(), Params::from_value(input).unwrap())
-        .await
-}
-
-async fn ok(app: &App, action: &str, input: Value) -> Value {
-    call(app, action, input)
-        .await
-        .unwrap_or_else(|e| panic!("{action}: {e}"))
-}
-
-async fn queue(app: &App, name: &str, attrs: Value) -> String {
-    ok(
-        app,
-        "CreateQueue",
-        json!({"QueueName": name, "Attributes": attrs}),
-    )
-    .await["QueueUrl"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 async fn counts(app: &App, url: &str) -> (u64, u64, u64) {
     let a = ok(
