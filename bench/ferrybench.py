@@ -539,11 +539,20 @@ def _lat_summary(lat_ms):
             "n": len(s)}
 
 
-def _run_workers(target, per_worker_args, seconds):
-    """Fork one process per entry of `per_worker_args`; each runs target(*args, go, results).
+def machine_busy_s():
+    """CPU seconds spent busy (not idle, not iowait) by the whole machine, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return (sum(v) - v[3] - v[4]) / CLK_TCK
 
-    The workers open their connections, then wait for `go`; returns (t0, results, [exit codes]),
-    t0 being perf_counter() when `go` was set (CLOCK_MONOTONIC: comparable across processes).
+
+def _run_workers(target, per_worker_args, seconds, server_pid, done=None):
+    """Fork one process per entry of `per_worker_args`; each runs target(*args, ready, go, results).
+
+    The workers open their connections, then wait for `go`. Returns (t0, t1, server CPU s,
+    machine busy CPU s, results, exit codes): t0 is perf_counter() when `go` was set
+    (CLOCK_MONOTONIC: comparable across processes), t1 when `done()` first held (or every
+    result was in); the CPU figures are over [t0, t1].
     """
     ctx = multiprocessing.get_context("fork")
     go = ctx.Event()
@@ -556,22 +565,27 @@ def _run_workers(target, per_worker_args, seconds):
     for _ in procs:  # every worker connected and waiting
         if not ready.acquire(timeout=30):
             raise RuntimeError("fifo: a worker did not get ready in 30 s")
+    s0, m0 = proc_cpu_s(server_pid), machine_busy_s()
     t0 = time.perf_counter()
     go.set()
-    out = []
+    out, snap = [], None
     deadline = time.time() + seconds + 30  # workers bound themselves; this is the backstop
     while len(out) < len(procs) and time.time() < deadline:
+        if snap is None and done is not None and done():
+            snap = (time.perf_counter(), proc_cpu_s(server_pid), machine_busy_s())
         try:
-            out.append(results.get(timeout=1.0))
+            out.append(results.get(timeout=0.01))
         except Exception:  # queue.Empty
             if not any(p.is_alive() for p in procs) and results.empty():
                 break
+    if snap is None:
+        snap = (time.perf_counter(), proc_cpu_s(server_pid), machine_busy_s())
     for p in procs:
         p.join(5)
         if p.is_alive():
             p.kill()
             p.join()
-    return t0, out, [p.exitcode for p in procs]
+    return t0, snap[0], snap[1] - s0, snap[2] - m0, out, [p.exitcode for p in procs]
 
 
 def _fifo_body(tag, sender, k, size):
@@ -721,15 +735,26 @@ def _fifo_recv_worker(port, url, fifo, wid, threads, expected, counter, deadline
                  "last": max(s["last"] for s in stats), "cpu_s": time.process_time() - cpu0})
 
 
-def _bound(client_pct, server_pct, procs):
-    """Which side limited the rate on this 2-core machine (see the fifo docstring)."""
+def _cpu_fields(server_s, client_s, machine_s, seconds, procs):
+    """CPU use of a phase in % of one core, and which side limited the rate.
+
+    bound: "client" when every Python worker process is near one core (GIL-bound), otherwise,
+    when the machine's cores are nearly all busy, the biggest user of them ("client", "server",
+    or "other" = processes outside this benchmark); "neither" when the machine had idle CPU
+    (the rate is then set by latency: round trips, FIFO group locks).
+    """
     ncpu = os.cpu_count() or 2
-    total = client_pct + server_pct
-    if client_pct / procs >= 85:  # every Python worker at ~one core: GIL-bound client
-        return "client"
-    if total >= 0.85 * ncpu * 100:
-        return "client" if client_pct >= server_pct else "server"
-    return "neither"
+    pct = lambda x: round(100 * x / seconds, 1)  # noqa: E731
+    server, client, machine = pct(server_s), pct(client_s), pct(machine_s)
+    other = max(0.0, round(machine - server - client, 1))
+    if client / procs >= 85:
+        bound = "client"
+    elif machine >= 0.85 * ncpu * 100:
+        bound = max((client, "client"), (server, "server"), (other, "other"))[1]
+    else:
+        bound = "neither"
+    return {"server_cpu_pct": server, "client_cpu_pct": client, "machine_cpu_pct": machine,
+            "other_cpu_pct": other, "cpus": ncpu, "bound": bound}
 
 
 def cmd_fifo(a):
@@ -749,11 +774,9 @@ def cmd_fifo(a):
 
         def send_phase(url, groups, n, seconds):
             counts = [n // nconn + (1 if i < n % nconn else 0) for i in range(nconn)]
-            c0 = proc_cpu_s(f.pid)
-            t0, res, codes = _run_workers(_fifo_send_worker, [
+            t0, t1, srv_s, mach_s, res, codes = _run_workers(_fifo_send_worker, [
                 (f.port, url, groups, w, threads, nconn, counts[w * threads:(w + 1) * threads], a.size,
-                 time.time() + seconds, run_tag) for w in range(procs)], seconds)
-            c1, t_end = proc_cpu_s(f.pid), time.perf_counter()
+                 time.time() + seconds, run_tag) for w in range(procs)], seconds, f.pid)
             if len(res) != procs:
                 raise RuntimeError(f"fifo: {procs - len(res)} send worker(s) died (exit codes {codes})")
             sent = sum(r["sent"] for r in res)
@@ -764,17 +787,14 @@ def cmd_fifo(a):
             keys = {(snd, k) for r in res for snd, n in r["attempted"].items() for k in range(n)} - failed
             return {"sent": sent, "send_errors": len(failed), "seconds": round(active, 3),
                     "msgs_per_s": round(sent / active, 1), "latency_ms": _lat_summary([x for r in res for x in r["lat"]]),
-                    "server_cpu_pct": round(100 * (c1 - c0) / (t_end - t0), 1),
-                    "client_cpu_pct": round(100 * sum(r["cpu_s"] for r in res) / (t_end - t0), 1),
+                    **_cpu_fields(srv_s, sum(r["cpu_s"] for r in res), mach_s, t1 - t0, procs),
                     "_keys": keys}
 
         def recv_phase(url, fifo, expected_keys, seconds):
             counter = multiprocessing.get_context("fork").Value("q", 0)
-            c0 = proc_cpu_s(f.pid)
-            t0, res, codes = _run_workers(_fifo_recv_worker, [
+            t0, t1, srv_s, mach_s, res, codes = _run_workers(_fifo_recv_worker, [
                 (f.port, url, fifo, w, threads, len(expected_keys), counter, time.time() + seconds)
-                for w in range(procs)], seconds)
-            c1, t_end = proc_cpu_s(f.pid), time.perf_counter()
+                for w in range(procs)], seconds, f.pid, done=lambda: counter.value >= len(expected_keys))
             if len(res) != procs:
                 raise RuntimeError(f"fifo: {procs - len(res)} receive worker(s) died (exit codes {codes})")
             recs = sorted((r for x in res for r in x["recs"]), key=lambda r: (r[0], r[1]))
@@ -824,8 +844,9 @@ def cmd_fifo(a):
                     "errors": sum(x["errors"] for x in res),
                     "lost": lost, "duplicates": duplicates, "unexpected": unexpected,
                     "left_visible": left, "left_in_flight": inflight, "order": order,
-                    "server_cpu_pct": round(100 * (c1 - c0) / (t_end - t0), 1),
-                    "client_cpu_pct": round(100 * sum(x["cpu_s"] for x in res) / (t_end - t0), 1)}
+                    "msgs_per_receive": round(len(recs) / max(1, sum(len(x["lat"]) for x in res)), 2),
+                    # client CPU: the workers' whole run; after t1 they only wait out a long poll
+                    **_cpu_fields(srv_s, sum(x["cpu_s"] for x in res), mach_s, t1 - t0, procs)}
 
         if a.warmup:
             url = create_queue(f.port, "bench-fifo-warmup.fifo",
@@ -842,16 +863,15 @@ def cmd_fifo(a):
             url = create_queue(f.port, name, attrs)
             s = send_phase(url, groups, a.messages, a.send_seconds)
             expected = s.pop("_keys")
-            s["bound"] = _bound(s["client_cpu_pct"], s["server_cpu_pct"], procs)
             log(f"fifo: {name}: sent {s['sent']} in {s['seconds']} s ({s['msgs_per_s']}/s), "
                 f"p50 {s['latency_ms']['p50']} ms p99 {s['latency_ms']['p99']} ms, "
-                f"CPU server {s['server_cpu_pct']}% client {s['client_cpu_pct']}%")
+                f"CPU% server {s['server_cpu_pct']} client {s['client_cpu_pct']} machine {s['machine_cpu_pct']} "
+                f"-> bound: {s['bound']}")
             r = recv_phase(url, kind == "fifo", expected, a.receive_seconds)
-            r["bound"] = _bound(r["client_cpu_pct"], r["server_cpu_pct"], procs)
             log(f"fifo: {name}: deleted {r['deleted']} in {r['seconds']} s ({r['msgs_per_s']}/s), "
                 f"p50 {r['latency_ms']['p50']} ms p99 {r['latency_ms']['p99']} ms, lost {r['lost']} "
-                f"dup {r['duplicates']} order {r['order']}, CPU server {r['server_cpu_pct']}% "
-                f"client {r['client_cpu_pct']}%")
+                f"dup {r['duplicates']} order {r['order']}, CPU% server {r['server_cpu_pct']} "
+                f"client {r['client_cpu_pct']} machine {r['machine_cpu_pct']} -> bound: {r['bound']}")
             line = {"label": "ferry", "scenario": "fifo", "queue": kind, "groups": groups or None,
                     "conns": nconn, "size": a.size, "messages": a.messages, "send": s, "receive": r}
             if kind == "standard":

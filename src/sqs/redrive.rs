@@ -5,8 +5,9 @@
 //! each back to the queue it was dead-lettered from. It runs as a tokio task in bounded batches,
 //! paced on tokio's clock when a rate is given. Every batch is one store write holding the removals
 //! from the source, the sends to the destination and the task's progress, enqueued under the
-//! destination's lock like a dead-letter move: a crash or restart never loses or duplicates a
-//! message, and a task that was running resumes when the app starts serving again.
+//! destination's lock like a dead-letter move, copies before removals: a crash or restart never
+//! loses a message (at worst one is duplicated), and a task that was running resumes when the app
+//! starts serving again.
 //!
 //! As AWS documents, a redriven message is a new message to its destination: new message id, new
 //! enqueue time (its retention starts over), no receive history and no `DeadLetterQueueSourceArn`.
@@ -19,6 +20,7 @@ pub(super) use tasks::Tasks;
 use super::Sqs;
 use super::attributes::parse_arn;
 use super::message::{Message, MessageId};
+use super::messages::wake;
 use super::queue::Queue;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::protocol::Params;
@@ -95,13 +97,6 @@ fn redriven(m: Message, now: u64) -> Message {
         now,
         extra,
     )
-}
-
-/// Wakes up to `ready` long polls of `q` (at most a receive's worth).
-fn wake(q: &Queue, ready: usize) {
-    for _ in 0..ready.min(10) {
-        q.notify.notify_one();
-    }
 }
 
 fn entry(r: &TaskRecord) -> Value {
@@ -428,21 +423,25 @@ impl Sqs {
                 back.extend(group);
                 continue;
             }
-            let n = group.len() as u64;
-            let mut ops = Vec::new();
-            for item in group {
-                ops.extend(item.ops);
-                ops.extend(d.push(redriven(item.message, now), now).1);
-            }
-            let ready = d.counts().visible;
             let mut t = task.lock();
             if t.stopped {
                 return Batch::Stopped;
             }
+            let n = group.len() as u64;
+            // Copies first, removals after: the store keeps a prefix of the ops after a crash,
+            // so a crash mid-batch may duplicate a message but never lose one.
+            let mut ops = Vec::new();
+            let mut removals = Vec::new();
+            for item in group {
+                removals.extend(item.ops);
+                ops.extend(d.push(redriven(item.message, now), now).1);
+            }
+            ops.extend(removals);
+            let ready = d.counts().visible;
             t.record.moved += n;
             ops.push(task.op(&t.record));
-            // Not awaited: the batch is atomic either way, and a runner that waited for the
-            // store thread would let a paused test clock run ahead of it.
+            // Not awaited: a runner that waited for the store thread would let a paused test
+            // clock run ahead of it.
             self.durable.submit_detached(ops);
             drop(t);
             drop(d);
