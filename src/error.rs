@@ -183,3 +183,44 @@ impl fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode::*;
+    use super::*;
+
+    /// Every error of the SQS model, with the awsQuery code and HTTP status of the last botocore
+    /// model that spoke awsQuery (1.31.0).
+    #[test]
+    fn sqs_codes_match_the_model() {
+        let model = [
+            (BatchEntryIdsNotDistinct, "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", 400),
+            (BatchRequestTooLong, "AWS.SimpleQueueService.BatchRequestTooLong", 400),
+            (EmptyBatchRequest, "AWS.SimpleQueueService.EmptyBatchRequest", 400),
+            (InvalidAttributeName, "InvalidAttributeName", 400),
+            (InvalidAttributeValue, "InvalidAttributeValue", 400),
+            (InvalidBatchEntryId, "AWS.SimpleQueueService.InvalidBatchEntryId", 400),
+            (InvalidMessageContents, "InvalidMessageContents", 400),
+            (MessageNotInflight, "AWS.SimpleQueueService.MessageNotInflight", 400),
+            (OverLimit, "OverLimit", 403),
+            (PurgeQueueInProgress, "AWS.SimpleQueueService.PurgeQueueInProgress", 403),
+            (QueueDeletedRecently, "AWS.SimpleQueueService.QueueDeletedRecently", 400),
+            (QueueDoesNotExist, "AWS.SimpleQueueService.NonExistentQueue", 400),
+            (QueueNameExists, "QueueAlreadyExists", 400),
+            (ReceiptHandleIsInvalid, "ReceiptHandleIsInvalid", 400),
+            (ResourceNotFoundException, "ResourceNotFoundException", 404),
+            (TooManyEntriesInBatchRequest, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", 400),
+            (UnsupportedOperation, "AWS.SimpleQueueService.UnsupportedOperation", 400),
+            (InvalidAddress, "InvalidAddress", 400),
+            (InvalidSecurity, "InvalidSecurity", 403),
+        ];
+        for (code, legacy, status) in model {
+            assert_eq!(code.legacy_code(), legacy, "{code:?}");
+            assert_eq!(code.status(), status, "{code:?}");
+            assert_eq!(code.fault(), Fault::Sender, "{code:?}");
+        }
+        assert_eq!(InternalFailure.status(), 500);
+        assert_eq!(InternalFailure.fault(), Fault::Receiver);
+        assert_eq!(UnknownOperation.legacy_code(), "InvalidAction");
+    }
+}
