@@ -757,6 +757,48 @@ def _cpu_fields(server_s, client_s, machine_s, seconds, procs):
             "other_cpu_pct": other, "cpus": ncpu, "bound": bound}
 
 
+def fifo_table(lines, out=sys.stdout):
+    """Human table of the `fifo` scenario lines; returns flat summary dicts, one per case."""
+    cases = [l for l in lines if l.get("scenario") == "fifo" and "send" in l]
+    if not cases:
+        return []
+    fmt = lambda v, spec="{:.0f}": "-" if v is None else spec.format(v)  # noqa: E731
+    c0 = cases[0]
+    print(f"\nFIFO vs standard: {c0['conns']} conns, {c0['size']} B, {c0['messages']} msgs per queue; "
+          f"send = single SendMessage, receive = ReceiveMessage(10) + DeleteMessageBatch", file=out)
+    hdr = (f"{'queue':<8} {'groups':>6} | {'send/s':>7} {'p50':>6} {'p99':>6} {'/std':>5} {'bound':>7} | "
+           f"{'recv/s':>7} {'p50':>6} {'p99':>6} {'/std':>5} {'msg/rcv':>7} {'bound':>7} | "
+           f"{'lost':>4} {'dup':>4} {'order':>5} | CPU% srv/cli/all send, recv")
+    print(hdr, file=out)
+    print("-" * len(hdr), file=out)
+    flat = []
+    for l in cases:
+        sd, rc = l["send"], l["receive"]
+        order = rc.get("order")
+        ok = "-" if order is None else ("ok" if order["ok"] else "BAD")
+        print(f"{l['queue']:<8} {fmt(l['groups'], '{}'):>6} | {fmt(sd['msgs_per_s']):>7} "
+              f"{fmt(sd['latency_ms']['p50'], '{:.2f}'):>6} {fmt(sd['latency_ms']['p99'], '{:.1f}'):>6} "
+              f"{fmt(l.get('send_vs_standard'), '{:.2f}'):>5} {sd['bound']:>7} | {fmt(rc['msgs_per_s']):>7} "
+              f"{fmt(rc['latency_ms']['p50'], '{:.2f}'):>6} {fmt(rc['latency_ms']['p99'], '{:.1f}'):>6} "
+              f"{fmt(l.get('receive_vs_standard'), '{:.2f}'):>5} {fmt(rc['msgs_per_receive'], '{:.1f}'):>7} "
+              f"{rc['bound']:>7} | {rc['lost']:>4} {rc['duplicates']:>4} {ok:>5} | "
+              f"{sd['server_cpu_pct']:.0f}/{sd['client_cpu_pct']:.0f}/{sd['machine_cpu_pct']:.0f}, "
+              f"{rc['server_cpu_pct']:.0f}/{rc['client_cpu_pct']:.0f}/{rc['machine_cpu_pct']:.0f}", file=out)
+        flat.append({"label": "ferry", "scenario": "fifo", "queue": l["queue"], "groups": l["groups"],
+                     "conns": l["conns"], "kind": "summary",
+                     "send_msgs_per_s": sd["msgs_per_s"], "send_p50_ms": sd["latency_ms"]["p50"],
+                     "send_p99_ms": sd["latency_ms"]["p99"], "send_vs_standard": l.get("send_vs_standard"),
+                     "send_bound": sd["bound"], "receive_msgs_per_s": rc["msgs_per_s"],
+                     "receive_p50_ms": rc["latency_ms"]["p50"], "receive_p99_ms": rc["latency_ms"]["p99"],
+                     "receive_vs_standard": l.get("receive_vs_standard"), "receive_bound": rc["bound"],
+                     "lost": rc["lost"], "duplicates": rc["duplicates"],
+                     "order_ok": None if order is None else order["ok"]})
+    print("CPU% is of one core (the machine has %s); bound: client = every Python worker near one core, "
+          "server/client/other = biggest user of a busy machine, neither = idle CPU left (latency-bound)"
+          % c0["send"].get("cpus"), file=out)
+    return flat
+
+
 def cmd_fifo(a):
     """Standard vs FIFO (1, 10, 1000 groups): single SendMessage, then receive 10 + delete."""
     base, data = new_data_dir("ferrybench-fifo-")
@@ -768,6 +810,7 @@ def cmd_fifo(a):
     run_tag = f"{os.getpid()}-{int(time.time())}"
     t_start = time.time()
     std = None
+    lines = []
     try:
         f.start()
         f.wait_healthy()
@@ -880,10 +923,18 @@ def cmd_fifo(a):
                 line["send_vs_standard"] = round(s["msgs_per_s"] / std["send"]["msgs_per_s"], 3)
                 line["receive_vs_standard"] = round(r["msgs_per_s"] / std["receive"]["msgs_per_s"], 3)
             emit(line)
+            lines.append(line)
     finally:
         f.stop()
         shutil.rmtree(base, ignore_errors=True)
     log(f"fifo: total {time.time() - t_start:.1f} s")
+    fifo_table(lines, out=sys.stderr)
+    bad = [f"{l['queue']} groups={l['groups']}" for l in lines
+           if l["receive"]["lost"] or l["receive"]["duplicates"] or l["receive"]["unexpected"]
+           or l["send"]["send_errors"] or (l["receive"]["order"] and not l["receive"]["order"]["ok"])]
+    if bad:
+        log(f"fifo: FAILED checks (errors, lost, duplicated or out of order) in: {', '.join(bad)}")
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------- summary
@@ -986,6 +1037,7 @@ def cmd_summarize(a):
                   f"message processed); left {l['left_visible']}+{l['left_in_flight']}; RSS {l['rss_kib'] / 1024:.0f} MiB; "
                   f"restart on it: healthy {l.get('restart_to_healthy_ms')} ms, RSS "
                   f"{(l.get('rss_kib_after_restart') or 0) / 1024:.0f} MiB", file=out)
+    summaries += [{**x, **tag} for x in fifo_table(lines, out=out)]
     for s in summaries:
         if OUT:
             with open(OUT, "a") as fh:

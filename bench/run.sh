@@ -10,9 +10,12 @@
 #   moto   sqs-send + sqs-roundtrip at 32 conns, json
 #   hello  raw at 8 and 32 conns (ceiling: trivial hyper server, same client)
 #   ferrybench.py startup (start-to-healthy, idle RSS) and longpoll (200 idle waiters: CPU)
+#   ferrybench.py fifo (single SendMessage and receive 10 + DeleteMessageBatch, 32 conns, on a
+#     standard queue and FIFO queues with 1, 10, 1000 groups: rates, p50/p99, FIFO/standard
+#     ratios, per-group order, lost/duplicated messages, client vs server CPU)
 #   --big: ferrybench.py big (1,000,000 messages: RSS, disk, restart, drain, disk after delete)
 # and appends every JSON line (tagged with a run id) plus summary lines to
-# bench/results/<UTC date>.jsonl, then prints a table. Default run: about 2-3 minutes.
+# bench/results/<UTC date>.jsonl, then prints the tables. Default run: about 3-4 minutes.
 set -euo pipefail
 
 BIG=0
@@ -21,7 +24,7 @@ CONNS=32
 for arg in "$@"; do
   case "$arg" in
     --big) BIG=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     ''|*[!0-9.]*) echo "usage: $0 [--big] [SECONDS]" >&2; exit 2 ;;
     *) SECS=$arg ;;
   esac
@@ -134,6 +137,9 @@ log "ferry start-to-healthy and idle RSS (5 runs)"
 $PY "$BENCH/ferrybench.py" --out "$RAW" startup --bin "$FERRY" --runs 5 >/dev/null || FAILED=1
 log "ferry with 200 idle long polls (10 s)"
 $PY "$BENCH/ferrybench.py" --out "$RAW" longpoll --bin "$FERRY" --conns 200 --seconds 10 >/dev/null || FAILED=1
+log "ferry FIFO vs standard queue: 1, 10, 1000 message groups (20,000 msgs each, at most ~90 s)"
+$PY "$BENCH/ferrybench.py" --out "$RAW" fifo --bin "$FERRY" --messages 20000 --groups 1,10,1000 \
+  >/dev/null || FAILED=1
 if [ "$BIG" = 1 ]; then
   log "ferry with 1,000,000 messages (send, restart, drain)"
   $PY "$BENCH/ferrybench.py" --out "$RAW" big --bin "$FERRY" --messages 1000000 >/dev/null || FAILED=1

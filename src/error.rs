@@ -194,23 +194,63 @@ mod tests {
     #[test]
     fn sqs_codes_match_the_model() {
         let model = [
-            (BatchEntryIdsNotDistinct, "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", 400),
-            (BatchRequestTooLong, "AWS.SimpleQueueService.BatchRequestTooLong", 400),
-            (EmptyBatchRequest, "AWS.SimpleQueueService.EmptyBatchRequest", 400),
+            (
+                BatchEntryIdsNotDistinct,
+                "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+                400,
+            ),
+            (
+                BatchRequestTooLong,
+                "AWS.SimpleQueueService.BatchRequestTooLong",
+                400,
+            ),
+            (
+                EmptyBatchRequest,
+                "AWS.SimpleQueueService.EmptyBatchRequest",
+                400,
+            ),
             (InvalidAttributeName, "InvalidAttributeName", 400),
             (InvalidAttributeValue, "InvalidAttributeValue", 400),
-            (InvalidBatchEntryId, "AWS.SimpleQueueService.InvalidBatchEntryId", 400),
+            (
+                InvalidBatchEntryId,
+                "AWS.SimpleQueueService.InvalidBatchEntryId",
+                400,
+            ),
             (InvalidMessageContents, "InvalidMessageContents", 400),
-            (MessageNotInflight, "AWS.SimpleQueueService.MessageNotInflight", 400),
+            (
+                MessageNotInflight,
+                "AWS.SimpleQueueService.MessageNotInflight",
+                400,
+            ),
             (OverLimit, "OverLimit", 403),
-            (PurgeQueueInProgress, "AWS.SimpleQueueService.PurgeQueueInProgress", 403),
-            (QueueDeletedRecently, "AWS.SimpleQueueService.QueueDeletedRecently", 400),
-            (QueueDoesNotExist, "AWS.SimpleQueueService.NonExistentQueue", 400),
+            (
+                PurgeQueueInProgress,
+                "AWS.SimpleQueueService.PurgeQueueInProgress",
+                403,
+            ),
+            (
+                QueueDeletedRecently,
+                "AWS.SimpleQueueService.QueueDeletedRecently",
+                400,
+            ),
+            (
+                QueueDoesNotExist,
+                "AWS.SimpleQueueService.NonExistentQueue",
+                400,
+            ),
             (QueueNameExists, "QueueAlreadyExists", 400),
             (ReceiptHandleIsInvalid, "ReceiptHandleIsInvalid", 400),
             (ResourceNotFoundException, "ResourceNotFoundException", 404),
-            (TooManyEntriesInBatchRequest, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", 400),
-            (UnsupportedOperation, "AWS.SimpleQueueService.UnsupportedOperation", 400),
+            (
+                TooManyEntriesInBatchRequest,
+                "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+                400,
+            ),
+            (
+                UnsupportedOperation,
+                "AWS.SimpleQueueService.UnsupportedOperation",
+                400,
+            ),
             (InvalidAddress, "InvalidAddress", 400),
             (InvalidSecurity, "InvalidSecurity", 403),
         ];
