@@ -793,9 +793,9 @@ def fifo_table(lines, out=sys.stdout):
                      "receive_vs_standard": l.get("receive_vs_standard"), "receive_bound": rc["bound"],
                      "lost": rc["lost"], "duplicates": rc["duplicates"],
                      "order_ok": None if order is None else order["ok"]})
-    print("CPU% is of one core (the machine has %s); bound: client = every Python worker near one core, "
-          "server/client/other = biggest user of a busy machine, neither = idle CPU left (latency-bound)"
-          % c0["send"].get("cpus"), file=out)
+    print(f"CPU% is of one core (the machine has {c0['send'].get('cpus')}); bound: client = every Python "
+          f"worker near one core, server/client/other = biggest user of a busy machine, neither = idle "
+          f"CPU left (latency-bound)", file=out)
     return flat
 
 
@@ -806,7 +806,7 @@ def cmd_fifo(a):
     procs, threads = a.procs, a.threads
     nconn = procs * threads
     group_counts = [int(g) for g in a.groups.split(",") if g.strip()]
-    cases = [("standard", 0)] + [("fifo", g) for g in group_counts]
+    cases = [("fifo" if g else "standard", g) for g in group_counts]
     run_tag = f"{os.getpid()}-{int(time.time())}"
     t_start = time.time()
     std = None
@@ -898,8 +898,8 @@ def cmd_fifo(a):
             recv_phase(url, True, w["_keys"], 5)
             log(f"fifo: warm-up {a.warmup} messages sent and received")
 
-        for kind, groups in cases:
-            name = "bench-std" if kind == "standard" else f"bench-fifo-g{groups}.fifo"
+        for n, (kind, groups) in enumerate(cases):
+            name = f"bench-{n}-std" if kind == "standard" else f"bench-{n}-g{groups}.fifo"
             attrs = {"VisibilityTimeout": "300"}
             if kind == "fifo":
                 attrs.update({"FifoQueue": "true", "ContentBasedDeduplication": "false"})
@@ -918,7 +918,7 @@ def cmd_fifo(a):
             line = {"label": "ferry", "scenario": "fifo", "queue": kind, "groups": groups or None,
                     "conns": nconn, "size": a.size, "messages": a.messages, "send": s, "receive": r}
             if kind == "standard":
-                std = line
+                std = std or line  # ratios are against the first standard queue
             elif std:
                 line["send_vs_standard"] = round(s["msgs_per_s"] / std["send"]["msgs_per_s"], 3)
                 line["receive_vs_standard"] = round(r["msgs_per_s"] / std["receive"]["msgs_per_s"], 3)
@@ -1067,7 +1067,8 @@ def main():
     s = sub.add_parser("fifo")
     s.add_argument("--bin", required=True)
     s.add_argument("--messages", type=int, default=20_000, help="sent to (and received from) each queue")
-    s.add_argument("--groups", default="1,10,1000", help="message group counts of the FIFO queues")
+    s.add_argument("--groups", default="0,1,10,1000",
+                   help="queues in order: 0 = a standard queue, N = a FIFO queue with N message groups")
     s.add_argument("--size", type=int, default=256)
     s.add_argument("--procs", type=int, default=2)
     s.add_argument("--threads", type=int, default=16)

@@ -138,7 +138,7 @@ $PY "$BENCH/ferrybench.py" --out "$RAW" startup --bin "$FERRY" --runs 5 >/dev/nu
 log "ferry with 200 idle long polls (10 s)"
 $PY "$BENCH/ferrybench.py" --out "$RAW" longpoll --bin "$FERRY" --conns 200 --seconds 10 >/dev/null || FAILED=1
 log "ferry FIFO vs standard queue: 1, 10, 1000 message groups (20,000 msgs each, at most ~90 s)"
-$PY "$BENCH/ferrybench.py" --out "$RAW" fifo --bin "$FERRY" --messages 20000 --groups 1,10,1000 \
+$PY "$BENCH/ferrybench.py" --out "$RAW" fifo --bin "$FERRY" --messages 20000 --groups 0,1,10,1000 \
   >/dev/null || FAILED=1
 if [ "$BIG" = 1 ]; then
   log "ferry with 1,000,000 messages (send, restart, drain)"
