@@ -593,3 +593,71 @@ async fn cancel_during_shutdown_finishes_as_cancelled_after_restart() {
     assert_eq!(visible(&app, &dlq).await, 2);
     shut(app).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn fifo_redrive_returns_each_group_in_order() {
+    let app = app();
+    let dlq = queue(&app, "dlq.fifo", json!({"FifoQueue": "true"})).await;
+    let policy = json!({"deadLetterTargetArn": arn("dlq.fifo"), "maxReceiveCount": 1}).to_string();
+    let src = queue(
+        &app,
+        "src.fifo",
+        json!({"FifoQueue": "true", "RedrivePolicy": policy, "VisibilityTimeout": "1"}),
+    )
+    .await;
+    for (i, g) in ["a", "b", "a", "b", "a"].iter().enumerate() {
+        ok(&app, "SendMessage", json!({"QueueUrl": src, "MessageBody": format!("{g}{i}"), "MessageGroupId": g, "MessageDeduplicationId": i.to_string()})).await;
+    }
+    // Receive everything once, let it time out, and the next receive moves it all to the DLQ.
+    while !receive(&app, &src, json!({})).await.is_empty() {}
+    sleep(Duration::from_secs(2)).await;
+    assert!(receive(&app, &src, json!({})).await.is_empty());
+    assert_eq!(visible(&app, &dlq).await, 5);
+    let e = err(
+        &app,
+        "StartMessageMoveTask",
+        json!({"SourceArn": arn("dlq.fifo"), "DestinationArn": arn("plain")}),
+    )
+    .await;
+    assert_eq!(e.code, ferry::error::ErrorCode::ResourceNotFoundException);
+    queue(&app, "plain", json!({})).await;
+    let e = err(
+        &app,
+        "StartMessageMoveTask",
+        json!({"SourceArn": arn("dlq.fifo"), "DestinationArn": arn("plain")}),
+    )
+    .await;
+    assert_eq!(
+        e.code,
+        ferry::error::ErrorCode::InvalidParameterValue,
+        "a FIFO source needs a FIFO destination"
+    );
+    start(&app, json!({"SourceArn": arn("dlq.fifo")})).await;
+    sleep(Duration::from_secs(1)).await;
+    assert_eq!(latest(&app, "dlq.fifo").await["Status"], "COMPLETED");
+    let mut order = Vec::new();
+    loop {
+        let got = receive(&app, &src, json!({"AttributeNames": ["All"]})).await;
+        if got.is_empty() {
+            break;
+        }
+        for m in &got {
+            order.push(m["Body"].as_str().unwrap().to_string());
+            ok(
+                &app,
+                "DeleteMessage",
+                json!({"QueueUrl": src, "ReceiptHandle": m["ReceiptHandle"]}),
+            )
+            .await;
+        }
+    }
+    let group = |g: char| {
+        order
+            .iter()
+            .filter(|b| b.starts_with(g))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(group('a'), ["a0", "a2", "a4"]);
+    assert_eq!(group('b'), ["b1", "b3"]);
+}

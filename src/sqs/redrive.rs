@@ -132,12 +132,7 @@ impl Sqs {
 
     pub(super) async fn start_message_move_task(&self, p: Params) -> ApiResult<Value> {
         let source = self.move_source(p.required_str("SourceArn")?)?;
-        if source.lock().settings.fifo {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedOperation,
-                "Message move tasks from FIFO queues are not supported by this version of ferry yet.",
-            ));
-        }
+        let fifo = source.lock().settings.fifo;
         let is_dlq = self.read_queues().values().any(|q| {
             q.id != source.id
                 && q.lock()
@@ -166,7 +161,7 @@ impl Sqs {
                         "The destination queue must be different from the source queue.",
                     ));
                 }
-                if d.lock().settings.fifo {
+                if d.lock().settings.fifo != fifo {
                     return Err(ApiError::invalid_value(
                         "DestinationArn",
                         arn,
@@ -434,7 +429,12 @@ impl Sqs {
             let mut removals = Vec::new();
             for item in group {
                 removals.extend(item.ops);
-                ops.extend(d.push(redriven(item.message, now), now).1);
+                let mut m = redriven(item.message, now);
+                if d.settings.fifo {
+                    // A new message to a FIFO queue: the next sequence number there, its group kept.
+                    m.extra_mut().sequence_number = Some(d.sequencer.next(now));
+                }
+                ops.extend(d.push(m, now).1);
             }
             ops.extend(removals);
             let ready = d.counts().visible;
