@@ -16,15 +16,34 @@ fn err(e: sled::Error) -> StoreError {
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 impl SledStore {
+    /// Opens (or creates) the database in `dir`. sled releases its file lock a moment after the
+    /// previous owner dropped it (its IO threads let go last), so a restart in the same process,
+    /// or right after the old process exited, retries for up to a second.
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(CACHE_BYTES)
-            .flush_every_ms(None)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|e| StoreError(format!("cannot open the data dir {}: {e}", dir.display())))?;
-        Ok(SledStore { db })
+        let mut attempts = 0;
+        loop {
+            let opened = sled::Config::new()
+                .path(dir)
+                .cache_capacity(CACHE_BYTES)
+                .flush_every_ms(None)
+                .mode(sled::Mode::HighThroughput)
+                .open();
+            match opened {
+                Ok(db) => return Ok(SledStore { db }),
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock && attempts < 50 =>
+                {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => {
+                    return Err(StoreError(format!(
+                        "cannot open the data dir {}: {e}",
+                        dir.display()
+                    )));
+                }
+            }
+        }
     }
 }
 
