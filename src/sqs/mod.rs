@@ -71,19 +71,11 @@ pub struct Sqs {
 const RECORD_VERSION: u8 = 1;
 
 pub(crate) fn encode_record(r: &QueueRecord) -> Vec<u8> {
-    let mut v = vec![RECORD_VERSION];
-    v.extend(serde_json::to_vec(r).expect("queue record serializes"));
-    v
+    crate::storage::encode_json(RECORD_VERSION, r)
 }
 
 fn decode_record(buf: &[u8]) -> StoreResult<QueueRecord> {
-    match buf.split_first() {
-        Some((&RECORD_VERSION, rest)) => serde_json::from_slice(rest)
-            .map_err(|e| crate::storage::StoreError(format!("queue record: {e}"))),
-        _ => Err(crate::storage::StoreError(
-            "unsupported queue record version".into(),
-        )),
-    }
+    crate::storage::decode_json(RECORD_VERSION, buf, "queue record")
 }
 
 impl Sqs {

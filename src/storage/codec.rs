@@ -92,6 +92,28 @@ impl<'a> Dec<'a> {
     }
 }
 
+/// Small, rarely written records (queue configurations, move tasks) are JSON behind a version
+/// byte: readable when debugging, and still versioned like everything else.
+pub fn encode_json<T: serde::Serialize>(version: u8, value: &T) -> Vec<u8> {
+    let mut v = vec![version];
+    v.extend(serde_json::to_vec(value).expect("records serialize to JSON"));
+    v
+}
+
+/// Reads a value written by [`encode_json`]; `what` names it in errors.
+pub fn decode_json<T: serde::de::DeserializeOwned>(
+    version: u8,
+    buf: &[u8],
+    what: &str,
+) -> StoreResult<T> {
+    match buf.split_first() {
+        Some((&v, rest)) if v == version => {
+            serde_json::from_slice(rest).map_err(|e| StoreError(format!("{what}: {e}")))
+        }
+        _ => Err(StoreError(format!("unsupported {what} version"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ mod commit;
 mod memory;
 mod sled_store;
 
-pub use codec::{Dec, Enc};
+pub use codec::{Dec, Enc, decode_json, encode_json};
 pub use commit::{Durable, Pending};
 pub use memory::MemoryStore;
 pub use sled_store::SledStore;

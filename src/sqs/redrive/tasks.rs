@@ -63,18 +63,11 @@ pub(super) struct TaskRecord {
 }
 
 fn encode(r: &TaskRecord) -> Vec<u8> {
-    let mut v = vec![RECORD_VERSION];
-    v.extend(serde_json::to_vec(r).expect("task record serializes"));
-    v
+    crate::storage::encode_json(RECORD_VERSION, r)
 }
 
 fn decode(buf: &[u8]) -> StoreResult<TaskRecord> {
-    match buf.split_first() {
-        Some((&RECORD_VERSION, rest)) => {
-            serde_json::from_slice(rest).map_err(|e| StoreError(format!("move task record: {e}")))
-        }
-        _ => Err(StoreError("unsupported move task record version".into())),
-    }
+    crate::storage::decode_json(RECORD_VERSION, buf, "move task record")
 }
 
 /// AWS's task handles are opaque base64 of a small JSON document naming the task and its source;
