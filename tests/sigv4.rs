@@ -10,12 +10,14 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use ferry::server::auth;
 use std::time::{Duration, SystemTime};
 
+type Pairs = Vec<(String, String)>;
+
 fn signed_parts(
     access_key: &str,
     region: &str,
     location: SignatureLocation,
     body: &[u8],
-) -> (Vec<(String, String)>, Vec<(String, String)>) {
+) -> (Pairs, Pairs) {
     let identity: Identity = Credentials::new(access_key, "secret", None, None, "test").into();
     let mut settings = SigningSettings::default();
     settings.signature_location = location;

@@ -341,7 +341,7 @@ async fn redrive_keeps_group_order_and_needs_a_fifo_dlq() {
     sleep(Duration::from_secs(2)).await;
     // p1 exceeded maxReceiveCount: moved; p2 is next in its group.
     assert_eq!(bodies(&receive(&app, &url, 1).await), ["p2"]);
-    let dlq = format!("http://localhost:4566/000000000000/dlq.fifo");
+    let dlq = "http://localhost:4566/000000000000/dlq.fifo".to_string();
     let moved = receive(&app, &dlq, 10).await;
     assert_eq!(bodies(&moved), ["p1"]);
     assert_eq!(moved[0]["Attributes"]["MessageGroupId"], "g");
@@ -428,7 +428,7 @@ async fn many_consumers_never_share_a_group_and_order_holds() {
                 }
                 turn += 1;
                 sleep(Duration::from_millis(10 * (c as u64 % 5))).await;
-                if turn % 7 == 0 {
+                if turn.is_multiple_of(7) {
                     // A consumer that crashes: its messages come back after the visibility timeout.
                     for m in &msgs {
                         let g = m["Body"].as_str().unwrap().split_once(':').unwrap().0;

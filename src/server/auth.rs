@@ -27,12 +27,12 @@ fn parse_scope(scope: &str) -> Credential {
 
 /// Reads the credential from an `Authorization` header value, else from a query string.
 pub fn credential(authorization: Option<&str>, query: Option<&str>) -> Credential {
-    if let Some(auth) = authorization {
-        if let Some(i) = auth.find("Credential=") {
-            let rest = &auth[i + "Credential=".len()..];
-            let end = rest.find([',', ' ']).unwrap_or(rest.len());
-            return parse_scope(&rest[..end]);
-        }
+    if let Some(auth) = authorization
+        && let Some(i) = auth.find("Credential=")
+    {
+        let rest = &auth[i + "Credential=".len()..];
+        let end = rest.find([',', ' ']).unwrap_or(rest.len());
+        return parse_scope(&rest[..end]);
     }
     if let Some(q) = query {
         for (k, v) in form_urlencoded::parse(q.as_bytes()) {

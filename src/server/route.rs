@@ -178,6 +178,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn table_of_real_requests() {
         use Protocol::*;
         use Service::*;

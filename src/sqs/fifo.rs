@@ -47,10 +47,10 @@ impl Groups {
         let Some(g) = self.groups.get(name) else {
             return;
         };
-        if g.in_flight == 0 {
-            if let Some(&h) = g.ready.first() {
-                self.available.insert((h, name.into()));
-            }
+        if g.in_flight == 0
+            && let Some(&h) = g.ready.first()
+        {
+            self.available.insert((h, name.into()));
         }
         if g.ready.is_empty() && g.in_flight == 0 {
             self.groups.remove(name);
@@ -207,11 +207,11 @@ impl Dedup {
             if *at > now {
                 break;
             }
-            if let Some((_, key)) = self.expiry.pop_first() {
-                if self.entries.get(&key).is_some_and(|e| e.expires_ms <= now) {
-                    self.entries.remove(&key);
-                    gone.push(key);
-                }
+            if let Some((_, key)) = self.expiry.pop_first()
+                && self.entries.get(&key).is_some_and(|e| e.expires_ms <= now)
+            {
+                self.entries.remove(&key);
+                gone.push(key);
             }
         }
         gone

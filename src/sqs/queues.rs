@@ -41,10 +41,10 @@ impl Sqs {
         let mut out = BTreeMap::new();
         for (name, value) in given {
             let canonical = attributes::validate(name, value, self.max_message_size, fifo)?;
-            if name == "RedrivePolicy" {
-                if let Some(policy) = &canonical {
-                    self.check_dead_letter_target(queue_arn, fifo, policy, value)?;
-                }
+            if name == "RedrivePolicy"
+                && let Some(policy) = &canonical
+            {
+                self.check_dead_letter_target(queue_arn, fifo, policy, value)?;
             }
             out.insert(name.clone(), canonical);
         }
@@ -225,13 +225,11 @@ impl Sqs {
                     .collect(),
             );
         }
-        if more {
-            if let Some(last) = names.last() {
-                out.insert(
-                    "NextToken".into(),
-                    Value::String(B64.encode(last.name.as_bytes())),
-                );
-            }
+        if more && let Some(last) = names.last() {
+            out.insert(
+                "NextToken".into(),
+                Value::String(B64.encode(last.name.as_bytes())),
+            );
         }
         Ok(Value::Object(out))
     }
@@ -531,13 +529,11 @@ impl Sqs {
                 .map(|s| Value::String(Sqs::queue_url(caller, s)))
                 .collect(),
         );
-        if more {
-            if let Some(last) = sources.last() {
-                out.insert(
-                    "NextToken".into(),
-                    Value::String(B64.encode(last.name.as_bytes())),
-                );
-            }
+        if more && let Some(last) = sources.last() {
+            out.insert(
+                "NextToken".into(),
+                Value::String(B64.encode(last.name.as_bytes())),
+            );
         }
         Ok(Value::Object(out))
     }

@@ -1,7 +1,7 @@
 //! The in-memory backend: a sorted map. Used by `--in-memory` and by tests; it passes the same
 //! conformance suite as sled.
 
-use super::{Op, Store, StoreResult};
+use super::{Op, Store, StoreResult, Visitor};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -36,11 +36,7 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn scan(
-        &self,
-        prefix: &[u8],
-        f: &mut dyn FnMut(&[u8], &[u8]) -> StoreResult<()>,
-    ) -> StoreResult<()> {
+    fn scan(&self, prefix: &[u8], f: &mut Visitor<'_>) -> StoreResult<()> {
         let map = self.map();
         for (k, v) in map.range(prefix.to_vec()..) {
             if !k.starts_with(prefix) {

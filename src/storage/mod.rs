@@ -35,6 +35,9 @@ impl std::error::Error for StoreError {}
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// What `Store::scan` calls with each key and value.
+pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> StoreResult<()> + 'a;
+
 /// The backend contract. `write` applies ops in order; after a crash the store holds a prefix of
 /// every op written (so writers order a move as "add the copy, then remove the original");
 /// `sync` makes every write so far durable.
@@ -42,11 +45,7 @@ pub trait Store: Send + Sync + 'static {
     fn write(&self, ops: &[Op]) -> StoreResult<()>;
     fn sync(&self) -> StoreResult<()>;
     /// Visit every key/value under `prefix` in key order.
-    fn scan(
-        &self,
-        prefix: &[u8],
-        f: &mut dyn FnMut(&[u8], &[u8]) -> StoreResult<()>,
-    ) -> StoreResult<()>;
+    fn scan(&self, prefix: &[u8], f: &mut Visitor<'_>) -> StoreResult<()>;
     /// Remove every key.
     fn clear(&self) -> StoreResult<()>;
     /// Bytes used on disk, when the backend has a disk.

@@ -1,7 +1,7 @@
 //! The default backend: one sled tree on disk. A batch is applied atomically with `apply_batch`;
 //! `sync` is sled's flush (an fsync of its log), called once per commit group.
 
-use super::{Op, Store, StoreError, StoreResult};
+use super::{Op, Store, StoreError, StoreResult, Visitor};
 use std::path::Path;
 
 pub struct SledStore {
@@ -67,11 +67,7 @@ impl Store for SledStore {
         self.db.flush().map(|_| ()).map_err(err)
     }
 
-    fn scan(
-        &self,
-        prefix: &[u8],
-        f: &mut dyn FnMut(&[u8], &[u8]) -> StoreResult<()>,
-    ) -> StoreResult<()> {
+    fn scan(&self, prefix: &[u8], f: &mut Visitor<'_>) -> StoreResult<()> {
         for item in self.db.scan_prefix(prefix) {
             let (k, v) = item.map_err(err)?;
             f(&k, &v)?;
