@@ -63,16 +63,9 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
     }
 }
 
+/// Request ids have the form of message ids: a random UUID, as AWS's do.
 fn request_id() -> String {
-    let h = format!("{:032x}", rand::random::<u128>());
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    crate::sqs::message::MessageId::random().to_string()
 }
 
 fn respond(r: Rendered, request_id: &str) -> Response<Full<Bytes>> {
