@@ -2,71 +2,22 @@
 //! deduplication, sequence numbers, and many tokio tasks (each with its own client) consuming one
 //! queue at once.
 //!
-//! Needs a running ferry: `FERRY_ENDPOINT=http://127.0.0.1:4566 cargo test --release`. Helpers are
-//! minimal copies of those in tests/sqs.rs (each integration test file is its own crate).
+//! Needs a running ferry: `FERRY_ENDPOINT=http://127.0.0.1:4566 cargo test --release`. Shared helpers
+//! live in tests/common.
 
+mod common;
+use common::*;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
-use aws_sdk_sqs::config::{Credentials, Region};
 use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
 
-const REGION: &str = "us-east-1";
 
-fn endpoint() -> String {
-    match std::env::var("FERRY_ENDPOINT") {
-        Ok(e) if !e.trim().is_empty() => e.trim().trim_end_matches('/').to_string(),
-        _ => panic!(
-            "FERRY_ENDPOINT is not set: start ferry and run e.g. \
-             FERRY_ENDPOINT=http://127.0.0.1:4566 cargo test --release --manifest-path compat-tests/rust/Cargo.toml"
-        ),
-    }
-}
 
-async fn sqs() -> aws_sdk_sqs::Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new("test", "test", None, None, "ferry-compat"))
-        // Plain HTTP (no TLS stack compiled in): ferry listens on http://127.0.0.1.
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await;
-    aws_sdk_sqs::Client::new(&config)
-}
 
-fn unique(tag: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-    format!("rs-{tag}-{:x}-{}-{}", nanos, std::process::id(), N.fetch_add(1, Ordering::Relaxed))
-}
 
-/// Deletes the queues it holds when dropped (best effort, on a fresh runtime thread).
-struct Cleanup(Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let urls = std::mem::take(&mut self.0);
-        if urls.is_empty() {
-            return;
-        }
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                let client = sqs().await;
-                for url in urls {
-                    let _ = client.delete_queue().queue_url(url).send().await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 async fn fifo_queue(
     client: &aws_sdk_sqs::Client,

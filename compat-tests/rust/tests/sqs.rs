@@ -7,12 +7,11 @@
 //! The Rust SDK does not verify MD5OfBody / MD5OfMessageAttributes itself (unlike the Java and
 //! .NET SDKs), so these tests compute both and compare.
 
+mod common;
+use common::*;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aws_config::BehaviorVersion;
-use aws_sdk_sqs::config::{Credentials, Region};
 use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::{
@@ -21,52 +20,13 @@ use aws_sdk_sqs::types::{
 };
 use md5::{Digest, Md5};
 
-const ACCOUNT: &str = "000000000000";
-const REGION: &str = "us-east-1";
 
-fn endpoint() -> String {
-    match std::env::var("FERRY_ENDPOINT") {
-        Ok(e) if !e.trim().is_empty() => e.trim().trim_end_matches('/').to_string(),
-        _ => panic!(
-            "FERRY_ENDPOINT is not set: start ferry and run e.g. \
-             FERRY_ENDPOINT=http://127.0.0.1:4566 cargo test --release --manifest-path compat-tests/rust/Cargo.toml"
-        ),
-    }
-}
 
-async fn sdk_config() -> aws_config::SdkConfig {
-    sdk_config_for(REGION, "test").await
-}
 
-async fn sdk_config_for(region: &'static str, access_key_id: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region(Region::new(region))
-        .credentials_provider(Credentials::new(access_key_id, "test", None, None, "ferry-compat"))
-        // Plain HTTP (no TLS stack compiled in): ferry listens on http://127.0.0.1.
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await
-}
 
-async fn sqs() -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(&sdk_config().await)
-}
 
-fn unique(tag: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-    format!("rs-{tag}-{:x}-{}-{}", nanos, std::process::id(), N.fetch_add(1, Ordering::Relaxed))
-}
 
-fn queue_url(name: &str) -> String {
-    format!("{}/{ACCOUNT}/{name}", endpoint())
-}
 
-fn queue_arn(name: &str) -> String {
-    format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")
-}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -106,27 +66,6 @@ fn string_attr(data_type: &str, value: &str) -> MessageAttributeValue {
     MessageAttributeValue::builder().data_type(data_type).string_value(value).build().unwrap()
 }
 
-/// Deletes the queues it holds when dropped (best effort, on a fresh runtime thread).
-struct Cleanup(Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let urls = std::mem::take(&mut self.0);
-        if urls.is_empty() {
-            return;
-        }
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                let client = sqs().await;
-                for url in urls {
-                    let _ = client.delete_queue().queue_url(url).send().await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 async fn create_queue(
     client: &aws_sdk_sqs::Client,

@@ -1,0 +1,78 @@
+//! Helpers shared by the integration tests (each test file is its own crate and includes this).
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_sqs::config::{Credentials, Region};
+
+pub const ACCOUNT: &str = "000000000000";
+pub const REGION: &str = "us-east-1";
+
+pub fn endpoint() -> String {
+    match std::env::var("FERRY_ENDPOINT") {
+        Ok(e) if !e.trim().is_empty() => e.trim().trim_end_matches('/').to_string(),
+        _ => panic!(
+            "FERRY_ENDPOINT is not set: start ferry and run e.g. \
+             FERRY_ENDPOINT=http://127.0.0.1:4566 cargo test --release --manifest-path compat-tests/rust/Cargo.toml"
+        ),
+    }
+}
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_for(REGION, "test").await
+}
+
+pub async fn sdk_config_for(region: &'static str, access_key_id: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(Region::new(region))
+        .credentials_provider(Credentials::new(access_key_id, "test", None, None, "ferry-compat"))
+        // Plain HTTP (no TLS stack compiled in): ferry listens on http://127.0.0.1.
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await
+}
+
+pub async fn sqs() -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&sdk_config().await)
+}
+
+pub fn unique(tag: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("rs-{tag}-{:x}-{}-{}", nanos, std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+pub fn queue_url(name: &str) -> String {
+    format!("{}/{ACCOUNT}/{name}", endpoint())
+}
+
+pub fn queue_arn(name: &str) -> String {
+    format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")
+}
+
+/// Deletes the queues it holds when dropped (best effort, on a fresh runtime thread).
+pub struct Cleanup(pub Vec<String>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let urls = std::mem::take(&mut self.0);
+        if urls.is_empty() {
+            return;
+        }
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let client = sqs().await;
+                for url in urls {
+                    let _ = client.delete_queue().queue_url(url).send().await;
+                }
+            });
+        })
+        .join();
+    }
+}
