@@ -12,12 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::error::ProvideErrorMetadata;
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
-
-
-
-
-
+use aws_sdk_sqs::types::{
+    Message, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+};
 
 async fn fifo_queue(
     client: &aws_sdk_sqs::Client,
@@ -32,13 +29,25 @@ async fn fifo_queue(
     for (k, v) in attrs {
         req = req.attributes(k.clone(), *v);
     }
-    let url = req.send().await.expect("CreateQueue").queue_url().expect("QueueUrl").to_string();
+    let url = req
+        .send()
+        .await
+        .expect("CreateQueue")
+        .queue_url()
+        .expect("QueueUrl")
+        .to_string();
     cleanup.0.push(url.clone());
     url
 }
 
 /// Sends one message; returns (MessageId, SequenceNumber).
-async fn send(client: &aws_sdk_sqs::Client, url: &str, body: &str, group: &str, dedup: &str) -> (String, String) {
+async fn send(
+    client: &aws_sdk_sqs::Client,
+    url: &str,
+    body: &str,
+    group: &str,
+    dedup: &str,
+) -> (String, String) {
     let out = client
         .send_message()
         .queue_url(url)
@@ -48,7 +57,10 @@ async fn send(client: &aws_sdk_sqs::Client, url: &str, body: &str, group: &str, 
         .send()
         .await
         .expect("SendMessage");
-    (out.message_id().unwrap().to_string(), out.sequence_number().expect("SequenceNumber").to_string())
+    (
+        out.message_id().unwrap().to_string(),
+        out.sequence_number().expect("SequenceNumber").to_string(),
+    )
 }
 
 async fn receive(client: &aws_sdk_sqs::Client, url: &str, max: i32, wait: i32) -> Vec<Message> {
@@ -70,12 +82,21 @@ fn bodies(msgs: &[Message]) -> Vec<&str> {
 }
 
 fn sys<'a>(m: &'a Message, name: MessageSystemAttributeName) -> &'a str {
-    m.attributes().and_then(|a| a.get(&name)).map(String::as_str).unwrap_or_else(|| panic!("{name:?} missing"))
+    m.attributes()
+        .and_then(|a| a.get(&name))
+        .map(String::as_str)
+        .unwrap_or_else(|| panic!("{name:?} missing"))
 }
 
 async fn delete(client: &aws_sdk_sqs::Client, url: &str, msgs: &[Message]) {
     for m in msgs {
-        client.delete_message().queue_url(url).receipt_handle(m.receipt_handle().unwrap()).send().await.expect("DeleteMessage");
+        client
+            .delete_message()
+            .queue_url(url)
+            .receipt_handle(m.receipt_handle().unwrap())
+            .send()
+            .await
+            .expect("DeleteMessage");
     }
 }
 
@@ -83,7 +104,13 @@ async fn delete(client: &aws_sdk_sqs::Client, url: &str, msgs: &[Message]) {
 async fn fifo_creation_rules() {
     let client = sqs().await;
     let mut cleanup = Cleanup(vec![]);
-    let url = fifo_queue(&client, &mut cleanup, "create", &[(QueueAttributeName::ContentBasedDeduplication, "true")]).await;
+    let url = fifo_queue(
+        &client,
+        &mut cleanup,
+        "create",
+        &[(QueueAttributeName::ContentBasedDeduplication, "true")],
+    )
+    .await;
     let out = client
         .get_queue_attributes()
         .queue_url(&url)
@@ -94,17 +121,38 @@ async fn fifo_creation_rules() {
     let a = out.attributes().unwrap();
     let get = |k: QueueAttributeName| a.get(&k).map(String::as_str);
     assert_eq!(get(QueueAttributeName::FifoQueue), Some("true"));
-    assert_eq!(get(QueueAttributeName::ContentBasedDeduplication), Some("true"));
+    assert_eq!(
+        get(QueueAttributeName::ContentBasedDeduplication),
+        Some("true")
+    );
     assert_eq!(get(QueueAttributeName::DeduplicationScope), Some("queue"));
-    assert_eq!(get(QueueAttributeName::FifoThroughputLimit), Some("perQueue"));
+    assert_eq!(
+        get(QueueAttributeName::FifoThroughputLimit),
+        Some("perQueue")
+    );
 
     let name = unique("bad");
-    let code = |r: Result<_, aws_sdk_sqs::error::SdkError<aws_sdk_sqs::operation::create_queue::CreateQueueError>>| {
-        r.expect_err("must be refused").into_service_error().code().map(String::from)
+    let code = |r: Result<
+        _,
+        aws_sdk_sqs::error::SdkError<aws_sdk_sqs::operation::create_queue::CreateQueueError>,
+    >| {
+        r.expect_err("must be refused")
+            .into_service_error()
+            .code()
+            .map(String::from)
     };
-    let e = client.create_queue().queue_name(&name).attributes(QueueAttributeName::FifoQueue, "true").send().await;
+    let e = client
+        .create_queue()
+        .queue_name(&name)
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await;
     assert_eq!(code(e).as_deref(), Some("InvalidParameterValue"));
-    let e = client.create_queue().queue_name(format!("{name}.fifo")).send().await;
+    let e = client
+        .create_queue()
+        .queue_name(format!("{name}.fifo"))
+        .send()
+        .await;
     assert_eq!(code(e).as_deref(), Some("InvalidParameterValue"));
     let e = client
         .create_queue()
@@ -150,20 +198,48 @@ async fn fifo_creation_rules() {
 async fn fifo_order_and_group_locking() {
     let client = sqs().await;
     let mut cleanup = Cleanup(vec![]);
-    let url = fifo_queue(&client, &mut cleanup, "order", &[(QueueAttributeName::VisibilityTimeout, "30")]).await;
-    for (body, group) in [("a1", "a"), ("b1", "b"), ("a2", "a"), ("b2", "b"), ("a3", "a")] {
+    let url = fifo_queue(
+        &client,
+        &mut cleanup,
+        "order",
+        &[(QueueAttributeName::VisibilityTimeout, "30")],
+    )
+    .await;
+    for (body, group) in [
+        ("a1", "a"),
+        ("b1", "b"),
+        ("a2", "a"),
+        ("b2", "b"),
+        ("a3", "a"),
+    ] {
         send(&client, &url, body, group, body).await;
     }
     let first = receive(&client, &url, 1, 0).await;
     assert_eq!(bodies(&first), ["a1"]);
     let second = receive(&client, &url, 10, 0).await;
-    assert_eq!(bodies(&second), ["b1", "b2"], "group a is locked while a1 is in flight; b flows");
-    assert!(receive(&client, &url, 10, 0).await.is_empty(), "every group is locked");
+    assert_eq!(
+        bodies(&second),
+        ["b1", "b2"],
+        "group a is locked while a1 is in flight; b flows"
+    );
+    assert!(
+        receive(&client, &url, 10, 0).await.is_empty(),
+        "every group is locked"
+    );
     delete(&client, &url, &first).await;
     let third = receive(&client, &url, 10, 0).await;
     assert_eq!(bodies(&third), ["a2", "a3"], "a unlocked, in order");
-    assert_eq!(sys(&third[0], MessageSystemAttributeName::MessageGroupId), "a");
-    assert_eq!(sys(&third[0], MessageSystemAttributeName::MessageDeduplicationId), "a2");
+    assert_eq!(
+        sys(&third[0], MessageSystemAttributeName::MessageGroupId),
+        "a"
+    );
+    assert_eq!(
+        sys(
+            &third[0],
+            MessageSystemAttributeName::MessageDeduplicationId
+        ),
+        "a2"
+    );
 }
 
 #[tokio::test]
@@ -173,19 +249,32 @@ async fn fifo_dedup_and_sequence_numbers() {
     let url = fifo_queue(&client, &mut cleanup, "dedup", &[]).await;
     let (id1, seq1) = send(&client, &url, "one", "g", "same").await;
     let (id2, seq2) = send(&client, &url, "two", "g", "same").await;
-    assert_eq!((id2.as_str(), seq2.as_str()), (id1.as_str(), seq1.as_str()), "duplicate: same id and sequence");
+    assert_eq!(
+        (id2.as_str(), seq2.as_str()),
+        (id1.as_str(), seq1.as_str()),
+        "duplicate: same id and sequence"
+    );
     let (id3, seq3) = send(&client, &url, "three", "h", "other").await;
     assert_ne!(id3, id1);
     for s in [&seq1, &seq3] {
-        assert!(s.len() == 20 && s.bytes().all(|b| b.is_ascii_digit()), "20 digits: {s}");
+        assert!(
+            s.len() == 20 && s.bytes().all(|b| b.is_ascii_digit()),
+            "20 digits: {s}"
+        );
     }
     assert!(seq3 > seq1);
     assert!(seq3.parse::<u128>().unwrap() > seq1.parse::<u128>().unwrap());
 
     let msgs = receive(&client, &url, 10, 0).await;
     assert_eq!(bodies(&msgs), ["one", "three"]);
-    assert_eq!(sys(&msgs[0], MessageSystemAttributeName::SequenceNumber), seq1);
-    assert_eq!(sys(&msgs[1], MessageSystemAttributeName::SequenceNumber), seq3);
+    assert_eq!(
+        sys(&msgs[0], MessageSystemAttributeName::SequenceNumber),
+        seq1
+    );
+    assert_eq!(
+        sys(&msgs[1], MessageSystemAttributeName::SequenceNumber),
+        seq3
+    );
     delete(&client, &url, &msgs).await;
     // Still deduplicated after the delete (5 minutes from the first send).
     let (id4, _) = send(&client, &url, "four", "g", "same").await;
@@ -230,7 +319,13 @@ async fn fifo_many_consumers_never_share_a_group() {
     const LEASE_MARGIN: Duration = Duration::from_millis(800);
     let client = sqs().await;
     let mut cleanup = Cleanup(vec![]);
-    let url = fifo_queue(&client, &mut cleanup, "busy", &[(QueueAttributeName::VisibilityTimeout, "2")]).await;
+    let url = fifo_queue(
+        &client,
+        &mut cleanup,
+        "busy",
+        &[(QueueAttributeName::VisibilityTimeout, "2")],
+    )
+    .await;
     for i in 0..PER_GROUP {
         for chunk in (0..GROUPS).collect::<Vec<_>>().chunks(10) {
             let mut req = client.send_message_batch().queue_url(&url);
@@ -259,7 +354,8 @@ async fn fifo_many_consumers_never_share_a_group() {
     }
     let shared: Arc<Mutex<Shared>> = Arc::default();
     let deadline = Instant::now() + Duration::from_secs(45);
-    let done = move |s: &Shared| s.processed.values().map(Vec::len).sum::<usize>() >= GROUPS * PER_GROUP;
+    let done =
+        move |s: &Shared| s.processed.values().map(Vec::len).sum::<usize>() >= GROUPS * PER_GROUP;
 
     let mut tasks = Vec::new();
     for c in 0..CONSUMERS {
@@ -284,7 +380,8 @@ async fn fifo_many_consumers_never_share_a_group() {
                     continue;
                 }
                 turn += 1;
-                let group_of = |m: &Message| m.body().unwrap().split_once(':').unwrap().0.to_string();
+                let group_of =
+                    |m: &Message| m.body().unwrap().split_once(':').unwrap().0.to_string();
                 let mut groups: Vec<String> = Vec::new();
                 for g in msgs.iter().map(group_of) {
                     if !groups.contains(&g) {
@@ -297,7 +394,8 @@ async fn fifo_many_consumers_never_share_a_group() {
                         if let Some(&(holder, since)) = s.holders.get(g) {
                             // The previous holder's lease surely had not run out yet.
                             if now < since + VISIBILITY {
-                                s.violations.push(format!("{g}: held by {holder}, handed to {c}"));
+                                s.violations
+                                    .push(format!("{g}: held by {holder}, handed to {c}"));
                             }
                         }
                         s.holders.insert(g.clone(), (c, start));
@@ -310,10 +408,19 @@ async fn fifo_many_consumers_never_share_a_group() {
                     continue;
                 }
                 for g in &groups {
-                    let mine: Vec<Message> = msgs.iter().filter(|m| &group_of(m) == g).cloned().collect();
+                    let mine: Vec<Message> =
+                        msgs.iter().filter(|m| &group_of(m) == g).cloned().collect();
                     {
                         let mut s = shared.lock().unwrap();
-                        let seen = mine.iter().map(|m| m.body().unwrap().split_once(':').unwrap().1.parse::<usize>().unwrap());
+                        let seen = mine.iter().map(|m| {
+                            m.body()
+                                .unwrap()
+                                .split_once(':')
+                                .unwrap()
+                                .1
+                                .parse::<usize>()
+                                .unwrap()
+                        });
                         s.processed.entry(g.clone()).or_default().extend(seen);
                         // Released before the last delete leaves: then the group may go to others.
                         if s.holders.get(g).is_some_and(|h| h.0 == c) {
@@ -329,11 +436,22 @@ async fn fifo_many_consumers_never_share_a_group() {
         t.await.expect("consumer task");
     }
     let s = shared.lock().unwrap();
-    assert!(s.violations.is_empty(), "groups handed to two consumers at once: {:?}", s.violations);
-    assert!(s.abandoned > 0, "some receives were abandoned and came back");
+    assert!(
+        s.violations.is_empty(),
+        "groups handed to two consumers at once: {:?}",
+        s.violations
+    );
+    assert!(
+        s.abandoned > 0,
+        "some receives were abandoned and came back"
+    );
     assert_eq!(s.processed.len(), GROUPS, "every group processed");
     for (g, seen) in &s.processed {
-        assert_eq!(seen, &(0..PER_GROUP).collect::<Vec<_>>(), "group {g} out of order or not exactly once");
+        assert_eq!(
+            seen,
+            &(0..PER_GROUP).collect::<Vec<_>>(),
+            "group {g} out of order or not exactly once"
+        );
     }
     let out = client
         .get_queue_attributes()
@@ -345,5 +463,8 @@ async fn fifo_many_consumers_never_share_a_group() {
         .unwrap();
     let a = out.attributes().unwrap();
     assert_eq!(a[&QueueAttributeName::ApproximateNumberOfMessages], "0");
-    assert_eq!(a[&QueueAttributeName::ApproximateNumberOfMessagesNotVisible], "0");
+    assert_eq!(
+        a[&QueueAttributeName::ApproximateNumberOfMessagesNotVisible],
+        "0"
+    );
 }

@@ -29,7 +29,13 @@ pub async fn sdk_config_for(region: &'static str, access_key_id: &str) -> aws_co
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint())
         .region(Region::new(region))
-        .credentials_provider(Credentials::new(access_key_id, "test", None, None, "ferry-compat"))
+        .credentials_provider(Credentials::new(
+            access_key_id,
+            "test",
+            None,
+            None,
+            "ferry-compat",
+        ))
         // Plain HTTP (no TLS stack compiled in): ferry listens on http://127.0.0.1.
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .retry_config(aws_config::retry::RetryConfig::disabled())
@@ -43,8 +49,16 @@ pub async fn sqs() -> aws_sdk_sqs::Client {
 
 pub fn unique(tag: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-    format!("rs-{tag}-{:x}-{}-{}", nanos, std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "rs-{tag}-{:x}-{}-{}",
+        nanos,
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 pub fn queue_url(name: &str) -> String {
@@ -65,7 +79,10 @@ impl Drop for Cleanup {
             return;
         }
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 let client = sqs().await;
                 for url in urls {
