@@ -9,15 +9,6 @@ use std::path::PathBuf;
 /// The largest message AWS accepts today (1 MiB); also the default `MaximumMessageSize`.
 pub const AWS_MAX_MESSAGE_SIZE: usize = 1_048_576;
 
-/// The on-disk backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StoreKind {
-    /// sled (the default).
-    Sled,
-    /// An append-only log with an in-memory index (experimental; see `storage/log_store.rs`).
-    Log,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -35,12 +26,9 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "FERRY_LISTEN", default_value = "127.0.0.1:4566")]
     pub listen: SocketAddr,
-    /// Directory of the database.
+    /// Directory of the sled database.
     #[arg(long, env = "FERRY_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-    /// The on-disk backend.
-    #[arg(long, env = "FERRY_STORE", value_enum, default_value = "sled")]
-    pub store: StoreKind,
     /// Keep nothing on disk.
     #[arg(long, env = "FERRY_IN_MEMORY", default_value_t = false)]
     pub in_memory: bool,
@@ -64,7 +52,6 @@ impl Config {
             listen: "127.0.0.1:0".parse().expect("static address"),
             data_dir: PathBuf::from("./data"),
             in_memory: true,
-            store: StoreKind::Sled,
             account_id: "000000000000".into(),
             log_level: "info".into(),
             log_format: LogFormat::Text,
@@ -95,11 +82,7 @@ impl fmt::Display for Config {
         let store = if self.in_memory {
             "in-memory".to_string()
         } else {
-            let kind = match self.store {
-                StoreKind::Sled => "sled",
-                StoreKind::Log => "log",
-            };
-            format!("{kind} at {}", self.data_dir.display())
+            format!("sled at {}", self.data_dir.display())
         };
         write!(
             f,

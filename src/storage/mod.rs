@@ -5,13 +5,11 @@
 
 mod codec;
 mod commit;
-mod log_store;
 mod memory;
 mod sled_store;
 
 pub use codec::{Dec, Enc, decode_json, encode_json};
 pub use commit::{Durable, Pending};
-pub use log_store::LogStore;
 pub use memory::MemoryStore;
 pub use sled_store::SledStore;
 
@@ -116,12 +114,11 @@ pub mod keys {
 
 /// Opens the configured backend.
 pub fn open(config: &crate::config::Config) -> StoreResult<std::sync::Arc<dyn Store>> {
-    use crate::config::StoreKind;
-    Ok(match (config.in_memory, config.store) {
-        (true, _) => std::sync::Arc::new(MemoryStore::default()),
-        (false, StoreKind::Sled) => std::sync::Arc::new(SledStore::open(&config.data_dir)?),
-        (false, StoreKind::Log) => std::sync::Arc::new(LogStore::open(&config.data_dir)?),
-    })
+    if config.in_memory {
+        Ok(std::sync::Arc::new(MemoryStore::default()))
+    } else {
+        Ok(std::sync::Arc::new(SledStore::open(&config.data_dir)?))
+    }
 }
 
 #[cfg(test)]
