@@ -2,7 +2,8 @@
 // Not a test file: node --test only runs test/*.test.mjs here.
 import { createHash, randomBytes } from "node:crypto";
 import assert from "node:assert/strict";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { after } from "node:test";
+import { DeleteQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 
 const raw = process.env.FERRY_ENDPOINT;
@@ -84,3 +85,16 @@ export async function expectServiceError(promise, name, { status = 400, code } =
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** One SQS client per test file, and the queues the file created: deleted after the file. */
+export function testClient() {
+  const sqs = sqsClient();
+  const created = [];
+  after(async () => {
+    for (const QueueUrl of created) {
+      await sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => {});
+    }
+    sqs.destroy();
+  });
+  return { sqs, created };
+}

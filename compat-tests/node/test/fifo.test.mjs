@@ -1,6 +1,6 @@
 // FIFO queues through the AWS SDK for JavaScript v3: creation rules, group order and locking,
 // deduplication, sequence numbers, and several SQSClient instances consuming one queue at once.
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   CreateQueueCommand,
@@ -11,16 +11,9 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
 } from "@aws-sdk/client-sqs";
-import { expectServiceError, sleep, sqsClient, uniqueName } from "../lib/ferry.mjs";
+import { expectServiceError, sleep, sqsClient, uniqueName, testClient } from "../lib/ferry.mjs";
 
-const sqs = sqsClient();
-const created = [];
-after(async () => {
-  for (const QueueUrl of created) {
-    await sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => {});
-  }
-  sqs.destroy();
-});
+const { sqs, created } = testClient();
 
 async function fifoQueue(tag, extra = {}) {
   const { QueueUrl } = await sqs.send(

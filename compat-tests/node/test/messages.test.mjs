@@ -1,4 +1,4 @@
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -20,16 +20,10 @@ import {
   sleep,
   sqsClient,
   uniqueName,
+  testClient,
 } from "../lib/ferry.mjs";
 
-const sqs = sqsClient();
-const created = [];
-after(async () => {
-  for (const QueueUrl of created) {
-    await sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => {});
-  }
-  sqs.destroy();
-});
+const { sqs, created } = testClient();
 
 async function newQueue(tag, Attributes) {
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName(tag), Attributes }));

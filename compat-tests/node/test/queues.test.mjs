@@ -1,4 +1,4 @@
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   CreateQueueCommand,
@@ -18,16 +18,10 @@ import {
   queueUrlFor,
   sqsClient,
   uniqueName,
+  testClient,
 } from "../lib/ferry.mjs";
 
-const sqs = sqsClient();
-const created = [];
-after(async () => {
-  for (const QueueUrl of created) {
-    await sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => {});
-  }
-  sqs.destroy();
-});
+const { sqs, created } = testClient();
 
 async function createQueue(name, Attributes, tags) {
   const out = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes, tags }));

@@ -1,4 +1,4 @@
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   CreateQueueCommand,
@@ -8,16 +8,9 @@ import {
   ReceiveMessageCommand,
   SendMessageCommand,
 } from "@aws-sdk/client-sqs";
-import { queueArnFor, sqsClient, uniqueName } from "../lib/ferry.mjs";
+import { queueArnFor, sqsClient, uniqueName, testClient } from "../lib/ferry.mjs";
 
-const sqs = sqsClient();
-const created = [];
-after(async () => {
-  for (const QueueUrl of created) {
-    await sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => {});
-  }
-  sqs.destroy();
-});
+const { sqs, created } = testClient();
 
 test("RedrivePolicy maxReceiveCount=1 moves the message to the DLQ on its second receive", async () => {
   const dlqName = uniqueName("dlq");
