@@ -468,3 +468,71 @@ async fn many_consumers_never_share_a_group_and_order_holds() {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn stale_receipt_handles_are_refused_on_fifo_only() {
+    let app = app();
+    let url = fifo(&app, "stale.fifo", json!({"VisibilityTimeout": "2"})).await;
+    send(&app, &url, "m", "g", "m").await;
+    let first = receive(&app, &url, 1).await.remove(0);
+    sleep(Duration::from_secs(3)).await;
+    // The visibility timeout is over: the first handle has expired.
+    let e = call(
+        &app,
+        "DeleteMessage",
+        json!({"QueueUrl": url, "ReceiptHandle": first["ReceiptHandle"]}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidParameterValue);
+    assert!(
+        e.message
+            .ends_with("Reason: The receipt handle has expired."),
+        "{}",
+        e.message
+    );
+    // Received again: the old handle stays expired, in batches too; the new one works.
+    let second = receive(&app, &url, 1).await.remove(0);
+    let batch = ok(&app, "DeleteMessageBatch", json!({"QueueUrl": url, "Entries": [{"Id": "old", "ReceiptHandle": first["ReceiptHandle"]}]})).await;
+    assert_eq!(batch["Failed"][0]["Code"], "ReceiptHandleIsInvalid");
+    assert_eq!(
+        batch["Failed"][0]["Message"],
+        "The receipt handle has expired"
+    );
+    let e = call(
+        &app,
+        "ChangeMessageVisibility",
+        json!({"QueueUrl": url, "ReceiptHandle": first["ReceiptHandle"], "VisibilityTimeout": 0}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidParameterValue);
+    ok(
+        &app,
+        "DeleteMessage",
+        json!({"QueueUrl": url, "ReceiptHandle": second["ReceiptHandle"]}),
+    )
+    .await;
+    // Standard queues still let an older handle delete.
+    let std_url = ok(
+        &app,
+        "CreateQueue",
+        json!({"QueueName": "stale-std", "Attributes": {"VisibilityTimeout": "2"}}),
+    )
+    .await["QueueUrl"]
+        .clone();
+    ok(
+        &app,
+        "SendMessage",
+        json!({"QueueUrl": std_url, "MessageBody": "m"}),
+    )
+    .await;
+    let old = ok(&app, "ReceiveMessage", json!({"QueueUrl": std_url})).await["Messages"][0]["ReceiptHandle"].clone();
+    sleep(Duration::from_secs(3)).await;
+    ok(
+        &app,
+        "DeleteMessage",
+        json!({"QueueUrl": std_url, "ReceiptHandle": old}),
+    )
+    .await;
+}

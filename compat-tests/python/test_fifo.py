@@ -443,8 +443,8 @@ def test_fifo_redrive_to_fifo_dlq_keeps_order(sqs, new_queue, queue_name):
 GROUPS = 20
 PER_GROUP = 10
 CONSUMERS = 8
-VISIBILITY = 2.0
-LEASE_MARGIN = 0.8  # a consumer only deletes while at least this much of its lease is left
+VISIBILITY = 4.0
+LEASE_MARGIN = 2.5  # a consumer only deletes while at least this much of its lease is left
 
 
 def test_many_consumers_never_share_a_group_and_keep_order(sqs, new_queue):

@@ -296,14 +296,19 @@ impl Sqs {
     pub(super) async fn delete_message(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
         let q = self.queue(caller, &p)?;
         let handle = p.required_str("ReceiptHandle")?;
-        self.delete_handles(&q, &[handle.to_string()])
+        self.delete_handles(&q, &[handle.to_string()], false)
             .await?
             .remove(0)?;
         Ok(json!({}))
     }
 
     /// Deletes the messages of several handles in one commit; one result per handle.
-    async fn delete_handles(&self, q: &Queue, handles: &[String]) -> ApiResult<Vec<ApiResult<()>>> {
+    async fn delete_handles(
+        &self,
+        q: &Queue,
+        handles: &[String],
+        batch: bool,
+    ) -> ApiResult<Vec<ApiResult<()>>> {
         let mut results = Vec::with_capacity(handles.len());
         let (pending, ready) = {
             let mut ops = Vec::new();
@@ -311,7 +316,9 @@ impl Sqs {
                 .iter()
                 .map(|h| ReceiptHandle::decode(h).map(|d| (h, d)))
                 .collect();
+            let now = self.clock.now_ms();
             let mut state = q.lock();
+            let fifo = state.settings.fifo;
             for item in parsed {
                 results.push(item.and_then(|(raw, h)| {
                     if h.queue_id != q.id {
@@ -322,7 +329,13 @@ impl Sqs {
                             ),
                         ));
                     }
-                    if let Some((_, removed)) = state.find(&h).and_then(|seq| state.remove(seq)) {
+                    let seq = state.find(&h);
+                    // FIFO queues refuse a handle whose receive is over (timed out, or received
+                    // again since): a slow consumer must not delete what another one now holds.
+                    if fifo && !seq.is_some_and(|s| state.is_current(s, h.receive_count, now)) {
+                        return Err(expired_handle(raw, batch));
+                    }
+                    if let Some((_, removed)) = seq.and_then(|seq| state.remove(seq)) {
                         ops.extend(removed);
                     }
                     Ok(())
@@ -360,7 +373,7 @@ impl Sqs {
                 Err(err) => results.push((id, Err(err))),
             }
         }
-        let outcomes = self.delete_handles(&q, &handles).await?;
+        let outcomes = self.delete_handles(&q, &handles, true).await?;
         let (mut ok, mut bad) = (Vec::new(), Vec::new());
         for (id, r) in results {
             match r.and_then(|i| outcomes[i].clone()) {
@@ -407,6 +420,10 @@ impl Sqs {
                 "Message does not exist or is not available for visibility timeout change.",
             ));
         }
+        let receive_count = ReceiptHandle::decode(handle)?.receive_count;
+        if state.settings.fifo && !state.is_current(seq, receive_count, now) {
+            return Err(expired_handle(handle, false));
+        }
         ops.extend(state.set_visibility(seq, now, timeout));
         Ok(ops)
     }
@@ -451,6 +468,18 @@ impl Sqs {
         wake(&q, MAX_BATCH);
         self.persist(pending).await?;
         Ok(batch_result(ok, bad))
+    }
+}
+
+/// AWS's answer to a stale receipt handle on a FIFO queue (batch entries word it differently).
+fn expired_handle(handle: &str, batch: bool) -> ApiError {
+    if batch {
+        ApiError::new(
+            ErrorCode::ReceiptHandleIsInvalid,
+            "The receipt handle has expired",
+        )
+    } else {
+        ApiError::invalid_value("ReceiptHandle", handle, "The receipt handle has expired.")
     }
 }
 

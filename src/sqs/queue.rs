@@ -275,6 +275,16 @@ impl QueueState {
         .then_some(handle.seq)
     }
 
+    /// Whether the receive that produced a handle (its receive count) is still the one holding
+    /// the message.
+    pub fn is_current(&self, seq: u64, receive_count: u32, now: u64) -> bool {
+        self.is_in_flight(seq, now)
+            && self
+                .messages
+                .get(&seq)
+                .is_some_and(|m| m.state.receive_count == receive_count)
+    }
+
     pub fn is_in_flight(&self, seq: u64, now: u64) -> bool {
         self.messages
             .get(&seq)

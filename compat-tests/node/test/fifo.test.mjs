@@ -183,8 +183,8 @@ test("FIFO: several clients consuming at once never share a group and keep order
   const GROUPS = 20;
   const PER_GROUP = 10;
   const CONSUMERS = 6;
-  const VISIBILITY_MS = 2000;
-  const LEASE_MARGIN_MS = 800;
+  const VISIBILITY_MS = 4000;
+  const LEASE_MARGIN_MS = 2500;
   const url = await fifoQueue("busy", { VisibilityTimeout: String(VISIBILITY_MS / 1000) });
   for (let i = 0; i < PER_GROUP; i++) {
     for (let start = 0; start < GROUPS; start += 10) {

@@ -315,15 +315,15 @@ async fn fifo_many_consumers_never_share_a_group() {
     const GROUPS: usize = 20;
     const PER_GROUP: usize = 10;
     const CONSUMERS: usize = 8;
-    const VISIBILITY: Duration = Duration::from_secs(2);
-    const LEASE_MARGIN: Duration = Duration::from_millis(800);
+    const VISIBILITY: Duration = Duration::from_secs(4);
+    const LEASE_MARGIN: Duration = Duration::from_millis(2500);
     let client = sqs().await;
     let mut cleanup = Cleanup(vec![]);
     let url = fifo_queue(
         &client,
         &mut cleanup,
         "busy",
-        &[(QueueAttributeName::VisibilityTimeout, "2")],
+        &[(QueueAttributeName::VisibilityTimeout, "4")],
     )
     .await;
     for i in 0..PER_GROUP {
