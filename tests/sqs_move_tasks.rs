@@ -33,19 +33,6 @@ async fn send(app: &App, url: &str, bodies: &[&str]) {
     }
 }
 
-async fn receive(app: &App, url: &str, extra: Value) -> Vec<Value> {
-    let mut input = json!({"QueueUrl": url, "MaxNumberOfMessages": 10});
-    for (k, v) in extra.as_object().unwrap() {
-        input[k] = v.clone();
-    }
-    ok(app, "ReceiveMessage", input)
-        .await
-        .get("Messages")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-}
-
 /// Sends `bodies` to the source `url` and lets them fail once, so they land in its DLQ.
 async fn dead_letter(app: &App, url: &str, bodies: &[&str]) {
     send(app, url, bodies).await;

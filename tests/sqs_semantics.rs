@@ -26,19 +26,6 @@ async fn counts(app: &App, url: &str) -> (u64, u64, u64) {
     )
 }
 
-async fn receive(app: &App, url: &str, extra: Value) -> Vec<Value> {
-    let mut input = json!({"QueueUrl": url, "MaxNumberOfMessages": 10});
-    for (k, v) in extra.as_object().unwrap() {
-        input[k] = v.clone();
-    }
-    ok(app, "ReceiveMessage", input)
-        .await
-        .get("Messages")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-}
-
 #[tokio::test(start_paused = true)]
 async fn visibility_timeout_hides_then_returns_message() {
     let app = app();

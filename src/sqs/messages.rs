@@ -143,15 +143,6 @@ impl Sqs {
                 ));
             }
         };
-        let size = body.len() + message::attributes_size(&attributes);
-        if size > max_size {
-            return Err(ApiError::new(
-                ErrorCode::InvalidParameterValue,
-                format!(
-                    "One or more parameters are invalid. Reason: Message must be shorter than {max_size} bytes."
-                ),
-            ));
-        }
         let now = self.clock.now_ms();
         let extra = Extra {
             trace_header,
@@ -172,6 +163,14 @@ impl Sqs {
         } else {
             0
         };
+        if m.size() > max_size {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                format!(
+                    "One or more parameters are invalid. Reason: Message must be shorter than {max_size} bytes."
+                ),
+            ));
+        }
         Ok(m)
     }
 

@@ -154,10 +154,6 @@ impl Durable {
         }
     }
 
-    pub async fn commit(&self, ops: Vec<Op>) -> StoreResult<()> {
-        self.submit(ops).wait().await
-    }
-
     /// The backend, for start-up scans and size reports.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store

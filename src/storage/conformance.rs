@@ -68,7 +68,7 @@ async fn group_commit_keeps_order_and_answers_everyone() {
         );
         durable.shutdown();
         assert!(
-            durable.commit(vec![Op::Delete(key)]).await.is_err(),
+            durable.submit(vec![Op::Delete(key)]).wait().await.is_err(),
             "{name}: closed after shutdown"
         );
     }

@@ -50,3 +50,17 @@ pub async fn queue(app: &App, name: &str, attrs: Value) -> String {
     .await;
     out["QueueUrl"].as_str().unwrap().to_string()
 }
+
+/// ReceiveMessage of up to 10 messages, with `extra` parameters merged in; the messages.
+pub async fn receive(app: &App, url: &str, extra: Value) -> Vec<Value> {
+    let mut input = json!({"QueueUrl": url, "MaxNumberOfMessages": 10});
+    for (k, v) in extra.as_object().unwrap() {
+        input[k] = v.clone();
+    }
+    ok(app, "ReceiveMessage", input)
+        .await
+        .get("Messages")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}

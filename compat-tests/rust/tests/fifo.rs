@@ -22,22 +22,9 @@ async fn fifo_queue(
     tag: &str,
     attrs: &[(QueueAttributeName, &str)],
 ) -> String {
-    let mut req = client
-        .create_queue()
-        .queue_name(format!("{}.fifo", unique(tag)))
-        .attributes(QueueAttributeName::FifoQueue, "true");
-    for (k, v) in attrs {
-        req = req.attributes(k.clone(), *v);
-    }
-    let url = req
-        .send()
-        .await
-        .expect("CreateQueue")
-        .queue_url()
-        .expect("QueueUrl")
-        .to_string();
-    cleanup.0.push(url.clone());
-    url
+    let mut all = vec![(QueueAttributeName::FifoQueue, "true")];
+    all.extend(attrs.iter().cloned());
+    create_queue(client, cleanup, &format!("{}.fifo", unique(tag)), &all).await
 }
 
 /// Sends one message; returns (MessageId, SequenceNumber).

@@ -63,27 +63,6 @@ fn string_attr(data_type: &str, value: &str) -> MessageAttributeValue {
         .unwrap()
 }
 
-async fn create_queue(
-    client: &aws_sdk_sqs::Client,
-    cleanup: &mut Cleanup,
-    name: &str,
-    attrs: &[(QueueAttributeName, &str)],
-) -> String {
-    let mut req = client.create_queue().queue_name(name);
-    for (k, v) in attrs {
-        req = req.attributes(k.clone(), *v);
-    }
-    let url = req
-        .send()
-        .await
-        .expect("CreateQueue")
-        .queue_url()
-        .expect("QueueUrl")
-        .to_string();
-    cleanup.0.push(url.clone());
-    url
-}
-
 async fn queue_counts(client: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {
     let out = client
         .get_queue_attributes()

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::BehaviorVersion;
 use aws_sdk_sqs::config::{Credentials, Region};
+use aws_sdk_sqs::types::QueueAttributeName;
 
 pub const ACCOUNT: &str = "000000000000";
 pub const REGION: &str = "us-east-1";
@@ -92,4 +93,26 @@ impl Drop for Cleanup {
         })
         .join();
     }
+}
+
+/// Creates a queue with `attrs`, registered for deletion; its URL.
+pub async fn create_queue(
+    client: &aws_sdk_sqs::Client,
+    cleanup: &mut Cleanup,
+    name: &str,
+    attrs: &[(QueueAttributeName, &str)],
+) -> String {
+    let mut req = client.create_queue().queue_name(name);
+    for (k, v) in attrs {
+        req = req.attributes(k.clone(), *v);
+    }
+    let url = req
+        .send()
+        .await
+        .expect("CreateQueue")
+        .queue_url()
+        .expect("QueueUrl")
+        .to_string();
+    cleanup.0.push(url.clone());
+    url
 }
