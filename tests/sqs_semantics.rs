@@ -93,6 +93,88 @@ async fn long_poll_wakes_on_arrival_not_at_deadline() {
     );
 }
 
+async fn send_n(app: &App, url: &str, n: usize) {
+    for i in 0..n {
+        ok(
+            app,
+            "SendMessage",
+            json!({"QueueUrl": url, "MessageBody": format!("m{i}")}),
+        )
+        .await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn long_poll_with_part_of_a_batch_lingers_for_the_rest() {
+    let app = app();
+    let url = queue(&app, "linger", json!({})).await;
+    send_n(&app, &url, 3).await;
+    let (a2, u2) = (app.clone(), url.clone());
+    let poll = tokio::spawn(async move {
+        let start = Instant::now();
+        let got = receive(&a2, &u2, json!({"WaitTimeSeconds": 20})).await;
+        (got.len(), start.elapsed())
+    });
+    // Sends that land while the poll lingers join its answer.
+    tokio::task::yield_now().await;
+    send_n(&app, &url, 4).await;
+    let (got, waited) = poll.await.unwrap();
+    assert_eq!(
+        got, 7,
+        "one answer with the messages that arrived meanwhile"
+    );
+    assert!(waited < Duration::from_millis(5), "lingered {waited:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn polls_that_cannot_batch_answer_at_once() {
+    let app = app();
+    let url = queue(&app, "nolinger", json!({})).await;
+    send_n(&app, &url, 13).await;
+    for (extra, n) in [
+        (json!({"WaitTimeSeconds": 20}), 10), // a full batch is ready
+        (json!({"WaitTimeSeconds": 20, "MaxNumberOfMessages": 1}), 1), // asks for one
+        (json!({"WaitTimeSeconds": 0}), 2),   // short poll
+    ] {
+        let start = Instant::now();
+        assert_eq!(receive(&app, &url, extra.clone()).await.len(), n, "{extra}");
+        assert_eq!(start.elapsed(), Duration::ZERO, "{extra}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_of_arrivals_wakes_one_poll_per_batch() {
+    let app = app();
+    let url = queue(&app, "batchwake", json!({})).await;
+    let mut polls = Vec::new();
+    for _ in 0..5 {
+        let (a, u) = (app.clone(), url.clone());
+        polls.push(tokio::spawn(async move {
+            receive(&a, &u, json!({"WaitTimeSeconds": 2})).await.len()
+        }));
+    }
+    sleep(Duration::from_millis(100)).await;
+    let entries: Vec<Value> = (0..10)
+        .map(|i| json!({"Id": format!("e{i}"), "MessageBody": format!("b{i}")}))
+        .collect();
+    ok(
+        &app,
+        "SendMessageBatch",
+        json!({"QueueUrl": url, "Entries": entries}),
+    )
+    .await;
+    let mut sizes = Vec::new();
+    for p in polls {
+        sizes.push(p.await.unwrap());
+    }
+    sizes.sort();
+    assert_eq!(
+        sizes,
+        vec![0, 0, 0, 0, 10],
+        "one poll takes the whole batch"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn long_poll_on_empty_queue_returns_at_deadline() {
     let app = app();

@@ -185,6 +185,7 @@ impl Sqs {
             if state.deleted {
                 return Err(super::no_such_queue());
             }
+            let before = state.counts().visible;
             let mut ops = state.forget_dedup(now);
             for mut m in messages {
                 if state.settings.fifo {
@@ -210,10 +211,12 @@ impl Sqs {
                 results.push(send_result(&m));
                 ops.extend(state.push(m, now).1);
             }
-            (self.submit(ops), state.counts().visible)
+            (self.submit(ops), (before, state.counts().visible))
         };
-        wake(q, ready);
-        self.persist(pending).await?;
+        // Waiting long polls are woken once the whole commit group is on disk.
+        let persisted = self.persist(pending).await;
+        wake_arrivals(q, ready.0, ready.1);
+        persisted?;
         Ok(results)
     }
 
@@ -482,10 +485,22 @@ fn expired_handle(handle: &str, batch: bool) -> ApiError {
     }
 }
 
-/// Wakes up to `ready` long polls (one per receivable message, at most a batch's worth): waking
-/// every waiter for one message would only make the others go back to sleep.
+/// Wakes one long poll per batch's worth of the `ready` messages (at most a batch of long polls):
+/// waking a waiter per message would hand each of them one. A receive that leaves messages
+/// behind wakes the next waiter.
 pub(super) fn wake(q: &Queue, ready: usize) {
-    for _ in 0..ready.min(MAX_BATCH) {
+    for _ in 0..ready.div_ceil(MAX_BATCH).min(MAX_BATCH) {
+        q.notify.notify_one();
+    }
+}
+
+/// Wakes long polls for messages that arrived, `before` -> `after` ready: one when the queue
+/// stops being empty (it lingers for a batch) and one per batch completed since. A receive that
+/// leaves messages behind wakes the next.
+fn wake_arrivals(q: &Queue, before: usize, after: usize) {
+    let first = usize::from(before == 0 && after > 0);
+    let batches = (after / MAX_BATCH).saturating_sub(before / MAX_BATCH);
+    for _ in 0..(first + batches).min(MAX_BATCH) {
         q.notify.notify_one();
     }
 }

@@ -15,6 +15,9 @@ use std::sync::Arc;
 const MAX_WAIT: i64 = 20;
 /// AWS's quota of in-flight messages per queue (standard and FIFO alike since 2024).
 const MAX_IN_FLIGHT: usize = 120_000;
+/// How long a long poll that would answer with part of a batch waits for more (AWS answers a
+/// long poll within tens of milliseconds of an arrival; this stays well inside that).
+const LINGER_MS: u64 = 1;
 
 /// System attribute names a receive can ask for on a standard queue.
 const SYSTEM_ATTRIBUTES: &[&str] = &[
@@ -79,7 +82,17 @@ impl Sqs {
 
         let wait_ms = wait.unwrap_or_else(|| q.lock().settings.wait as u64) * 1000;
         let deadline = self.clock.now_ms() + wait_ms;
+        // A long poll that would answer with part of a batch first waits LINGER_MS (within its
+        // deadline) for the sends in flight, so a busy queue answers with batches rather than
+        // with one message per call. It does not listen for arrivals meanwhile: a wake-up is
+        // meant for a poll that will take what arrived.
+        let mut linger = wait_ms > 0 && max > 1;
         loop {
+            if linger && (1..max).contains(&q.lock().counts().visible) {
+                linger = false;
+                let until = (self.clock.now_ms() + LINGER_MS).min(deadline);
+                tokio::time::sleep_until(self.clock.instant_at(until)).await;
+            }
             let notified = q.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
