@@ -64,11 +64,6 @@ impl Store for SledStore {
     }
 
     fn sync(&self) -> StoreResult<()> {
-        // EXPERIMENT (reverted in the next commit): acknowledge without sled's flush, to measure
-        // what sled costs on the write path when nothing waits for the disk.
-        if std::env::var_os("FERRY_EXPERIMENT_NO_FLUSH").is_some() {
-            return Ok(());
-        }
         self.db.flush().map(|_| ()).map_err(err)
     }
 
