@@ -6,7 +6,8 @@
 # Builds ferry (release) and brokerload (../shared/tools/brokerload, into target/brokerload),
 # installs the pinned moto_server into bench/.venv, starts ferry (durable sled, temp data dir),
 # moto_server and brokerload-hello on free 127.0.0.1 ports, runs:
-#   ferry  sqs-send + sqs-roundtrip at 32 conns, json and query protocol
+#   ferry  sqs-send + sqs-roundtrip at 32 conns, json and query protocol (durable sled), and json
+#          again with --in-memory (the request path without the disk)
 #   moto   sqs-send + sqs-roundtrip at 32 conns, json
 #   hello  raw at 8 and 32 conns (ceiling: trivial hyper server, same client)
 #   ferrybench.py startup (start-to-healthy, idle RSS) and longpoll (200 idle waiters: CPU)
@@ -24,7 +25,7 @@ CONNS=32
 for arg in "$@"; do
   case "$arg" in
     --big) BIG=1 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     ''|*[!0-9.]*) echo "usage: $0 [--big] [SECONDS]" >&2; exit 2 ;;
     *) SECS=$arg ;;
   esac
@@ -91,17 +92,22 @@ wait_http() {  # URL NAME PID
   echo "$2 not ready after 30 s; log: $TMP/$2.log" >&2; exit 1
 }
 
-FERRY_PORT=$(free_port); MOTO_PORT=$(free_port); HELLO_PORT=$(free_port)
+FERRY_PORT=$(free_port); MEM_PORT=$(free_port); MOTO_PORT=$(free_port); HELLO_PORT=$(free_port)
 # Flags are given explicitly; FERRY_* from the caller's environment must not change the run.
 env -u FERRY_LISTEN -u FERRY_DATA_DIR -u FERRY_IN_MEMORY \
   "$FERRY" --listen "127.0.0.1:$FERRY_PORT" --data-dir "$TMP/ferry-data" --log-level warn \
   >"$TMP/ferry.log" 2>&1 &
 FERRY_PID=$!; PIDS+=("$FERRY_PID")
+# The same binary with --in-memory: what the request path costs without the disk.
+env -u FERRY_LISTEN -u FERRY_DATA_DIR -u FERRY_IN_MEMORY \
+  "$FERRY" --listen "127.0.0.1:$MEM_PORT" --in-memory --log-level warn >"$TMP/ferry-mem.log" 2>&1 &
+MEM_PID=$!; PIDS+=("$MEM_PID")
 "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$TMP/moto.log" 2>&1 &
 MOTO_PID=$!; PIDS+=("$MOTO_PID")
 "$H" --listen "127.0.0.1:$HELLO_PORT" >"$TMP/hello.log" 2>&1 &
 HELLO_PID=$!; PIDS+=("$HELLO_PID")
 wait_http "http://127.0.0.1:$FERRY_PORT/_ferry/health" ferry "$FERRY_PID"
+wait_http "http://127.0.0.1:$MEM_PORT/_ferry/health" ferry-mem "$MEM_PID"
 wait_http "http://127.0.0.1:$MOTO_PORT/moto-api/" moto "$MOTO_PID"
 wait_http "http://127.0.0.1:$HELLO_PORT/" hello "$HELLO_PID"
 echo "ferry pid $FERRY_PID :$FERRY_PORT | moto pid $MOTO_PID :$MOTO_PORT | hello pid $HELLO_PID :$HELLO_PORT" >&2
@@ -117,6 +123,8 @@ bl() {  # label port pid conns args...
 }
 log "ferry, json protocol, $CONNS conns, ${SECS}s per scenario"
 bl ferry "$FERRY_PORT" "$FERRY_PID" "$CONNS" sqs-send sqs-roundtrip
+log "ferry --in-memory, json protocol"
+bl ferry-mem "$MEM_PORT" "$MEM_PID" "$CONNS" sqs-send sqs-roundtrip
 log "ferry, query protocol"
 bl ferry "$FERRY_PORT" "$FERRY_PID" "$CONNS" --protocol query sqs-send sqs-roundtrip
 log "moto_server, json protocol"

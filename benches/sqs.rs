@@ -1,5 +1,6 @@
 //! `cargo bench --bench sqs`: the codecs and the store on their own, as figures per operation.
-//! Prints one line per case: operations per second and nanoseconds per operation.
+//! Prints one line per case: operations per second and nanoseconds per operation. The disk lines
+//! are the floor under any durable commit on this machine.
 
 use ferry::protocol::{Service, query, xml};
 use ferry::sqs::message::{Attributes, Extra, Message, MessageId, md5_hex};
@@ -70,6 +71,32 @@ fn store_case(name: &str, store: Arc<dyn Store>, group: usize, budget: Duration)
     durable.shutdown();
 }
 
+/// What one flush costs on this disk, without any store: a 300-byte record appended and then
+/// either `fdatasync`ed or waited for with `sync_file_range` (what sled's flush does on Linux).
+/// A commit group can never be faster than this.
+fn disk_floor(budget: Duration) {
+    use std::io::Write;
+    use std::os::unix::io::AsRawFd;
+    let record = [7u8; 300];
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = std::fs::File::create(dir.path().join("floor")).unwrap();
+    measure("disk: append 300 B + fdatasync", 1, budget, || {
+        file.write_all(&record).unwrap();
+        file.sync_data().unwrap();
+    });
+    let mut offset = file.metadata().unwrap().len() as i64;
+    measure("disk: append 300 B + sync_file_range", 1, budget, || {
+        file.write_all(&record).unwrap();
+        let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
+            | libc::SYNC_FILE_RANGE_WRITE
+            | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+        // SAFETY: a valid open descriptor and a range inside the file.
+        let rc = unsafe { libc::sync_file_range(file.as_raw_fd(), offset, 300, flags) };
+        assert_eq!(rc, 0, "sync_file_range");
+        offset += 300;
+    });
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let budget = Duration::from_millis(if quick { 200 } else { 1500 });
@@ -110,6 +137,7 @@ fn main() {
         },
     );
 
+    disk_floor(budget);
     store_case("memory", Arc::new(MemoryStore::default()), 1, budget);
     store_case("memory", Arc::new(MemoryStore::default()), 32, budget);
     for group in [1, 32] {

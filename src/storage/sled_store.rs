@@ -1,5 +1,8 @@
-//! The default backend: one sled tree on disk. A batch is applied atomically with `apply_batch`;
-//! `sync` is sled's flush (an fsync of its log), called once per commit group.
+//! The default backend: one sled tree on disk. A batch is applied op by op, in order; `sync` is
+//! sled's flush, called once per commit group. On Linux sled's flush writes its log buffers and
+//! waits for them with `sync_file_range`: the data is on the device when an answer goes out, which
+//! survives `kill -9` and any crash of the process; sled does not fsync the file's metadata or the
+//! device cache, so a power cut can still lose the last few seconds.
 
 use super::{Op, Store, StoreError, StoreResult, Visitor};
 use std::path::Path;
@@ -51,7 +54,7 @@ impl Store for SledStore {
     /// Applies ops one by one, in order. sled recovers a prefix of the operations after a crash,
     /// so a batch whose ops are ordered "add before remove" (a move inserts the copy first) never
     /// loses data, only possibly leaves a duplicate. `apply_batch` would make batches atomic but
-    /// costs ~70 µs per call here, more than the fsync itself (see `cargo bench --bench sqs`).
+    /// costs ~70 µs per call here, more than the flush itself (see `cargo bench --bench sqs`).
     fn write(&self, ops: &[Op]) -> StoreResult<()> {
         for op in ops {
             match op {
