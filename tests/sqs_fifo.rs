@@ -232,6 +232,36 @@ async fn groups_are_ordered_and_locked_while_in_flight() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn long_poll_behind_a_locked_group_wakes_for_another_group() {
+    let app = app();
+    let url = fifo(&app, "lockedwake.fifo", json!({})).await;
+    for i in 0..4 {
+        send(&app, &url, &format!("a{i}"), "A", &format!("a{i}")).await;
+    }
+    assert_eq!(
+        bodies(&receive(&app, &url, 1).await),
+        ["a0"],
+        "group A now locked"
+    );
+    let (a2, u2) = (app.clone(), url.clone());
+    let poll = tokio::spawn(async move {
+        let start = tokio::time::Instant::now();
+        let got = ok(
+            &a2,
+            "ReceiveMessage",
+            json!({"QueueUrl": u2, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 20}),
+        )
+        .await;
+        (got, start.elapsed())
+    });
+    sleep(Duration::from_secs(1)).await;
+    send(&app, &url, "b0", "B", "b0").await;
+    let (got, waited) = poll.await.unwrap();
+    assert_eq!(got["Messages"][0]["Body"], "b0");
+    assert!(waited < Duration::from_secs(2), "woke after {waited:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn deduplication_window() {
     let app = app();
     let url = fifo(&app, "d.fifo", json!({})).await;

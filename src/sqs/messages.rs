@@ -185,7 +185,13 @@ impl Sqs {
             if state.deleted {
                 return Err(super::no_such_queue());
             }
-            let before = state.counts().visible;
+            // FIFO counts include messages of locked groups, which no poll can take: there, any
+            // arrival may be the first takeable message.
+            let before = if state.settings.fifo {
+                0
+            } else {
+                state.counts().visible
+            };
             let mut ops = state.forget_dedup(now);
             for mut m in messages {
                 if state.settings.fifo {
