@@ -1,5 +1,5 @@
 //! EXPERIMENT (reverted in the next commit): an append-only file with no index, recovery or
-//! compaction, selected with FERRY_PROBE=sfr|fdatasync|write|inline. It measures the floor of the durable
+//! compaction, selected with FERRY_PROBE=sfr|fdatasync|write. It measures the floor of the durable
 //! commit path: the same group commit, with the cheapest possible store underneath.
 use super::{Op, Store, StoreResult, Visitor};
 use std::io::Write;
@@ -29,21 +29,6 @@ impl Probe {
 impl Store for Probe {
     fn write(&self, ops: &[Op]) -> StoreResult<()> {
         let mut g = self.inner.lock().unwrap();
-        if inline() {
-            // write() in the request's own thread, answered at once (no writer thread, no flush).
-            let mut buf = Vec::new();
-            for op in ops {
-                match op {
-                    Op::Put(k, v) => {
-                        buf.extend_from_slice(k);
-                        buf.extend_from_slice(v);
-                    }
-                    Op::Delete(k) => buf.extend_from_slice(k),
-                }
-            }
-            g.0.write_all(&buf).unwrap();
-            return Ok(());
-        }
         for op in ops {
             match op {
                 Op::Put(k, v) => {
@@ -86,12 +71,4 @@ impl Store for Probe {
     fn size_on_disk(&self) -> Option<u64> {
         None
     }
-
-    fn is_volatile(&self) -> bool {
-        inline()
-    }
-}
-
-fn inline() -> bool {
-    std::env::var("FERRY_PROBE").as_deref() == Ok("inline")
 }
