@@ -1,5 +1,5 @@
 //! EXPERIMENT (reverted in the next commit): an append-only file with no index, recovery or
-//! compaction, selected with FERRY_PROBE=sfr|fdatasync|write. It measures the floor of the durable
+//! compaction, selected with FERRY_PROBE=sfr|fdatasync. It measures the floor of the durable
 //! commit path: the same group commit, with the cheapest possible store underneath.
 use super::{Op, Store, StoreResult, Visitor};
 use std::io::Write;
@@ -45,9 +45,7 @@ impl Store for Probe {
         let mut g = self.inner.lock().unwrap();
         let buf = std::mem::take(&mut g.1);
         g.0.write_all(&buf).unwrap();
-        if std::env::var("FERRY_PROBE").as_deref() == Ok("write") {
-            // write() only: in the OS's page cache, which survives kill -9 but not a power cut.
-        } else if self.fdatasync {
+        if self.fdatasync {
             g.0.sync_data().unwrap();
         } else {
             let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
