@@ -6,7 +6,6 @@
 mod codec;
 mod commit;
 mod memory;
-mod probe;
 mod sled_store;
 
 pub use codec::{Dec, Enc, decode_json, encode_json};
@@ -115,10 +114,6 @@ pub mod keys {
 
 /// Opens the configured backend.
 pub fn open(config: &crate::config::Config) -> StoreResult<std::sync::Arc<dyn Store>> {
-    if let Ok(m) = std::env::var("FERRY_PROBE") {
-        let fdatasync = m == "fdatasync";
-        return Ok(std::sync::Arc::new(probe::Probe::open(&config.data_dir, fdatasync)));
-    }
     if config.in_memory {
         Ok(std::sync::Arc::new(MemoryStore::default()))
     } else {
