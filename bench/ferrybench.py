@@ -363,11 +363,7 @@ def _sender(args):
                 sqs = Sqs(port)
         sqs.close()
 
-    ts = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    run_threads(run, threads)
     return sum(sent), sum(errors)
 
 
@@ -399,11 +395,7 @@ def _drainer(args):
                 sqs = Sqs(port)
         sqs.close()
 
-    ts = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    run_threads(run, threads)
     return sum(deleted), sum(errors)
 
 
@@ -532,6 +524,15 @@ def _pct(sorted_vals, q):
     return sorted_vals[min(len(sorted_vals) - 1, int(q * len(sorted_vals)))]
 
 
+def run_threads(run, threads):
+    """Runs run(0) .. run(threads - 1), each on its own thread, and waits for all of them."""
+    ts = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
 def _lat_summary(lat_ms):
     s = sorted(lat_ms)
     r = lambda v: None if v is None else round(v, 3)  # noqa: E731
@@ -644,11 +645,7 @@ def _fifo_send_worker(port, url, groups, wid, threads, nconn, counts, size, dead
                 sqs = conns[t] = Sqs(port)
         sqs.close()
 
-    ts = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    run_threads(run, threads)
     results.put({"sent": sum(sent),
                  "attempted": {wid * threads + t: sent[t] + len(failed[t]) for t in range(threads)},
                  "failed": [(wid * threads + t, k) for t in range(threads) for k in failed[t]],
@@ -724,11 +721,7 @@ def _fifo_recv_worker(port, url, fifo, wid, threads, expected, counter, deadline
                 sqs = conns[t] = Sqs(port, timeout=30)
         sqs.close()
 
-    ts = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    run_threads(run, threads)
     results.put({"recs": [r for rs in recs for r in rs], "batches": [b for bs in batches for b in bs],
                  "lat": [x for l in lat for x in l],
                  **{k: sum(s[k] for s in stats) for k in ("empty", "deleted", "delete_failed", "errors")},

@@ -12,6 +12,14 @@ use std::time::{Duration, SystemTime};
 
 type Pairs = Vec<(String, String)>;
 
+/// The value of header `name` (any case) among `headers`.
+fn header<'a>(headers: &'a Pairs, name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 fn signed_parts(
     access_key: &str,
     region: &str,
@@ -63,10 +71,7 @@ fn authorization_header_names_region_and_account() {
         SignatureLocation::Headers,
         b"{}",
     );
-    let authorization = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-        .map(|(_, v)| v.as_str());
+    let authorization = header(&headers, "authorization");
     let credential = auth::credential(authorization, None);
     assert_eq!(credential.service.as_deref(), Some("sqs"));
     let caller = credential.caller("000000000000", "localhost:4566");
@@ -84,10 +89,7 @@ fn non_numeric_access_key_uses_the_default_account() {
         SignatureLocation::Headers,
         b"{}",
     );
-    let authorization = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-        .map(|(_, v)| v.as_str());
+    let authorization = header(&headers, "authorization");
     let caller = auth::credential(authorization, None).caller("000000000000", "h");
     assert_eq!(
         (

@@ -179,7 +179,7 @@ impl Sqs {
     /// original. Returns each message's result.
     async fn enqueue(&self, q: &Queue, messages: Vec<Message>) -> ApiResult<Vec<Value>> {
         let mut results = Vec::with_capacity(messages.len());
-        let (pending, ready) = {
+        let (pending, before, after) = {
             let now = self.clock.now_ms();
             let mut state = q.lock();
             if state.deleted {
@@ -217,11 +217,11 @@ impl Sqs {
                 results.push(send_result(&m));
                 ops.extend(state.push(m, now).1);
             }
-            (self.submit(ops), (before, state.counts().visible))
+            (self.submit(ops), before, state.counts().visible)
         };
         // Waiting long polls are woken once the whole commit group is on disk.
         let persisted = self.persist(pending).await;
-        wake_arrivals(q, ready.0, ready.1);
+        wake_arrivals(q, before, after);
         persisted?;
         Ok(results)
     }

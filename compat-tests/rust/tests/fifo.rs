@@ -98,14 +98,7 @@ async fn fifo_creation_rules() {
         &[(QueueAttributeName::ContentBasedDeduplication, "true")],
     )
     .await;
-    let out = client
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::All)
-        .send()
-        .await
-        .unwrap();
-    let a = out.attributes().unwrap();
+    let a = all_attributes(&client, &url).await;
     let get = |k: QueueAttributeName| a.get(&k).map(String::as_str);
     assert_eq!(get(QueueAttributeName::FifoQueue), Some("true"));
     assert_eq!(
@@ -440,18 +433,5 @@ async fn fifo_many_consumers_never_share_a_group() {
             "group {g} out of order or not exactly once"
         );
     }
-    let out = client
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .unwrap();
-    let a = out.attributes().unwrap();
-    assert_eq!(a[&QueueAttributeName::ApproximateNumberOfMessages], "0");
-    assert_eq!(
-        a[&QueueAttributeName::ApproximateNumberOfMessagesNotVisible],
-        "0"
-    );
+    assert_eq!(queue_counts(&client, &url).await, (0, 0));
 }

@@ -63,23 +63,6 @@ fn string_attr(data_type: &str, value: &str) -> MessageAttributeValue {
         .unwrap()
 }
 
-async fn queue_counts(client: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {
-    let out = client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .expect("GetQueueAttributes");
-    let a = out.attributes().expect("attributes");
-    let n = |k: &QueueAttributeName| a.get(k).expect("count present").parse::<u64>().unwrap();
-    (
-        n(&QueueAttributeName::ApproximateNumberOfMessages),
-        n(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-    )
-}
-
 #[tokio::test]
 async fn queue_lifecycle_and_queue_does_not_exist() {
     let client = sqs().await;
@@ -184,14 +167,7 @@ async fn queue_attributes_and_invalid_attribute_value() {
     )
     .await;
 
-    let out = client
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::All)
-        .send()
-        .await
-        .unwrap();
-    let a = out.attributes().unwrap();
+    let a = all_attributes(&client, &url).await;
     let get = |k: QueueAttributeName| a.get(&k).map(String::as_str);
     assert_eq!(
         get(QueueAttributeName::QueueArn),

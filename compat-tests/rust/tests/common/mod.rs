@@ -10,6 +10,40 @@ use aws_sdk_sqs::config::{Credentials, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
 
 pub const ACCOUNT: &str = "000000000000";
+
+/// Every attribute of the queue at `url`.
+pub async fn all_attributes(
+    client: &aws_sdk_sqs::Client,
+    url: &str,
+) -> std::collections::HashMap<QueueAttributeName, String> {
+    client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .expect("GetQueueAttributes")
+        .attributes
+        .expect("attributes")
+}
+
+/// (ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible) of the queue at `url`.
+pub async fn queue_counts(client: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {
+    let out = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("GetQueueAttributes");
+    let a = out.attributes().expect("attributes");
+    let n = |k: &QueueAttributeName| a.get(k).expect("count present").parse::<u64>().unwrap();
+    (
+        n(&QueueAttributeName::ApproximateNumberOfMessages),
+        n(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+    )
+}
 pub const REGION: &str = "us-east-1";
 
 pub fn endpoint() -> String {
