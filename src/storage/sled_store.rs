@@ -19,9 +19,10 @@ fn err(e: sled::Error) -> StoreError {
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 impl SledStore {
-    /// Opens (or creates) the database in `dir`. sled releases its file lock a moment after the
-    /// previous owner dropped it (its IO threads let go last), so a restart in the same process,
-    /// or right after the old process exited, retries for up to a second.
+    /// Opens (or creates) the database in `dir`. sled releases its file lock some time after the
+    /// previous owner dropped it (its IO threads and deferred epoch garbage let go last; on a
+    /// loaded machine that took over a second), so a restart in the same process, or right after
+    /// the old process exited, retries for up to five seconds.
     pub fn open(dir: &Path) -> StoreResult<Self> {
         let mut attempts = 0;
         loop {
@@ -34,7 +35,7 @@ impl SledStore {
             match opened {
                 Ok(db) => return Ok(SledStore { db }),
                 Err(sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock && attempts < 50 =>
+                    if e.kind() == std::io::ErrorKind::WouldBlock && attempts < 250 =>
                 {
                     attempts += 1;
                     std::thread::sleep(std::time::Duration::from_millis(20));
