@@ -1,6 +1,6 @@
 //! Every EventBridge TestEventPattern case recorded against AWS must come out the same here.
 //!
-//! The cases live in `../shared/conformance/event-patterns.json` (relative to the crate); each
+//! The cases live in `tests/data/event-patterns.json` (see `tests/data/README.md`); each
 //! has a pattern, an event and the outcome AWS gave: `match`, `no-match`, or `error` with the
 //! error code and the first line of AWS's message. Match outcomes are also checked through a
 //! compiled `RuleSet`, so the shared structure is held to the same record.
@@ -10,8 +10,7 @@ use std::path::Path;
 use ferry::pattern::{Dialect, Pattern, RuleSet, test_event_pattern};
 
 fn cases() -> Vec<serde_json::Value> {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/event-patterns.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/event-patterns.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "the conformance file {} is missing or unreadable ({e}); it holds the cases recorded against AWS and must be present",

@@ -1,5 +1,5 @@
 """EventBridge TestEventPattern through boto3: every case recorded against AWS in
-../shared/conformance/event-patterns.json must agree, plus a few of our own."""
+tests/data/event-patterns.json must agree, plus a few of our own."""
 
 import json
 import os
@@ -10,7 +10,7 @@ import pytest
 
 from conftest import make_client
 
-CASES_FILE = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance" / "event-patterns.json"
+CASES_FILE = pathlib.Path(__file__).resolve().parents[2] / "tests" / "data" / "event-patterns.json"
 CASES = json.loads(CASES_FILE.read_text())["cases"]
 
 
