@@ -4,7 +4,7 @@
 
 use ferry::protocol::{Service, query, xml};
 use ferry::sqs::message::{Attributes, Extra, Message, MessageId, md5_hex};
-use ferry::storage::{Durable, MemoryStore, Op, SledStore, Store, keys};
+use ferry::storage::{Durable, Log, Op, SledStore, Store, SyncPolicy, keys};
 use serde_json::json;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -38,13 +38,12 @@ fn message(body_len: usize) -> Message {
     )
 }
 
-fn store_case(name: &str, store: Arc<dyn Store>, group: usize, budget: Duration) {
+fn store_case(name: &str, durable: Durable, group: usize, budget: Duration) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let durable = Arc::new(Durable::new(store));
     let m = message(256);
     let encoded = m.encode();
     let mut seq = 0u64;
@@ -138,28 +137,47 @@ fn main() {
     );
 
     disk_floor(budget);
-    store_case("memory", Arc::new(MemoryStore::default()), 1, budget);
-    store_case("memory", Arc::new(MemoryStore::default()), 32, budget);
+    for group in [1, 32] {
+        store_case("memory", Durable::memory(), group, budget);
+    }
+    // Messages go to the log; the resources store (sled) sees none of these ops.
+    for (policy, label) in [
+        (SyncPolicy::default(), "log, --sync 1s"),
+        (SyncPolicy::Always, "log, --sync always"),
+    ] {
+        for group in [1, 32] {
+            let dir = tempfile::tempdir().unwrap();
+            let sled: Arc<dyn Store> = Arc::new(SledStore::open(&dir.path().join("sled")).unwrap());
+            let log: Arc<dyn Store> = Arc::new(Log::open(&dir.path().join("log")).unwrap());
+            store_case(
+                label,
+                Durable::new(sled, log.clone(), policy),
+                group,
+                budget,
+            );
+            let mut n = 0;
+            log.scan(&[keys::MESSAGE], &mut |_, _| {
+                n += 1;
+                Ok(())
+            })
+            .unwrap();
+            println!(
+                "{:<48} {:>12} messages, {:>8.1} bytes on disk per message",
+                "  log after the run",
+                n,
+                log.size_on_disk().unwrap() as f64 / n.max(1) as f64
+            );
+        }
+    }
+    // What the same ops cost when sled holds the messages (the layout before the log).
     for group in [1, 32] {
         let dir = tempfile::tempdir().unwrap();
+        let sled: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
         store_case(
-            "sled",
-            Arc::new(SledStore::open(dir.path()).unwrap()),
+            "sled as the message store",
+            Durable::new(sled.clone(), sled, SyncPolicy::Always),
             group,
             budget,
-        );
-        let s = SledStore::open(dir.path()).unwrap();
-        let mut n = 0;
-        s.scan(&[keys::MESSAGE], &mut |_, _| {
-            n += 1;
-            Ok(())
-        })
-        .unwrap();
-        println!(
-            "{:<48} {:>12} messages, {:>8.1} bytes on disk per message",
-            "  sled after the run",
-            n,
-            s.size_on_disk().unwrap() as f64 / n.max(1) as f64
         );
     }
 }

@@ -6,6 +6,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+pub use crate::storage::SyncPolicy;
+
 /// The largest message AWS accepts today (1 MiB); also the default `MaximumMessageSize`.
 pub const AWS_MAX_MESSAGE_SIZE: usize = 1_048_576;
 
@@ -40,6 +42,10 @@ pub struct Config {
     pub log_level: String,
     #[arg(long, env = "FERRY_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// When an acknowledged write reaches the device: `always` (answer after fdatasync) or an
+    /// interval such as `1s` (answer after write(), fdatasync in the background that often).
+    #[arg(long, env = "FERRY_SYNC", default_value = "1s")]
+    pub sync: SyncPolicy,
     /// Upper bound for `MaximumMessageSize` (AWS: 1 MiB).
     #[arg(long, env = "FERRY_MAX_MESSAGE_SIZE", default_value_t = AWS_MAX_MESSAGE_SIZE)]
     pub max_message_size: usize,
@@ -56,6 +62,7 @@ impl Config {
             log_level: "info".into(),
             log_format: LogFormat::Text,
             max_message_size: AWS_MAX_MESSAGE_SIZE,
+            sync: SyncPolicy::default(),
         }
     }
 
@@ -82,7 +89,11 @@ impl fmt::Display for Config {
         let store = if self.in_memory {
             "in-memory".to_string()
         } else {
-            format!("sled at {}", self.data_dir.display())
+            format!(
+                "disk at {} (resources in sled, messages in the log) sync={}",
+                self.data_dir.display(),
+                self.sync
+            )
         };
         write!(
             f,

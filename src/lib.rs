@@ -11,7 +11,7 @@
 //! - `sts`      — `GetCallerIdentity`.
 //! - `events`   — EventBridge actions (today `TestEventPattern`).
 //! - `pattern`  — the event pattern / filter policy matcher (pure).
-//! - `storage`  — the `Store` trait, sled and memory backends, group commit.
+//! - `storage`  — the `Store` seam: sled (resources), the message log (hot records), memory.
 //! - `clock`    — the one source of time, pausable in tests.
 
 pub mod caller;
@@ -43,8 +43,7 @@ pub struct App {
 impl App {
     /// Opens the store and rebuilds every service's state from it.
     pub fn open(config: Config) -> Result<Arc<App>, storage::StoreError> {
-        let store = storage::open(&config)?;
-        let durable = Arc::new(storage::Durable::new(store));
+        let durable = Arc::new(storage::open(&config)?);
         let clock = clock::Clock::new();
         let sqs = sqs::Sqs::open(durable.clone(), clock, config.max_message_size)?;
         Ok(Arc::new(App {
@@ -59,7 +58,7 @@ impl App {
         json!({
             "version": env!("CARGO_PKG_VERSION"),
             "services": {"sqs": "running", "sts": "running", "sns": "not-implemented", "events": "partial"},
-            "store": if self.config.in_memory { "memory" } else { "sled" },
+            "store": if self.config.in_memory { "memory" } else { "disk" },
         })
     }
 

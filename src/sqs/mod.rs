@@ -85,10 +85,9 @@ impl Sqs {
         clock: Clock,
         max_message_size: usize,
     ) -> StoreResult<Arc<Sqs>> {
-        let store = durable.store().clone();
         let mut by_id: HashMap<u64, Arc<Queue>> = HashMap::new();
         let mut max_id = 0;
-        store.scan(&[keys::QUEUE], &mut |k, v| {
+        durable.scan(&[keys::QUEUE], &mut |k, v| {
             let id = u64::from_be_bytes(
                 k[1..9]
                     .try_into()
@@ -101,7 +100,7 @@ impl Sqs {
             Ok(())
         })?;
         let mut states: HashMap<(u64, u64), MessageState> = HashMap::new();
-        store.scan(&[keys::MESSAGE_STATE], &mut |k, v| {
+        durable.scan(&[keys::MESSAGE_STATE], &mut |k, v| {
             if let Some(id) = keys::split_message(k) {
                 states.insert(id, MessageState::decode(v)?);
             }
@@ -110,7 +109,7 @@ impl Sqs {
         let now = clock.now_ms();
         let mut loaded = 0usize;
         let mut current: Option<(u64, Arc<Queue>)> = None;
-        store.scan(&[keys::MESSAGE], &mut |k, v| {
+        durable.scan(&[keys::MESSAGE], &mut |k, v| {
             let Some((qid, seq)) = keys::split_message(k) else {
                 return Ok(());
             };
@@ -125,7 +124,7 @@ impl Sqs {
             Ok(())
         })?;
         let mut expired = Vec::new();
-        store.scan(&[keys::DEDUP], &mut |k, v| {
+        durable.scan(&[keys::DEDUP], &mut |k, v| {
             let (Some(qid), Some(key)) = (k.get(1..9), k.get(9..)) else {
                 return Ok(());
             };
@@ -145,7 +144,7 @@ impl Sqs {
             .into_values()
             .map(|q| ((q.account.clone(), q.region.clone(), q.name.clone()), q))
             .collect();
-        let tasks = redrive::Tasks::load(&*store)?;
+        let tasks = redrive::Tasks::load(&durable)?;
         Ok(Arc::new_cyclic(|me| Sqs {
             queues: RwLock::new(queues),
             next_id: AtomicU64::new(max_id + 1),

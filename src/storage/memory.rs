@@ -47,6 +47,10 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.map().get(key).cloned())
+    }
+
     fn clear(&self) -> StoreResult<()> {
         self.map().clear();
         Ok(())

@@ -1,17 +1,24 @@
-//! Durable state behind one small trait. Services keep their working state in memory and describe
-//! every change as a batch of [`Op`]s; [`Durable`] groups the batches of concurrent requests into one
-//! write and one flush (group commit), so durability costs latency, not throughput. Nothing above this
-//! module knows whether sled or plain memory is underneath.
+//! Durable state behind one small seam. Services keep their working state in memory and describe
+//! every change as a batch of [`Op`]s; [`Durable`] sends each op to its home by key family:
+//! resources (queues, tasks) to sled, hot records (messages, their state, deduplication) to the
+//! append-only message log (`log/`), or everything to memory with `--in-memory`. Nothing above
+//! this module knows which file a record lands in.
+//!
+//! On disk the data directory holds `FORMAT` (the layout version), `sled/` and `log/`.
 
 mod codec;
 mod commit;
+pub mod log;
 mod memory;
 mod sled_store;
+mod sync;
 
 pub use codec::{Dec, Enc, decode_json, encode_json};
 pub use commit::{Durable, Pending};
+pub use log::Log;
 pub use memory::MemoryStore;
 pub use sled_store::SledStore;
+pub use sync::SyncPolicy;
 
 use std::fmt;
 
@@ -46,6 +53,8 @@ pub trait Store: Send + Sync + 'static {
     fn sync(&self) -> StoreResult<()>;
     /// Visit every key/value under `prefix` in key order.
     fn scan(&self, prefix: &[u8], f: &mut Visitor<'_>) -> StoreResult<()>;
+    /// The value of one key.
+    fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>>;
     /// Remove every key.
     fn clear(&self) -> StoreResult<()>;
     /// Bytes used on disk, when the backend has a disk.
@@ -54,10 +63,22 @@ pub trait Store: Send + Sync + 'static {
     fn is_volatile(&self) -> bool {
         false
     }
+    /// Background housekeeping (the log's compaction), called about once a second.
+    fn maintain(&self) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// Key layout, one place for every family prefix.
 pub mod keys {
+    /// Families of hot records, kept in the message log rather than sled: written on every
+    /// send, receive and delete, and dead soon after.
+    pub const HOT: &[u8] = &[MESSAGE, MESSAGE_STATE, DEDUP];
+
+    pub fn is_hot(family: u8) -> bool {
+        HOT.contains(&family)
+    }
+
     /// Queue record: `q` + queue id.
     pub const QUEUE: u8 = b'q';
     /// Immutable message (body, attributes): `m` + queue id + sequence.
@@ -112,13 +133,69 @@ pub mod keys {
     }
 }
 
-/// Opens the configured backend.
-pub fn open(config: &crate::config::Config) -> StoreResult<std::sync::Arc<dyn Store>> {
-    if config.in_memory {
-        Ok(std::sync::Arc::new(MemoryStore::default()))
-    } else {
-        Ok(std::sync::Arc::new(SledStore::open(&config.data_dir)?))
+/// The layout version of a data directory, kept in its `FORMAT` file. Format 1 (no such file,
+/// sled files at the top) held messages in sled; format 2 keeps them in the message log.
+pub const FORMAT: u32 = 2;
+
+/// Checks (or, for a new directory, writes) the data directory's format.
+fn check_format(dir: &std::path::Path) -> StoreResult<()> {
+    let err = |e: std::io::Error| StoreError(format!("data directory {}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let file = dir.join("FORMAT");
+    match std::fs::read_to_string(&file) {
+        Ok(text) => {
+            let found = text
+                .trim()
+                .strip_prefix("ferry data format ")
+                .and_then(|n| n.parse::<u32>().ok());
+            match found {
+                Some(FORMAT) => Ok(()),
+                Some(n) => Err(StoreError(format!(
+                    "data directory {} holds ferry data format {n}, and this ferry reads format {FORMAT}{}. \
+                     Use a ferry that reads it, or move the directory aside to start afresh.",
+                    dir.display(),
+                    if n > FORMAT {
+                        " (it was written by a newer ferry)"
+                    } else {
+                        " (it was written by an older ferry)"
+                    }
+                ))),
+                None => Err(StoreError(format!(
+                    "{} is not a ferry FORMAT file (it reads {:?})",
+                    file.display(),
+                    text.trim()
+                ))),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let entries = std::fs::read_dir(dir).map_err(err)?.count();
+            if entries > 0 {
+                return Err(StoreError(format!(
+                    "data directory {} is not empty but has no FORMAT file: it was written by an \
+                     older ferry (format 1, messages in sled) or is not a ferry directory. This \
+                     ferry reads format {FORMAT}; move the directory aside to start afresh.",
+                    dir.display()
+                )));
+            }
+            std::fs::write(&file, format!("ferry data format {FORMAT}\n")).map_err(err)?;
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(err)
+        }
+        Err(e) => Err(err(e)),
     }
+}
+
+/// Opens the configured stores: memory, or sled and the message log under the data directory.
+pub fn open(config: &crate::config::Config) -> StoreResult<Durable> {
+    if config.in_memory {
+        return Ok(Durable::memory());
+    }
+    let dir = &config.data_dir;
+    check_format(dir)?;
+    let sled = std::sync::Arc::new(SledStore::open(&dir.join("sled"))?);
+    let log = std::sync::Arc::new(Log::open(&dir.join("log"))?);
+    Ok(Durable::new(sled, log, config.sync))
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The default backend: one sled tree on disk. A batch is applied op by op, in order; `sync` is
+//! The resources backend: one sled tree on disk (queues, move tasks; messages live in the log). A batch is applied op by op, in order; `sync` is
 //! sled's flush, called once per commit group. On Linux sled's flush writes its log buffers and
 //! waits for them with `sync_file_range`: the data is on the device when an answer goes out, which
 //! survives `kill -9` and any crash of the process; sled does not fsync the file's metadata or the
@@ -77,6 +77,10 @@ impl Store for SledStore {
             f(&k, &v)?;
         }
         Ok(())
+    }
+
+    fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.db.get(key).map_err(err)?.map(|v| v.to_vec()))
     }
 
     fn clear(&self) -> StoreResult<()> {

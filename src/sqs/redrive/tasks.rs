@@ -1,7 +1,7 @@
 //! Move tasks as data: the durable task record, task handles, and the registry of every task of
 //! the service. The runner and the actions live in `redrive.rs`.
 
-use crate::storage::{Op, Store, StoreError, StoreResult, keys};
+use crate::storage::{Durable, Op, StoreError, StoreResult, keys};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
@@ -137,7 +137,7 @@ pub(super) struct Registry {
 
 impl Tasks {
     /// Reads every task record from the store (runners start in [`Sqs::start_background`]).
-    pub(in crate::sqs) fn load(store: &dyn Store) -> StoreResult<Tasks> {
+    pub(in crate::sqs) fn load(store: &Durable) -> StoreResult<Tasks> {
         let mut reg = Registry {
             next_key: 1,
             ..Default::default()

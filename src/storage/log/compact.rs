@@ -1,0 +1,140 @@
+//! Compaction: give back the space of dead records. A sealed segment whose live share fell below
+//! half is read once; its records that are still live (the index points at them) and the
+//! tombstones that still matter are appended to the head, in small locked chunks so writers keep
+//! going; then the head is synced and the old file deleted. Segments go oldest first.
+//!
+//! A tombstone still matters while a segment of its range (`frame.rs`) exists: dropping it then
+//! could bring an old put of its key back on the next replay. Copied forward, it changes nothing
+//! in the index (a newer put of the key, if any, stays).
+
+use super::frame::{self, Entry, FrameBuf};
+use super::{Change, Log, StoreError, StoreResult, segment_path, sync_dir};
+use std::os::unix::fs::FileExt;
+
+/// A segment is rewritten once less than this share of its bytes is live.
+const LIVE_SHARE_BELOW: f64 = 0.5;
+/// A head at least this large that is mostly dead is sealed so that it can be compacted too
+/// (otherwise a drained queue would leave a whole head segment of dead records behind).
+const SEAL_DEAD_HEAD_BYTES: u64 = 1024 * 1024;
+/// How many bytes of records are copied per hold of the log's lock.
+const CHUNK_BYTES: usize = 256 * 1024;
+
+fn worth_compacting(len: u64, live: u64) -> bool {
+    len > 0 && (live as f64) < LIVE_SHARE_BELOW * len as f64
+}
+
+/// One pass; returns how many segments were reclaimed.
+pub(super) fn run(log: &Log) -> StoreResult<usize> {
+    let candidates: Vec<u32> = {
+        let mut inner = log.lock();
+        let head = inner.head;
+        let h = &inner.segments[&head];
+        if h.len >= SEAL_DEAD_HEAD_BYTES && (h.live as f64) < 0.25 * h.len as f64 {
+            log.start_segment(&mut inner, head + 1)?;
+        }
+        inner
+            .segments
+            .iter()
+            .filter(|(id, s)| **id != inner.head && worth_compacting(s.len, s.live))
+            .map(|(id, _)| *id)
+            .collect()
+    };
+    let mut reclaimed = 0;
+    for id in candidates {
+        compact_one(log, id)?;
+        reclaimed += 1;
+    }
+    Ok(reclaimed)
+}
+
+fn compact_one(log: &Log, id: u32) -> StoreResult<()> {
+    let path = segment_path(&log.dir, id);
+    let Some((file, len)) = log
+        .lock()
+        .segments
+        .get(&id)
+        .map(|s| (s.file.clone(), s.len))
+    else {
+        return Ok(());
+    };
+    let mut buf = vec![0; len as usize];
+    file.read_exact_at(&mut buf, 0)
+        .map_err(|e| StoreError(format!("{}: {e}", path.display())))?;
+    let scan = frame::scan(&buf);
+    if let Some(stop) = scan.stop {
+        return Err(StoreError(format!(
+            "{} (sealed) has a corrupt record at offset {stop}; not compacting it",
+            path.display()
+        )));
+    }
+    let mut entries: Vec<(usize, Entry<'_>)> = Vec::new();
+    for (start, plen) in scan.frames {
+        for e in frame::entries(&buf[start..start + plen])? {
+            entries.push((start, e));
+        }
+    }
+    for chunk in chunks(&entries) {
+        let mut inner = log.lock();
+        let mut out = FrameBuf::new();
+        let mut kept: Vec<(&[u8], Change)> = Vec::new();
+        for (start, e) in chunk {
+            match *e {
+                Entry::Put {
+                    key,
+                    value,
+                    value_at,
+                } => {
+                    let live = inner
+                        .index
+                        .get(key)
+                        .is_some_and(|l| l.seg == id && l.off as usize == start + value_at);
+                    if live {
+                        kept.push((key, Change::Put(out.put(key, value), value.len())));
+                    }
+                }
+                Entry::Delete { key, first, last } => {
+                    let needed = inner.segments.range(first..=last).any(|(&s, _)| s != id);
+                    if needed {
+                        out.delete(key, first, last);
+                        kept.push((key, Change::Tombstone));
+                    }
+                }
+            }
+        }
+        if !out.is_empty() {
+            log.make_room(&mut inner)?;
+            inner.write_frame(&mut out, &kept)?;
+        }
+    }
+    // The copies must be on the device before the original goes.
+    let head = {
+        let inner = log.lock();
+        inner.segments[&inner.head].file.clone()
+    };
+    head.sync_data()
+        .map_err(|e| StoreError(format!("message log head: {e}")))?;
+    log.lock().segments.remove(&id);
+    std::fs::remove_file(&path).map_err(|e| StoreError(format!("{}: {e}", path.display())))?;
+    sync_dir(&log.dir)
+}
+
+/// Splits entries into runs of about `CHUNK_BYTES`.
+fn chunks<'a, 'b>(
+    entries: &'b [(usize, Entry<'a>)],
+) -> impl Iterator<Item = &'b [(usize, Entry<'a>)]> {
+    let mut rest = entries;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut bytes = 0;
+        let mut n = 0;
+        while n < rest.len() && (n == 0 || bytes < CHUNK_BYTES) {
+            bytes += rest[n].1.size();
+            n += 1;
+        }
+        let (now, later) = rest.split_at(n);
+        rest = later;
+        Some(now)
+    })
+}

@@ -1,0 +1,294 @@
+//! The on-disk framing of the message log. One `append` is one frame, so a batch of ops is atomic
+//! after a crash: a frame is either whole (magic, length and CRC agree) or it is not there.
+//!
+//! ```text
+//! frame  = magic:u8 (0xFE) | len:u32 LE | crc32(payload):u32 LE | payload[len]
+//! payload = op*
+//! op     = 1:u8 | klen:u16 LE | vlen:u32 LE | key | value                    (put)
+//!        | 2:u8 | klen:u16 LE | first:u32 LE | last:u32 LE | key             (delete)
+//! ```
+//!
+//! A delete (tombstone) hides every put of its key in segments `first..=last`: `first` is the
+//! oldest segment that may still hold a put of the key, `last` the segment the delete was written
+//! in. Puts in later segments are newer than the delete (dead puts are never copied forward), so a
+//! replayed tombstone never hides them; and once no segment of that range is left, the tombstone
+//! itself can go.
+
+use crate::storage::{StoreError, StoreResult};
+
+pub const MAGIC: u8 = 0xFE;
+pub const HEADER: usize = 9;
+/// The largest payload a frame may claim; anything larger is corruption, not data.
+pub const MAX_PAYLOAD: usize = 256 * 1024 * 1024;
+
+const PUT: u8 = 1;
+const DELETE: u8 = 2;
+
+/// One decoded op, borrowing from the frame's bytes. `value_at` is the value's offset within the
+/// payload (puts), so the index can point straight at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry<'a> {
+    Put {
+        key: &'a [u8],
+        value: &'a [u8],
+        value_at: usize,
+    },
+    Delete {
+        key: &'a [u8],
+        first: u32,
+        last: u32,
+    },
+}
+
+impl Entry<'_> {
+    /// Bytes this op takes in a payload: what a segment's live share is counted in.
+    pub fn size(&self) -> usize {
+        match self {
+            Entry::Put { key, value, .. } => put_size(key.len(), value.len()),
+            Entry::Delete { key, .. } => 11 + key.len(),
+        }
+    }
+}
+
+pub fn put_size(key: usize, value: usize) -> usize {
+    7 + key + value
+}
+
+/// Builds one frame; ops are added, then `finish` fills in the header.
+pub struct FrameBuf {
+    buf: Vec<u8>,
+}
+
+impl FrameBuf {
+    pub fn new() -> Self {
+        let mut buf = Vec::with_capacity(512);
+        buf.extend_from_slice(&[0; HEADER]);
+        FrameBuf { buf }
+    }
+
+    /// Adds a put; returns the value's offset from the start of the frame.
+    pub fn put(&mut self, key: &[u8], value: &[u8]) -> usize {
+        self.buf.push(PUT);
+        self.buf
+            .extend_from_slice(&(key.len() as u16).to_le_bytes());
+        self.buf
+            .extend_from_slice(&(value.len() as u32).to_le_bytes());
+        self.buf.extend_from_slice(key);
+        let at = self.buf.len();
+        self.buf.extend_from_slice(value);
+        at
+    }
+
+    pub fn delete(&mut self, key: &[u8], first: u32, last: u32) {
+        self.buf.push(DELETE);
+        self.buf
+            .extend_from_slice(&(key.len() as u16).to_le_bytes());
+        self.buf.extend_from_slice(&first.to_le_bytes());
+        self.buf.extend_from_slice(&last.to_le_bytes());
+        self.buf.extend_from_slice(key);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.len() == HEADER
+    }
+
+    /// The finished frame bytes.
+    pub fn finish(&mut self) -> &[u8] {
+        let len = (self.buf.len() - HEADER) as u32;
+        let crc = crc32fast::hash(&self.buf[HEADER..]);
+        self.buf[0] = MAGIC;
+        self.buf[1..5].copy_from_slice(&len.to_le_bytes());
+        self.buf[5..9].copy_from_slice(&crc.to_le_bytes());
+        &self.buf
+    }
+}
+
+/// Checks that keys fit the format (the key length is a u16).
+pub fn check_key(key: &[u8]) -> StoreResult<()> {
+    if key.len() > u16::MAX as usize {
+        return Err(StoreError(format!(
+            "key of {} bytes is too long",
+            key.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The frame at `at`, if a whole, valid one starts there: (payload offset, payload length).
+pub fn frame_at(buf: &[u8], at: usize) -> Option<(usize, usize)> {
+    let header = buf.get(at..at.checked_add(HEADER)?)?;
+    if header[0] != MAGIC {
+        return None;
+    }
+    let len = u32::from_le_bytes(header[1..5].try_into().ok()?) as usize;
+    let crc = u32::from_le_bytes(header[5..9].try_into().ok()?);
+    if len > MAX_PAYLOAD {
+        return None;
+    }
+    let start = at + HEADER;
+    let payload = buf.get(start..start.checked_add(len)?)?;
+    (crc32fast::hash(payload) == crc).then_some((start, len))
+}
+
+/// Decodes the ops of a payload whose CRC matched; an error here means a format bug or a
+/// corrupt-but-checksummed frame, both reported as corruption.
+pub fn entries(payload: &[u8]) -> StoreResult<Vec<Entry<'_>>> {
+    let bad = || StoreError("malformed op inside a checksummed frame".into());
+    let mut out = Vec::new();
+    let mut p = 0usize;
+    let take = |p: &mut usize, n: usize| -> StoreResult<&[u8]> {
+        let end = p
+            .checked_add(n)
+            .filter(|&e| e <= payload.len())
+            .ok_or_else(bad)?;
+        let s = &payload[*p..end];
+        *p = end;
+        Ok(s)
+    };
+    while p < payload.len() {
+        let kind = take(&mut p, 1)?[0];
+        let klen = u16::from_le_bytes(take(&mut p, 2)?.try_into().expect("2 bytes")) as usize;
+        let u32_at = |p: &mut usize| -> StoreResult<u32> {
+            Ok(u32::from_le_bytes(take(p, 4)?.try_into().expect("4 bytes")))
+        };
+        match kind {
+            PUT => {
+                let n = u32_at(&mut p)?;
+                let key = take(&mut p, klen)?;
+                let value_at = p;
+                let value = take(&mut p, n as usize)?;
+                out.push(Entry::Put {
+                    key,
+                    value,
+                    value_at,
+                });
+            }
+            DELETE => {
+                let (first, last) = (u32_at(&mut p)?, u32_at(&mut p)?);
+                let key = take(&mut p, klen)?;
+                out.push(Entry::Delete { key, first, last });
+            }
+            _ => return Err(bad()),
+        }
+    }
+    Ok(out)
+}
+
+/// How a segment's bytes read: its frames, and where (if anywhere) they stop making sense.
+#[derive(Debug)]
+pub struct Scan {
+    /// (payload offset, payload length) of every valid frame, in order.
+    pub frames: Vec<(usize, usize)>,
+    /// The offset of the first byte that is not part of a valid frame, if any.
+    pub stop: Option<usize>,
+    /// True when a valid frame follows the stop: the damage is in the middle, not a torn tail.
+    pub valid_after_stop: bool,
+}
+
+/// Reads every frame of a segment's bytes.
+pub fn scan(buf: &[u8]) -> Scan {
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while at < buf.len() {
+        match frame_at(buf, at) {
+            Some((start, len)) => {
+                frames.push((start, len));
+                at = start + len;
+            }
+            None => {
+                let valid_after_stop =
+                    (at + 1..buf.len()).any(|i| buf[i] == MAGIC && frame_at(buf, i).is_some());
+                return Scan {
+                    frames,
+                    stop: Some(at),
+                    valid_after_stop,
+                };
+            }
+        }
+    }
+    Scan {
+        frames,
+        stop: None,
+        valid_after_stop: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn frame(ops: &[(&[u8], Option<&[u8]>)]) -> Vec<u8> {
+        let mut f = FrameBuf::new();
+        for (k, v) in ops {
+            match v {
+                Some(v) => {
+                    f.put(k, v);
+                }
+                None => f.delete(k, 7, 9),
+            }
+        }
+        f.finish().to_vec()
+    }
+
+    #[test]
+    fn round_trip() {
+        let f = frame(&[(b"k1", Some(b"v1")), (b"k2", None), (b"", Some(b""))]);
+        let (start, len) = frame_at(&f, 0).unwrap();
+        let es = entries(&f[start..start + len]).unwrap();
+        assert_eq!(es.len(), 3);
+        assert!(matches!(
+            es[0],
+            Entry::Put {
+                key: b"k1",
+                value: b"v1",
+                ..
+            }
+        ));
+        assert_eq!(
+            es[1],
+            Entry::Delete {
+                key: b"k2",
+                first: 7,
+                last: 9
+            }
+        );
+        if let Entry::Put { value_at, .. } = es[0] {
+            assert_eq!(&f[start + value_at..start + value_at + 2], b"v1");
+        }
+    }
+
+    #[test]
+    fn torn_tail_versus_damage_in_the_middle() {
+        let a = frame(&[(b"a", Some(b"1"))]);
+        let b = frame(&[(b"b", Some(b"2"))]);
+        let mut buf = [a.clone(), b.clone()].concat();
+        // Every cut inside the second frame is a torn tail.
+        for cut in a.len()..buf.len() {
+            let s = scan(&buf[..cut]);
+            assert_eq!(s.frames.len(), 1);
+            assert_eq!(s.stop, (cut > a.len()).then_some(a.len()));
+            assert!(!s.valid_after_stop);
+        }
+        // A flipped byte in the first frame, with a valid one after it, is damage.
+        buf[HEADER + 2] ^= 0xFF;
+        let s = scan(&buf);
+        assert_eq!(s.stop, Some(0));
+        assert!(s.valid_after_stop);
+    }
+
+    proptest! {
+        #[test]
+        fn scanning_garbage_never_panics(buf in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let s = scan(&buf);
+            for (start, len) in s.frames {
+                let _ = entries(&buf[start..start + len]);
+            }
+        }
+
+        #[test]
+        fn entries_of_garbage_never_panic(buf in proptest::collection::vec(any::<u8>(), 0..128)) {
+            let _ = entries(&buf);
+        }
+    }
+}

@@ -1,0 +1,477 @@
+//! The message log: hot records (messages, their mutable state, FIFO deduplication, pending
+//! deliveries) in append-only, checksummed segment files, beside sled's resources.
+//!
+//! - **Writes** are one `write()` of one frame (see `frame.rs`) in the caller's own thread, under
+//!   the log's lock and under whatever lock of the caller ordered the change in memory. When the
+//!   call returns the record is in the OS: it survives `kill -9` and any crash of ferry. When it
+//!   reaches the device is the `--sync` policy's business (`storage::sync`).
+//! - **An index in memory** maps every live key to where its value sits (segment, offset, length),
+//!   so values are read back with one `pread` and a segment's live share is known at all times.
+//! - **Open** replays the segments in order. A torn or corrupt tail of the newest segment is cut
+//!   with one warning naming the file and offset; damage anywhere else is a startup error naming
+//!   the file and offset.
+//! - **Compaction** (`compact.rs`) rewrites the live records of a segment whose live share fell low
+//!   to the head and deletes the file, so disk use follows live data.
+
+mod compact;
+mod frame;
+
+use super::{Op, Store, StoreError, StoreResult, Visitor};
+use frame::{Entry, FrameBuf};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A head segment is sealed and a new one started once it holds this many bytes.
+pub const SEGMENT_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Where a live value sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Loc {
+    seg: u32,
+    /// Offset of the value in the segment file.
+    off: u32,
+    len: u32,
+    /// The oldest segment that may still hold a put of this key (a delete's tombstone must hide
+    /// them all).
+    first: u32,
+}
+
+impl Loc {
+    fn size(&self, key_len: usize) -> u64 {
+        frame::put_size(key_len, self.len as usize) as u64
+    }
+}
+
+/// What a frame being written does to the index, op by op.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    /// A put whose value sits at this offset from the frame's start, with this length.
+    Put(usize, usize),
+    /// A delete of the current value.
+    Delete,
+    /// A tombstone copied forward by compaction: it matters on replay only.
+    Tombstone,
+}
+
+struct Segment {
+    file: Arc<File>,
+    /// Bytes in the file.
+    len: u64,
+    /// Bytes of puts that the index still points at.
+    live: u64,
+}
+
+struct Inner {
+    head: u32,
+    segments: BTreeMap<u32, Segment>,
+    index: HashMap<Box<[u8]>, Loc>,
+    /// Set when a failed write could not be undone: the log refuses writes from then on.
+    broken: Option<String>,
+}
+
+/// The append-only log of hot records.
+pub struct Log {
+    dir: PathBuf,
+    segment_bytes: u64,
+    inner: Mutex<Inner>,
+    /// Written since the last `sync`.
+    dirty: AtomicBool,
+}
+
+fn io(what: impl std::fmt::Display, e: std::io::Error) -> StoreError {
+    StoreError(format!("{what}: {e}"))
+}
+
+fn segment_path(dir: &Path, id: u32) -> PathBuf {
+    dir.join(format!("{id:010}.log"))
+}
+
+fn open_segment(dir: &Path, id: u32, create: bool) -> StoreResult<File> {
+    let path = segment_path(dir, id);
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(create)
+        .open(&path)
+        .map_err(|e| io(path.display(), e))
+}
+
+/// Makes the directory's entries (new or removed segment files) durable.
+fn sync_dir(dir: &Path) -> StoreResult<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io(dir.display(), e))
+}
+
+impl Inner {
+    /// Indexes a put of `key` whose value sits at `loc` (its `first` is filled in here).
+    fn put(&mut self, key: &[u8], mut loc: Loc) {
+        if let Some(s) = self.segments.get_mut(&loc.seg) {
+            s.live += loc.size(key.len());
+        }
+        let old = self.index.get(key).copied();
+        loc.first = old.map_or(loc.seg, |o| o.first.min(loc.seg));
+        match self.index.get_mut(key) {
+            Some(slot) => *slot = loc,
+            None => {
+                self.index.insert(key.into(), loc);
+            }
+        }
+        if let Some(old) = old {
+            self.forget(old, key.len());
+        }
+    }
+
+    /// Indexes a delete written in segment `last`: it removes the value if that value is not
+    /// newer than the delete (see `frame.rs`).
+    fn delete(&mut self, key: &[u8], last: u32) {
+        if self.index.get(key).is_some_and(|l| l.seg <= last)
+            && let Some(old) = self.index.remove(key)
+        {
+            self.forget(old, key.len());
+        }
+    }
+
+    fn forget(&mut self, old: Loc, key_len: usize) {
+        if let Some(s) = self.segments.get_mut(&old.seg) {
+            s.live = s.live.saturating_sub(old.size(key_len));
+        }
+    }
+
+    /// Indexes the ops of a frame read back from segment `seg` whose payload starts at `start`.
+    fn apply_entries(&mut self, seg: u32, start: usize, entries: &[Entry<'_>]) {
+        for e in entries {
+            match *e {
+                Entry::Put {
+                    key,
+                    value,
+                    value_at,
+                } => self.put(
+                    key,
+                    Loc {
+                        seg,
+                        off: (start + value_at) as u32,
+                        len: value.len() as u32,
+                        first: seg,
+                    },
+                ),
+                Entry::Delete { key, last, .. } => self.delete(key, last),
+            }
+        }
+    }
+
+    fn head(&mut self) -> &mut Segment {
+        self.segments
+            .get_mut(&self.head)
+            .expect("the head segment exists")
+    }
+
+    /// Writes one frame at the end of the head, then indexes `ops`, the frame's ops in order.
+    fn write_frame(&mut self, frame: &mut FrameBuf, ops: &[(&[u8], Change)]) -> StoreResult<()> {
+        if let Some(why) = &self.broken {
+            return Err(StoreError(format!("the message log is unusable: {why}")));
+        }
+        let head = self.head;
+        let start = self.head().len;
+        let bytes = frame.finish();
+        if let Err(e) = self.head().file.as_ref().write_all(bytes) {
+            // Take back whatever part of the frame reached the file, or later frames would follow
+            // garbage. If even that fails, stop writing rather than corrupt the log.
+            if let Err(e2) = self.head().file.set_len(start) {
+                self.broken = Some(format!("write failed ({e}) and could not be undone ({e2})"));
+            }
+            return Err(StoreError(format!("message log write: {e}")));
+        }
+        self.head().len += bytes.len() as u64;
+        for &(key, change) in ops {
+            match change {
+                Change::Put(at, len) => self.put(
+                    key,
+                    Loc {
+                        seg: head,
+                        off: (start + at as u64) as u32,
+                        len: len as u32,
+                        first: head,
+                    },
+                ),
+                Change::Delete => self.delete(key, head),
+                Change::Tombstone => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Log {
+    /// Opens (or creates) the log in `dir`, replaying every segment.
+    pub fn open(dir: &Path) -> StoreResult<Log> {
+        Log::open_with(dir, SEGMENT_BYTES)
+    }
+
+    /// [`Log::open`] with another segment size (tests use tiny ones to exercise rotation).
+    pub fn open_with(dir: &Path, segment_bytes: u64) -> StoreResult<Log> {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir.display(), e))?;
+        let mut ids: Vec<u32> = std::fs::read_dir(dir)
+            .map_err(|e| io(dir.display(), e))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_suffix(".log")?.parse().ok()
+            })
+            .collect();
+        ids.sort_unstable();
+        let mut inner = Inner {
+            head: 0,
+            segments: BTreeMap::new(),
+            index: HashMap::new(),
+            broken: None,
+        };
+        let last = ids.last().copied();
+        for id in ids {
+            let path = segment_path(dir, id);
+            let buf = std::fs::read(&path).map_err(|e| io(path.display(), e))?;
+            let scan = frame::scan(&buf);
+            let mut len = buf.len() as u64;
+            if let Some(stop) = scan.stop {
+                if Some(id) != last || scan.valid_after_stop {
+                    return Err(StoreError(format!(
+                        "the message log is damaged: {} has a corrupt record at offset {stop} \
+                         followed by valid ones (not a torn tail); ferry will not guess which \
+                         messages it held. Move the data directory aside to start afresh.",
+                        path.display()
+                    )));
+                }
+                tracing::warn!(
+                    file = %path.display(),
+                    offset = stop,
+                    cut = buf.len() - stop,
+                    "message log: cutting a torn tail (a write that did not complete before a crash)"
+                );
+                let f = open_segment(dir, id, false)?;
+                f.set_len(stop as u64).map_err(|e| io(path.display(), e))?;
+                f.sync_all().map_err(|e| io(path.display(), e))?;
+                len = stop as u64;
+            }
+            let file = Arc::new(open_segment(dir, id, false)?);
+            inner.segments.insert(id, Segment { file, len, live: 0 });
+            for (start, plen) in scan.frames {
+                let entries = frame::entries(&buf[start..start + plen]).map_err(|e| {
+                    StoreError(format!("{} at offset {start}: {}", path.display(), e.0))
+                })?;
+                inner.apply_entries(id, start, &entries);
+            }
+            inner.head = id;
+        }
+        let log = Log {
+            dir: dir.to_path_buf(),
+            segment_bytes,
+            inner: Mutex::new(inner),
+            dirty: AtomicBool::new(false),
+        };
+        {
+            let mut inner = log.lock();
+            if inner.segments.is_empty() {
+                log.start_segment(&mut inner, 1)?;
+            }
+        }
+        Ok(log)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Seals the head (flushing it to the device, so a sealed segment is never torn) and starts
+    /// segment `id`.
+    fn start_segment(&self, inner: &mut Inner, id: u32) -> StoreResult<()> {
+        if let Some(old) = inner.segments.get(&inner.head) {
+            old.file
+                .sync_data()
+                .map_err(|e| io(segment_path(&self.dir, inner.head).display(), e))?;
+        }
+        let file = Arc::new(open_segment(&self.dir, id, true)?);
+        sync_dir(&self.dir)?;
+        inner.segments.insert(
+            id,
+            Segment {
+                file,
+                len: 0,
+                live: 0,
+            },
+        );
+        inner.head = id;
+        Ok(())
+    }
+
+    /// Starts a new head once the current one is full.
+    fn make_room(&self, inner: &mut Inner) -> StoreResult<()> {
+        if inner.head().len >= self.segment_bytes {
+            let next = inner.head + 1;
+            self.start_segment(inner, next)?;
+        }
+        Ok(())
+    }
+
+    /// Appends `ops` as one frame. Deletes of keys that are not in the log write nothing.
+    fn append(&self, ops: &[Op]) -> StoreResult<()> {
+        let mut inner = self.lock();
+        self.make_room(&mut inner)?;
+        let mut frame = FrameBuf::new();
+        let mut kept: Vec<(&[u8], Change)> = Vec::with_capacity(ops.len());
+        for op in ops {
+            match op {
+                Op::Put(k, v) => {
+                    frame::check_key(k)?;
+                    kept.push((k, Change::Put(frame.put(k, v), v.len())));
+                }
+                Op::Delete(k) => {
+                    // The put it removes is in the index, or earlier in this very frame.
+                    let first = match inner.index.get(k.as_slice()) {
+                        Some(loc) => Some(loc.first),
+                        None => kept
+                            .iter()
+                            .any(|(key, c)| matches!(c, Change::Put(..)) && *key == k.as_slice())
+                            .then_some(inner.head),
+                    };
+                    if let Some(first) = first {
+                        frame.delete(k, first, inner.head);
+                        kept.push((k, Change::Delete));
+                    }
+                }
+            }
+        }
+        if frame.is_empty() {
+            return Ok(());
+        }
+        inner.write_frame(&mut frame, &kept)?;
+        self.dirty.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Reads the value of `key`, if the log holds one.
+    fn read_value(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        let (loc, file) = {
+            let inner = self.lock();
+            let Some(&loc) = inner.index.get(key) else {
+                return Ok(None);
+            };
+            (loc, inner.segments[&loc.seg].file.clone())
+        };
+        let mut buf = vec![0; loc.len as usize];
+        file.read_exact_at(&mut buf, loc.off as u64)
+            .map_err(|e| io(segment_path(&self.dir, loc.seg).display(), e))?;
+        Ok(Some(buf))
+    }
+
+    /// Live keys, segments and bytes: what `_ferry/health` and the benchmarks report.
+    pub fn stats(&self) -> LogStats {
+        let inner = self.lock();
+        LogStats {
+            keys: inner.index.len(),
+            segments: inner.segments.len(),
+            bytes: inner.segments.values().map(|s| s.len).sum(),
+            live_bytes: inner.segments.values().map(|s| s.live).sum(),
+        }
+    }
+
+    /// One compaction pass (see `compact.rs`); returns the number of segments reclaimed.
+    pub fn compact(&self) -> StoreResult<usize> {
+        compact::run(self)
+    }
+
+    /// The directory the segments live in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// A summary of the log's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogStats {
+    pub keys: usize,
+    pub segments: usize,
+    pub bytes: u64,
+    pub live_bytes: u64,
+}
+
+impl Store for Log {
+    fn write(&self, ops: &[Op]) -> StoreResult<()> {
+        self.append(ops)
+    }
+
+    /// `fdatasync` of the head (sealed segments were synced when they were sealed).
+    fn sync(&self) -> StoreResult<()> {
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let (file, head) = {
+            let inner = self.lock();
+            (inner.segments[&inner.head].file.clone(), inner.head)
+        };
+        file.sync_data().map_err(|e| {
+            self.dirty.store(true, Ordering::Release);
+            io(segment_path(&self.dir, head).display(), e)
+        })
+    }
+
+    fn scan(&self, prefix: &[u8], f: &mut Visitor<'_>) -> StoreResult<()> {
+        let mut found: Vec<(Box<[u8]>, Loc, Arc<File>)> = {
+            let inner = self.lock();
+            inner
+                .index
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .map(|(k, loc)| (k.clone(), *loc, inner.segments[&loc.seg].file.clone()))
+                .collect()
+        };
+        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut buf = Vec::new();
+        for (key, loc, file) in found {
+            buf.resize(loc.len as usize, 0);
+            file.read_exact_at(&mut buf, loc.off as u64)
+                .map_err(|e| io(segment_path(&self.dir, loc.seg).display(), e))?;
+            f(&key, &buf)?;
+        }
+        Ok(())
+    }
+
+    fn clear(&self) -> StoreResult<()> {
+        let mut inner = self.lock();
+        let next = inner.head + 1;
+        self.start_segment(&mut inner, next)?;
+        let old: Vec<u32> = inner
+            .segments
+            .keys()
+            .copied()
+            .filter(|&id| id != next)
+            .collect();
+        for id in old {
+            inner.segments.remove(&id);
+            let path = segment_path(&self.dir, id);
+            std::fs::remove_file(&path).map_err(|e| io(path.display(), e))?;
+        }
+        inner.index = HashMap::new();
+        sync_dir(&self.dir)
+    }
+
+    fn size_on_disk(&self) -> Option<u64> {
+        Some(self.stats().bytes)
+    }
+
+    fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        self.read_value(key)
+    }
+
+    /// Compaction, run by the store's background thread.
+    fn maintain(&self) -> StoreResult<()> {
+        compact::run(self).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,280 @@
+use super::*;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+fn all(log: &Log) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    log.scan(b"", &mut |k, v| {
+        out.insert(k.to_vec(), v.to_vec());
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
+fn put(k: &str, v: &str) -> Op {
+    Op::Put(k.as_bytes().to_vec(), v.as_bytes().to_vec())
+}
+
+fn del(k: &str) -> Op {
+    Op::Delete(k.as_bytes().to_vec())
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn puts_deletes_and_reads_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = Log::open(dir.path()).unwrap();
+        log.write(&[put("a", "1"), put("b", "2"), put("c", "3")])
+            .unwrap();
+        log.write(&[del("b"), put("a", "one"), del("zz")]).unwrap();
+        assert_eq!(log.get(b"a").unwrap().as_deref(), Some(&b"one"[..]));
+        assert_eq!(log.get(b"b").unwrap(), None);
+    }
+    let log = Log::open(dir.path()).unwrap();
+    let want: BTreeMap<_, _> = [
+        (b"a".to_vec(), b"one".to_vec()),
+        (b"c".to_vec(), b"3".to_vec()),
+    ]
+    .into();
+    assert_eq!(all(&log), want);
+    let mut under_c = Vec::new();
+    log.scan(b"c", &mut |k, _| {
+        under_c.push(k.to_vec());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(under_c, vec![b"c".to_vec()]);
+}
+
+/// The log is cut at every byte offset of its last records (a crash mid-write, or an OS crash
+/// that kept part of the file): everything before the cut is there, nothing after it, no panic.
+#[test]
+fn a_cut_at_any_offset_keeps_exactly_the_whole_frames_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ends = Vec::new();
+    {
+        let log = Log::open(dir.path()).unwrap();
+        for i in 0..6 {
+            log.write(&[
+                put(&format!("k{i}"), &"v".repeat(i * 7 + 1)),
+                del(&format!("k{}", i.saturating_sub(2))),
+            ])
+            .unwrap();
+            ends.push(log.stats().bytes);
+        }
+    }
+    let seg = files(dir.path()).pop().unwrap();
+    let full = std::fs::read(&seg).unwrap();
+    let first_cut = ends[2] as usize;
+    for cut in first_cut..=full.len() {
+        let copy = tempfile::tempdir().unwrap();
+        std::fs::write(copy.path().join(seg.file_name().unwrap()), &full[..cut]).unwrap();
+        let log = Log::open(copy.path()).unwrap();
+        let whole = ends.iter().filter(|&&e| e as usize <= cut).count();
+        // Replaying the first `whole` writes by hand gives the expected contents.
+        let mut want = BTreeMap::new();
+        for i in 0..whole {
+            want.insert(
+                format!("k{i}").into_bytes(),
+                "v".repeat(i * 7 + 1).into_bytes(),
+            );
+            want.remove(format!("k{}", i.saturating_sub(2)).as_bytes());
+        }
+        assert_eq!(all(&log), want, "cut at {cut}");
+        // The torn tail was cut off, and the log takes new writes after the last whole frame.
+        log.write(&[put("after", "x")]).unwrap();
+        drop(log);
+        let log = Log::open(copy.path()).unwrap();
+        assert_eq!(
+            log.get(b"after").unwrap().as_deref(),
+            Some(&b"x"[..]),
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn damage_before_the_tail_is_a_startup_error_naming_file_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = Log::open(dir.path()).unwrap();
+        for i in 0..5 {
+            log.write(&[put(&format!("k{i}"), "value")]).unwrap();
+        }
+    }
+    let seg = files(dir.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[frame::HEADER + 3] ^= 0x55;
+    std::fs::write(&seg, &bytes).unwrap();
+    let err = Log::open(dir.path()).err().expect("damage is refused").0;
+    assert!(err.contains(&seg.display().to_string()), "{err}");
+    assert!(err.contains("offset 0"), "{err}");
+}
+
+#[test]
+fn damage_in_a_sealed_segment_is_an_error_even_at_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = Log::open_with(dir.path(), 64).unwrap();
+        for i in 0..10 {
+            log.write(&[put(&format!("k{i}"), &"v".repeat(40))])
+                .unwrap();
+        }
+        assert!(log.stats().segments > 2);
+    }
+    let first = files(dir.path()).remove(0);
+    let bytes = std::fs::read(&first).unwrap();
+    std::fs::write(&first, &bytes[..bytes.len() - 1]).unwrap();
+    assert!(Log::open(dir.path()).is_err());
+}
+
+#[test]
+fn compaction_gives_back_the_space_of_dead_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open_with(dir.path(), 4096).unwrap();
+    for i in 0..2000 {
+        log.write(&[put(&format!("m{i:05}"), &"x".repeat(200))])
+            .unwrap();
+    }
+    let peak = log.stats().bytes;
+    for i in 0..2000 {
+        if i % 100 != 0 {
+            log.write(&[del(&format!("m{i:05}"))]).unwrap();
+        }
+    }
+    for _ in 0..3 {
+        log.compact().unwrap();
+    }
+    let after = log.stats();
+    assert_eq!(after.keys, 20);
+    assert!(after.bytes * 10 < peak, "{after:?} vs peak {peak}");
+    let on_disk: u64 = files(dir.path())
+        .iter()
+        .map(|p| p.metadata().unwrap().len())
+        .sum();
+    assert_eq!(on_disk, after.bytes);
+    drop(log);
+    let log = Log::open_with(dir.path(), 4096).unwrap();
+    let keys: Vec<_> = all(&log).into_keys().collect();
+    let want: Vec<_> = (0..2000)
+        .step_by(100)
+        .map(|i| format!("m{i:05}").into_bytes())
+        .collect();
+    assert_eq!(keys, want);
+}
+
+#[test]
+fn a_tombstone_outlives_the_put_it_hides_but_never_hides_a_newer_put() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open_with(dir.path(), 64).unwrap();
+    let filler = "f".repeat(60);
+    log.write(&[put("k", "old")]).unwrap(); // segment 1
+    log.write(&[put("keep1", &filler)]).unwrap();
+    log.write(&[del("k")]).unwrap(); // segment 2: hides segment 1's put
+    log.write(&[put("keep2", &filler)]).unwrap();
+    log.write(&[put("k", "new")]).unwrap(); // a newer put
+    log.write(&[put("keep3", &filler)]).unwrap();
+    log.compact().unwrap();
+    drop(log);
+    let log = Log::open_with(dir.path(), 64).unwrap();
+    assert_eq!(log.get(b"k").unwrap().as_deref(), Some(&b"new"[..]));
+    log.write(&[del("k")]).unwrap();
+    log.compact().unwrap();
+    drop(log);
+    let log = Log::open_with(dir.path(), 64).unwrap();
+    assert_eq!(log.get(b"k").unwrap(), None);
+    assert_eq!(all(&log).len(), 3);
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Put(u8, u8),
+    Delete(u8),
+    /// A put and a delete of the same key in one batch.
+    PutThenDelete(u8),
+    Compact,
+    Reopen,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        5 => (0u8..12, 0u8..60).prop_map(|(k, n)| Step::Put(k, n)),
+        3 => (0u8..12).prop_map(Step::Delete),
+        1 => (0u8..12).prop_map(Step::PutThenDelete),
+        1 => Just(Step::Compact),
+        1 => Just(Step::Reopen),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Any sequence of writes, compactions and reopens reads back like a map.
+    #[test]
+    fn behaves_like_a_map(steps in proptest::collection::vec(step(), 1..80)) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open_with(dir.path(), 128).unwrap();
+        let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        for s in steps {
+            match s {
+                Step::Put(k, n) => {
+                    let (k, v) = (vec![b'k', k], vec![n; n as usize]);
+                    log.write(&[Op::Put(k.clone(), v.clone())]).unwrap();
+                    model.insert(k, v);
+                }
+                Step::Delete(k) => {
+                    log.write(&[Op::Delete(vec![b'k', k])]).unwrap();
+                    model.remove(&vec![b'k', k]);
+                }
+                Step::PutThenDelete(k) => {
+                    let k = vec![b'k', k];
+                    log.write(&[Op::Put(k.clone(), b"short-lived".to_vec()), Op::Delete(k.clone())]).unwrap();
+                    model.remove(&k);
+                }
+                Step::Compact => {
+                    log.compact().unwrap();
+                }
+                Step::Reopen => {
+                    drop(log);
+                    log = Log::open_with(dir.path(), 128).unwrap();
+                }
+            }
+            prop_assert_eq!(&all(&log), &model);
+        }
+        drop(log);
+        let log = Log::open_with(dir.path(), 128).unwrap();
+        prop_assert_eq!(&all(&log), &model);
+        let s = log.stats();
+        prop_assert_eq!(s.keys, model.len());
+        let live: u64 = model.iter().map(|(k, v)| frame::put_size(k.len(), v.len()) as u64).sum();
+        prop_assert_eq!(s.live_bytes, live);
+    }
+}
+
+/// Found by `behaves_like_a_map`: a key put twice, then deleted; compaction drops the newer put's
+/// segment first, and the tombstone must still hide the older put.
+#[test]
+fn a_tombstone_hides_every_older_put_of_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open_with(dir.path(), 64).unwrap();
+    let pin = "p".repeat(70);
+    log.write(&[put("k", "first"), put("pin1", &pin)]).unwrap();
+    log.write(&[put("k", "second"), put("x", &pin)]).unwrap();
+    log.write(&[del("k"), del("x"), put("pin2", &pin)]).unwrap();
+    for _ in 0..3 {
+        log.compact().unwrap();
+    }
+    drop(log);
+    let log = Log::open_with(dir.path(), 64).unwrap();
+    assert_eq!(log.get(b"k").unwrap(), None);
+    assert_eq!(all(&log).len(), 2);
+}
