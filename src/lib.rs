@@ -68,6 +68,24 @@ impl App {
         self.durable.clear().await
     }
 
+    /// Every few seconds: maps of drained queues give back their spare capacity, and the
+    /// allocator returns freed pages to the OS. (glibc keeps freed memory in its arenas unless
+    /// asked; measured before this, a drained 1,070,000-message queue kept 736 MiB of RSS.)
+    fn start_housekeeping(self: &Arc<Self>) {
+        let app = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let Some(app) = app.upgrade() else { return };
+                app.sqs.shrink();
+                drop(app);
+                give_back_freed_memory();
+            }
+        });
+    }
+
     /// Releases long polls so that shutdown does not wait for them.
     pub fn begin_shutdown(&self) {
         self.sqs.close();
@@ -76,6 +94,15 @@ impl App {
     /// Flushes the store and stops its writer.
     pub fn close(&self) {
         self.durable.shutdown();
+    }
+}
+
+/// Returns the allocator's free pages to the OS.
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -88,6 +115,7 @@ pub async fn run(
     config.validate()?;
     let app = App::open(config).map_err(|e| e.to_string())?;
     app.sqs.start_background();
+    app.start_housekeeping();
     tracing::info!(addr = %listener.local_addr().map_err(|e| e.to_string())?, "ferry ready");
     server::serve(app.clone(), listener, shutdown).await;
     app.close();

@@ -71,7 +71,22 @@ impl Groups {
     }
 }
 
+/// Gives back a map's spare capacity once most of it is unused (maps never shrink by themselves,
+/// so a drained queue would otherwise keep the memory of its peak).
+pub(crate) fn shrink_map<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 4 * map.len() + 64 {
+        map.shrink_to_fit();
+    }
+}
+
 impl Ready {
+    /// See [`shrink_map`].
+    pub fn shrink(&mut self) {
+        if let Ready::Fifo(g) = self {
+            shrink_map(&mut g.groups);
+        }
+    }
+
     pub fn new(fifo: bool) -> Ready {
         if fifo {
             Ready::Fifo(Groups::default())
@@ -191,6 +206,11 @@ impl DedupEntry {
 }
 
 impl Dedup {
+    /// See [`shrink_map`].
+    pub fn shrink(&mut self) {
+        shrink_map(&mut self.entries);
+    }
+
     /// The key a deduplication id is remembered under, per `DeduplicationScope`.
     pub fn key(scope_group: bool, group: &str, dedup_id: &str) -> String {
         if scope_group {

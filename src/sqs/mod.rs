@@ -200,6 +200,13 @@ impl Sqs {
         }
     }
 
+    /// Gives back memory that drained queues no longer need.
+    pub fn shrink(&self) {
+        for q in self.read_queues().values() {
+            q.lock().shrink();
+        }
+    }
+
     /// Releases every long poll (shutdown).
     pub fn close(&self) {
         self.closing.store(true, Ordering::SeqCst);

@@ -375,6 +375,13 @@ impl QueueState {
             .collect()
     }
 
+    /// Gives back the spare capacity of maps after a queue drained.
+    pub fn shrink(&mut self) {
+        super::fifo::shrink_map(&mut self.attempts);
+        self.dedup.shrink();
+        self.ready.shrink();
+    }
+
     pub fn counts(&self) -> Counts {
         Counts {
             visible: self.ready.len(),

@@ -467,9 +467,15 @@ impl Store for Log {
         self.read_value(key)
     }
 
-    /// Compaction, run by the store's background thread.
+    /// Compaction, run by the store's background thread; then the index gives back the spare
+    /// capacity a drained queue left (a map never shrinks by itself).
     fn maintain(&self) -> StoreResult<()> {
-        compact::run(self).map(|_| ())
+        compact::run(self)?;
+        let mut inner = self.lock();
+        if inner.index.capacity() > 4 * inner.index.len() + 4096 {
+            inner.index.shrink_to_fit();
+        }
+        Ok(())
     }
 }
 
