@@ -114,10 +114,10 @@ fn check(args: &Args) -> Result<Vec<Endpoint>, String> {
 }
 
 fn human(line: &Map<String, Value>) -> String {
-    let s = |k: &str| {
-        line.get(k).map_or("-".to_string(), |v| {
-            v.as_str().map_or(v.to_string(), str::to_string)
-        })
+    let s = |k: &str| match line.get(k) {
+        None | Some(Value::Null) => "-".to_string(),
+        Some(Value::String(v)) => v.clone(),
+        Some(v) => v.to_string(),
     };
     let head = format!(
         "{:<10} {:<13} {:<7} c={:<4}",
