@@ -61,9 +61,14 @@ impl Conn {
         self.sender = None;
         let transport =
             |what: &str, e: &dyn std::fmt::Display| CallError::Transport(format!("{what}: {e}"));
-        let stream = TcpStream::connect(self.endpoint.addr)
-            .await
-            .map_err(|e| transport("connect", &e))?;
+        let stream = match TcpStream::connect(self.endpoint.addr).await {
+            Ok(s) => s,
+            Err(e) => {
+                // A server that is down refuses at once: pause so a worker does not spin on it.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                return Err(transport("connect", &e));
+            }
+        };
         stream
             .set_nodelay(true)
             .map_err(|e| transport("nodelay", &e))?;

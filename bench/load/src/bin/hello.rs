@@ -49,6 +49,8 @@ fn main() {
         eprintln!("ferry-load-hello listening on {addr}");
         loop {
             let Ok((stream, _)) = listener.accept().await else {
+                // Out of file descriptors, most likely: wait for connections to close.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 continue;
             };
             let _ = stream.set_nodelay(true);
