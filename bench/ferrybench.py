@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Measurements of ferry that brokerload does not make; standard library only.
+"""Measurements of ferry that ferry-load (bench/load) does not make; standard library only.
 
 Subcommands (each prints JSON lines on stdout and appends them to --out):
   startup   start-to-healthy time with an empty data dir (median of --runs) and idle RSS
@@ -9,7 +9,7 @@ Subcommands (each prints JSON lines on stdout and appends them to --out):
   fifo      single SendMessage to a standard queue and to FIFO queues with 1, 10, 1000 groups,
             then ReceiveMessage(10) + DeleteMessageBatch until empty: rates, p50/p99, FIFO/standard
             ratios, per-group order, lost and duplicated messages, client vs server CPU
-  summarize read brokerload's JSON lines, print the comparison table, emit summary lines
+  summarize read ferry-load's JSON lines, print the comparison tables, emit summary lines
 
 Every subcommand that needs a server starts its own ferry (on a free 127.0.0.1 port, with a
 temporary data dir) and stops it by PID. Requests are unsigned awsJson1.0 (ferry accepts any
@@ -932,6 +932,43 @@ def cmd_fifo(a):
 
 # ---------------------------------------------------------------- summary
 
+def fanout_events_table(lines, find, conns, out=sys.stdout):
+    """SNS fan-out and EventBridge PutEvents at `conns` connections, per broker: the rates, or the
+    error a broker answered (ferry has no SNS / PutEvents yet). Returns the summary lines."""
+    labels = [l for l in ("ferry", "moto") if any(x.get("label") == l for x in lines)]
+    if not any(x.get("scenario") in ("sns-fanout", "events-put") for x in lines):
+        return []
+    print(f"\nSNS fan-out (Publish, every body checked in every subscribed queue) and PutEvents (10 entries "
+          f"per call, one matching rule of several) at {conns} connections", file=out)
+    hdr = f"{'broker':<9} {'scenario':<11} {'calls/s':>8} {'msgs/s':>9} {'deliv/s':>9} {'p50 ms':>8} {'p99 ms':>8} " \
+          f"{'err':>4} {'lost':>4} {'dup':>4}"
+    print(hdr, file=out)
+    print("-" * len(hdr), file=out)
+    summaries = []
+    for label in labels:
+        for scen in ("sns-fanout", "events-put"):
+            l = find(label, scen, conns=conns)
+            if l is None:
+                err = next((x["error"] for x in lines if x.get("label") == label and x.get("scenario") == scen
+                            and x.get("conns") == conns and "error" in x), None)
+                print(f"{label:<9} {scen:<11} {'(error: ' + err + ')' if err else '(no result)'}", file=out)
+                continue
+            rate = l.get("published_per_s", l.get("events_per_s"))
+            s = {"label": label, "scenario": scen, "conns": conns, "kind": "summary",
+                 "ops_per_s": l["ops_per_s"], "msgs_per_s": rate, "delivered_per_s": l.get("delivered_per_s"),
+                 "p50_ms": l["latency_ms"]["p50"], "p99_ms": l["latency_ms"]["p99"], "errors": l["errors"],
+                 "lost": l.get("lost"), "duplicates": l.get("duplicates"),
+                 "server_cpu_pct": l.get("server_cpu_pct")}
+            summaries.append(s)
+            f = lambda v, spec="{:.1f}": "-" if v is None else spec.format(v)
+            print(f"{label:<9} {scen:<11} {f(s['ops_per_s']):>8} {f(rate):>9} {f(s['delivered_per_s']):>9} "
+                  f"{f(s['p50_ms'], '{:.2f}'):>8} {f(s['p99_ms'], '{:.2f}'):>8} {s['errors']:>4} "
+                  f"{f(s['lost'], '{}'):>4} {f(s['duplicates'], '{}'):>4}", file=out)
+    print("msgs/s: published (fan-out) or accepted events (PutEvents); deliv/s: unique deliveries over the time to "
+          "the last one, drain included", file=out)
+    return summaries
+
+
 def cmd_summarize(a):
     global OUT, RUN_ID
     lines = []
@@ -1030,6 +1067,7 @@ def cmd_summarize(a):
                   f"message processed); left {l['left_visible']}+{l['left_in_flight']}; RSS {l['rss_kib'] / 1024:.0f} MiB; "
                   f"restart on it: healthy {l.get('restart_to_healthy_ms')} ms, RSS "
                   f"{(l.get('rss_kib_after_restart') or 0) / 1024:.0f} MiB", file=out)
+    summaries += [{**x, **tag} for x in fanout_events_table(lines, find, a.conns, out=out)]
     summaries += [{**x, **tag} for x in fifo_table(lines, out=out)]
     for s in summaries:
         if OUT:
@@ -1072,7 +1110,7 @@ def main():
     s.add_argument("--conns", type=int, default=32)
     s.add_argument("--run-id", dest="sum_run_id")
     s.add_argument("--rev", help="git revision, recorded in every line")
-    s.add_argument("--seconds", type=float, help="seconds per brokerload run, recorded")
+    s.add_argument("--seconds", type=float, help="seconds per ferry-load run, recorded")
     s.add_argument("--append-inputs", metavar="FILE",
                    help="append every input line (tagged) and the summary lines to FILE")
     s.add_argument("inputs", nargs="+")

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Wire-level benchmark of ferry against moto_server and the HTTP ceiling of this machine.
 #
-#   bench/run.sh [--big] [SECONDS]        (SECONDS of load per brokerload run, default 10)
+#   bench/run.sh [--big] [SECONDS]        (SECONDS of load per ferry-load run, default 10)
 #
-# Builds ferry (release) and brokerload (../shared/tools/brokerload, into target/brokerload),
-# installs the pinned moto_server into bench/.venv, starts ferry (durable sled, temp data dir),
-# moto_server and brokerload-hello on free 127.0.0.1 ports, runs:
+# Builds ferry (release) and the load generator bench/load (ferry-load and ferry-load-hello, into
+# bench/load/target), installs the pinned moto_server into bench/.venv, starts ferry (durable sled,
+# temp data dir), moto_server and ferry-load-hello on free 127.0.0.1 ports, runs:
 #   ferry  sqs-send + sqs-roundtrip at 32 conns, json and query protocol (durable sled), and json
-#          again with --in-memory (the request path without the disk)
-#   moto   sqs-send + sqs-roundtrip at 32 conns, json
+#          again with --in-memory (the request path without the disk); sns-fanout and events-put
+#          (lines with an "error" field while ferry lacks SNS / PutEvents)
+#   moto   sqs-send + sqs-roundtrip + sns-fanout + events-put at 32 conns, json (moto's PutEvents
+#          takes seconds per call: its run alone lasts about a minute)
 #   hello  raw at 8 and 32 conns (ceiling: trivial hyper server, same client)
 #   ferrybench.py startup (start-to-healthy, idle RSS) and longpoll (200 idle waiters: CPU)
 #   ferrybench.py fifo (single SendMessage and receive 10 + DeleteMessageBatch, 32 conns, on a
@@ -33,10 +35,9 @@ done
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$BENCH/.." && pwd)
-BL_SRC=$REPO/../shared/tools/brokerload
-BL_TARGET=$REPO/target/brokerload
-B=$BL_TARGET/release/brokerload
-H=$BL_TARGET/release/brokerload-hello
+LOAD_MANIFEST=$BENCH/load/Cargo.toml
+L=$BENCH/load/target/release/ferry-load
+H=$BENCH/load/target/release/ferry-load-hello
 FERRY=$REPO/target/release/ferry
 VENV=$BENCH/.venv
 PY=python3
@@ -46,8 +47,8 @@ log() { printf '\n== %s\n' "$*" >&2; }
 # ---------------------------------------------------------------- build and install
 log "building ferry (release)"
 cargo build --release --manifest-path "$REPO/Cargo.toml" --bin ferry
-log "building brokerload"
-cargo build --release --manifest-path "$BL_SRC/Cargo.toml" --target-dir "$BL_TARGET"
+log "building the load generator (bench/load)"
+cargo build --release --locked --manifest-path "$LOAD_MANIFEST"
 
 REQ_SUM=$(sha256sum "$BENCH/requirements.txt" | cut -d' ' -f1)
 if [ ! -x "$VENV/bin/moto_server" ] || [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$REQ_SUM" ]; then
@@ -116,21 +117,25 @@ echo "ferry pid $FERRY_PID :$FERRY_PORT | moto pid $MOTO_PID :$MOTO_PORT | hello
 RAW=$TMP/run.jsonl
 : >"$RAW"
 FAILED=0
-bl() {  # label port pid conns args...
+load() {  # label port pid conns args...   (a scenario a server lacks gives a line with "error")
   local label=$1 port=$2 pid=$3 conns=$4; shift 4
-  "$B" -e "$label=http://127.0.0.1:$port" --server-pid "$pid" -s "$SECS" -c "$conns" \
-    --out "$RAW" "$@" >/dev/null || { echo "brokerload $label $* failed" >&2; FAILED=1; }
+  "$L" -e "$label=http://127.0.0.1:$port" --server-pid "$pid" -s "$SECS" -c "$conns" \
+    --out "$RAW" "$@" >/dev/null || { echo "ferry-load $label $* failed" >&2; FAILED=1; }
 }
 log "ferry, json protocol, $CONNS conns, ${SECS}s per scenario"
-bl ferry "$FERRY_PORT" "$FERRY_PID" "$CONNS" sqs-send sqs-roundtrip
+load ferry "$FERRY_PORT" "$FERRY_PID" "$CONNS" sqs-send sqs-roundtrip
 log "ferry --in-memory, json protocol"
-bl ferry-mem "$MEM_PORT" "$MEM_PID" "$CONNS" sqs-send sqs-roundtrip
+load ferry-mem "$MEM_PORT" "$MEM_PID" "$CONNS" sqs-send sqs-roundtrip
 log "ferry, query protocol"
-bl ferry "$FERRY_PORT" "$FERRY_PID" "$CONNS" --protocol query sqs-send sqs-roundtrip
+load ferry "$FERRY_PORT" "$FERRY_PID" "$CONNS" --protocol query sqs-send sqs-roundtrip
+log "ferry, SNS fan-out (3 raw SQS subscriptions) and EventBridge PutEvents (5 rules, 1 matching)"
+load ferry "$FERRY_PORT" "$FERRY_PID" "$CONNS" sns-fanout events-put
 log "moto_server, json protocol"
-bl moto "$MOTO_PORT" "$MOTO_PID" "$CONNS" sqs-send sqs-roundtrip
-log "HTTP ceiling: brokerload-hello, raw signed POST"
-bl hello "$HELLO_PORT" "$HELLO_PID" "8,$CONNS" raw
+load moto "$MOTO_PORT" "$MOTO_PID" "$CONNS" sqs-send sqs-roundtrip sns-fanout
+# moto's PutEvents costs about 0.1 s of CPU per entry: calls wait long, so a longer call bound.
+load moto "$MOTO_PORT" "$MOTO_PID" "$CONNS" --timeout 300 events-put
+log "HTTP ceiling: ferry-load-hello, raw signed POST"
+load hello "$HELLO_PORT" "$HELLO_PID" "8,$CONNS" raw
 
 # The load servers are done: stop them so the measurements below have the cores.
 for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
