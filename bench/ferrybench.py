@@ -486,6 +486,19 @@ def cmd_big(a):
         time.sleep(2.0)
         rss_drained = proc_rss_kib(f.pid)
         app_d, alloc_d, files_d = disk_usage(data)
+        # Left idle: within 60 s the data directory should follow live data (<= 10% of its peak)
+        # and so should memory (RSS <= 25% of its peak).
+        peak_disk = max(alloc, alloc_d)
+        peak_rss = max(rss_full, rss_restarted, rss_drained)
+        idle_t0, idle_met_s = time.perf_counter(), None
+        while time.perf_counter() - idle_t0 < 60:
+            rss_idle, (_, alloc_idle, _) = proc_rss_kib(f.pid), disk_usage(data)
+            if idle_met_s is None and alloc_idle <= 0.10 * peak_disk and rss_idle <= 0.25 * peak_rss:
+                idle_met_s = time.perf_counter() - idle_t0
+                break
+            time.sleep(1.0)
+        log(f"big: idle after the drain: RSS {rss_idle} KiB (peak {peak_rss}), disk {alloc_idle / 1e6:.1f} MB "
+            f"(peak {peak_disk / 1e6:.1f}); both bars met after {idle_met_s} s")
         shut2 = f.stop(signal.SIGTERM, timeout=120)
         app_d2, alloc_d2, _ = disk_usage(data)
         # Restart on the drained store: does the empty-but-used store cost start time or memory?
@@ -509,7 +522,10 @@ def cmd_big(a):
               "disk_bytes_allocated_after_stop": alloc_d2, "disk_bytes_apparent_after_stop": app_d2,
               "disk_bytes_per_message_processed": round(alloc_d2 / sent, 1) if sent else None,
               "sigterm_exit_s": None if shut2 is None else round(shut2, 3),
-              "restart_to_healthy_ms": round(health2_s * 1000, 1), "rss_kib_after_restart": rss_restart2})
+              "restart_to_healthy_ms": round(health2_s * 1000, 1), "rss_kib_after_restart": rss_restart2,
+              "peak_rss_kib": peak_rss, "peak_disk_bytes_allocated": peak_disk, "idle_rss_kib": rss_idle,
+              "idle_disk_bytes_allocated": alloc_idle,
+              "idle_bars_met_after_s": None if idle_met_s is None else round(idle_met_s, 1)})
     finally:
         f.stop()
         shutil.rmtree(base, ignore_errors=True)

@@ -360,12 +360,46 @@ pub struct Extra {
     pub dead_letter_source: Option<String>,
 }
 
+/// A message body. It is in memory from the send until the message's record is written; from then
+/// on the store holds it (on disk, the message log) and a receive reads it back, so a queue of a
+/// million messages does not keep a million bodies in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Here(Box<str>),
+    /// In the store, under this queue's message key with this sequence number.
+    Stored {
+        seq: u64,
+        len: u32,
+    },
+}
+
+impl Body {
+    pub fn len(&self) -> usize {
+        match self {
+            Body::Here(b) => b.len(),
+            Body::Stored { len, .. } => *len as usize,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text, when it is in memory.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Body::Here(b) => Some(b),
+            Body::Stored { .. } => None,
+        }
+    }
+}
+
 /// A stored message. Everything but `state` is fixed at the send; `state` changes on every
 /// receive and visibility change and is stored under its own key once it differs from the send.
 #[derive(Debug, Clone)]
 pub struct Message {
     pub id: MessageId,
-    pub body: Box<str>,
+    pub body: Body,
     pub attributes: Attributes,
     pub md5_body: Md5Digest,
     pub md5_attributes: Option<Md5Digest>,
@@ -405,7 +439,7 @@ impl Message {
         let extra = (extra != Extra::default()).then(|| Box::new(extra));
         Message {
             id,
-            body,
+            body: Body::Here(body),
             attributes,
             md5_body,
             md5_attributes,
@@ -448,12 +482,18 @@ impl Message {
         self.body.len() + attributes_size(&self.attributes)
     }
 
+    /// The stored record. Only a message whose body is in memory is ever encoded: a send, or a
+    /// move whose body was read back first (`Sqs::hydrate`).
     pub fn encode(&self) -> Vec<u8> {
+        let body = self
+            .body
+            .text()
+            .expect("a message is encoded only while its body is in memory");
         let mut e = Enc::new(MESSAGE_VERSION);
         e.bytes(&self.id.0)
             .u64(self.sent_ms)
             .u64(self.state.visible_at)
-            .str(&self.body)
+            .str(body)
             .str(&self.sender_id);
         e.u32(self.attributes.len() as u32);
         for (name, a) in &self.attributes {
@@ -470,6 +510,30 @@ impl Message {
             .opt_str(x.sequence_number.as_deref())
             .opt_str(x.dead_letter_source.as_deref());
         e.finish()
+    }
+
+    /// Reads only the body of a stored record.
+    pub fn decode_body(buf: &[u8]) -> StoreResult<Box<str>> {
+        let mut d = Dec::new(buf, MESSAGE_VERSION)?;
+        d.bytes()?;
+        d.u64()?;
+        d.u64()?;
+        Ok(d.str()?.into())
+    }
+
+    /// Decodes a stored message whose sequence number is `seq`, leaving its body in the store;
+    /// `state` is its separately stored state, if it has one.
+    pub fn decode_stored(
+        buf: &[u8],
+        seq: u64,
+        state: Option<MessageState>,
+    ) -> StoreResult<Message> {
+        let mut m = Message::decode(buf, state)?;
+        m.body = Body::Stored {
+            seq,
+            len: m.body.len() as u32,
+        };
+        Ok(m)
     }
 
     /// Decodes a stored message; `state` is its separately stored state, if it has one.

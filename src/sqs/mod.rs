@@ -118,7 +118,8 @@ impl Sqs {
             }
             if let Some((_, q)) = &current {
                 let state = states.remove(&(qid, seq));
-                q.lock().load(seq, Message::decode(v, state)?, now);
+                q.lock()
+                    .load(seq, Message::decode_stored(v, seq, state)?, now);
                 loaded += 1;
             }
             Ok(())
@@ -251,6 +252,30 @@ impl Sqs {
 
     fn queue_url(caller: &Caller, q: &Queue) -> String {
         format!("http://{}/{}/{}", caller.host, q.account, q.name)
+    }
+
+    /// Reads a message's body back from the store into memory, before it is rendered or moved.
+    /// Called under the queue's lock, so a concurrent delete cannot remove the record first.
+    fn hydrate(&self, queue_id: u64, m: &mut Message) -> ApiResult<()> {
+        let message::Body::Stored { seq, .. } = m.body else {
+            return Ok(());
+        };
+        let key = keys::message(keys::MESSAGE, queue_id, seq);
+        let record = self
+            .durable
+            .get(&key)
+            .map_err(|e| ApiError::internal("store read failed", e))?
+            .ok_or_else(|| {
+                ApiError::internal(
+                    "store read failed",
+                    format!("message {queue_id}/{seq} is missing from the store"),
+                )
+            })?;
+        m.body = message::Body::Here(
+            Message::decode_body(&record)
+                .map_err(|e| ApiError::internal("store read failed", e))?,
+        );
+        Ok(())
     }
 
     /// Submits `ops` and waits for the flush, mapping store failures to `InternalFailure`.

@@ -190,6 +190,11 @@ impl QueueState {
             keys::message(keys::MESSAGE, self.id, seq),
             message.encode(),
         )];
+        // From here on the store holds the body.
+        message.body = super::message::Body::Stored {
+            seq,
+            len: message.body.len() as u32,
+        };
         // A moved message keeps its receive history, which the message record does not hold.
         message.state_stored = message.state.receive_count > 0;
         if message.state_stored {

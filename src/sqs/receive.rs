@@ -152,7 +152,10 @@ impl Sqs {
                 ));
             }
             let attempt = attempt.filter(|_| state.settings.fifo);
-            if let Some(again) = attempt.and_then(|a| state.repeat_attempt(a, now)) {
+            if let Some(mut again) = attempt.and_then(|a| state.repeat_attempt(a, now)) {
+                for (_, m) in &mut again {
+                    self.hydrate(q.id, m)?;
+                }
                 return Ok(again);
             }
             let visibility = visibility.unwrap_or(state.settings.visibility);
@@ -167,7 +170,8 @@ impl Sqs {
                     _ => false,
                 };
                 if over {
-                    if let Some((m, remove_ops)) = state.remove(seq) {
+                    if let Some((mut m, remove_ops)) = state.remove(seq) {
+                        self.hydrate(q.id, &mut m)?;
                         moved.push((m, remove_ops));
                     }
                     continue;
@@ -176,7 +180,9 @@ impl Sqs {
                     ops.push(op);
                     if let Some(m) = state.get(seq) {
                         holding = m.extra().group_id.clone();
-                        out.push((handle, m.clone()));
+                        let mut m = m.clone();
+                        self.hydrate(q.id, &mut m)?;
+                        out.push((handle, m));
                     }
                 }
             }
@@ -258,7 +264,7 @@ impl View {
         out.insert("MessageId".into(), json!(m.id.to_string()));
         out.insert("ReceiptHandle".into(), json!(handle));
         out.insert("MD5OfBody".into(), json!(m.md5_body.to_string()));
-        out.insert("Body".into(), json!(&*m.body));
+        out.insert("Body".into(), json!(m.body.text().unwrap_or_default()));
         let mut system = BTreeMap::new();
         for name in SYSTEM_ATTRIBUTES {
             if !self.wants_system(name) {

@@ -41,6 +41,8 @@ const BATCHES_PER_SECOND: u32 = 10;
 
 /// `FailureReason` when a queue a task moves from or to no longer exists.
 const NO_SUCH_QUEUE: &str = "AWS.SimpleQueueService.NonExistentQueue";
+/// A message could not be read back from the store.
+const READ_FAILED: &str = "InternalError";
 /// `FailureReason` when a message to return to its origin was never dead-lettered (it was sent to
 /// the dead-letter queue directly), so it has no origin.
 const NO_ORIGIN: &str = "CouldNotDetermineMessageSource";
@@ -91,7 +93,7 @@ fn redriven(m: Message, now: u64) -> Message {
     extra.dead_letter_source = None;
     Message::new(
         MessageId::random(),
-        m.body,
+        m.body.text().unwrap_or_default().into(),
         m.attributes,
         &m.sender_id,
         now,
@@ -365,7 +367,7 @@ impl Sqs {
             return Batch::Failed(NO_SUCH_QUEUE);
         };
         let now = self.clock.now_ms();
-        let mut taken = Vec::new();
+        let mut taken: Vec<Taken> = Vec::new();
         {
             let mut s = source.lock();
             if s.deleted {
@@ -377,7 +379,16 @@ impl Sqs {
                 let Some(seq) = s.pop_ready_before(bound, now) else {
                     break;
                 };
-                if let Some((message, ops)) = s.remove(seq) {
+                if let Some((mut message, ops)) = s.remove(seq) {
+                    if let Err(e) = self.hydrate(source.id, &mut message) {
+                        tracing::error!(error = %e.message, "move task could not read a message back");
+                        // Nothing was written yet: put everything back and fail the task.
+                        s.load(seq, message, now);
+                        for t in taken {
+                            s.load(t.seq, t.message, now);
+                        }
+                        return Batch::Failed(READ_FAILED);
+                    }
                     taken.push(Taken { seq, message, ops });
                 }
             }
