@@ -178,7 +178,10 @@ fn json_protocol_round_trip_and_errors() {
     );
     assert_eq!(
         (status, err["__type"].as_str()),
-        (400, Some("com.amazonaws.sqs#InvalidParameterValue"))
+        (
+            400,
+            Some("com.amazonaws.sqs#InvalidParameterValueException")
+        )
     );
     let (status, _, err) = s.json(
         "DeleteMessage",
@@ -191,7 +194,10 @@ fn json_protocol_round_trip_and_errors() {
     let (status, _, err) = s.json("SendMessage", json!({"MessageBody": "x"}));
     assert_eq!(
         (status, err["__type"].as_str()),
-        (400, Some("com.amazonaws.sqs#MissingParameter"))
+        (
+            400,
+            Some("com.amazonaws.sqs#MissingRequiredParameterException")
+        )
     );
     let (status, _, err) = s.json(
         "SendMessage",
@@ -199,7 +205,10 @@ fn json_protocol_round_trip_and_errors() {
     );
     assert_eq!(
         (status, err["__type"].as_str()),
-        (400, Some("com.amazonaws.sqs#InvalidParameterValue"))
+        (
+            400,
+            Some("com.amazonaws.sqs#InvalidParameterValueException")
+        )
     );
     let (status, _, err) = s.json("SendMessageBatch", json!({"QueueUrl": url, "Entries": []}));
     assert_eq!(

@@ -151,6 +151,11 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
             format!("http://{}{}", caller.host, parts.uri.path()).into(),
         );
     }
+    if r.service == Service::Sqs
+        && let Some(trace) = header("x-amzn-trace-id")
+    {
+        crate::sqs::apply_trace_header(&r.action, &mut r.params, trace);
+    }
     // awsJson answers an unknown operation with UnknownOperationException.
     if r.protocol != Protocol::AwsQuery
         && r.service == Service::Sqs
