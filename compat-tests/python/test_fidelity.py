@@ -1,17 +1,30 @@
 """Behaviours recorded from AWS that an AWS-validated suite checks (issue 9): validation and error
 shapes, FIFO batches and group serving order, visibility, attribute selection, trace headers.
 
-Runs on both protocols (awsJson1.0 with current boto3, awsQuery with botocore 1.31).
+Runs on both protocols (awsJson1.0 with current boto3, awsQuery with botocore 1.31); also STS
+AssumeRole (item 15), whose credentials act in the role's account.
 """
 
 import base64
 import json
-import time
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import attrs, counts, error_code, http_status, name_of, queue_arn_for
+from conftest import (
+    ENDPOINT,
+    REGION,
+    _record,
+    attrs,
+    counts,
+    error_code,
+    http_status,
+    make_client,
+    name_of,
+    queue_arn_for,
+)
 
 
 def message_of(excinfo):
@@ -336,3 +349,53 @@ def test_trace_header_becomes_aws_trace_header(sqs, queue):
         sqs.meta.events.unregister("before-sign.sqs.SendMessage", add_header)
     msg = sqs.receive_message(QueueUrl=queue, AttributeNames=["All"], WaitTimeSeconds=1)["Messages"][0]
     assert msg["Attributes"]["AWSTraceHeader"] == trace
+
+
+# ------------------------------------------------------------------- 14. the missing-queue text
+
+
+def test_missing_queue_message_per_protocol(sqs, protocol, queue_name):
+    with pytest.raises(ClientError) as e:
+        sqs.get_queue_url(QueueName=queue_name)
+    assert error_code(e) == "AWS.SimpleQueueService.NonExistentQueue"
+    if protocol == "query":
+        assert message_of(e) == "The specified queue does not exist for this wsdl version."
+    else:
+        assert message_of(e) == "The specified queue does not exist."
+
+
+# ------------------------------------------------------------------------------ 15. AssumeRole
+
+
+def test_assume_role_credentials_act_in_the_role_account(sqs, queue_name):
+    role_account = "111111111111"
+    sts = make_client("sts")
+    out = sts.assume_role(RoleArn=f"arn:aws:iam::{role_account}:role/cross-account", RoleSessionName="fidelity")
+    creds = out["Credentials"]
+    assert creds["AccessKeyId"].startswith("ASIA") and creds["SessionToken"]
+    assert out["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{role_account}:assumed-role/cross-account/fidelity"
+
+    def client(service):
+        c = boto3.session.Session().client(
+            service,
+            endpoint_url=ENDPOINT,
+            region_name=REGION,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            config=Config(retries={"total_max_attempts": 1}),
+        )
+        c.meta.events.register("after-call", _record)
+        return c
+
+    assert client("sts").get_caller_identity()["Account"] == role_account
+    assumed = client("sqs")
+    url = assumed.create_queue(QueueName=queue_name)["QueueUrl"]
+    try:
+        assert f"/{role_account}/" in url
+        assert queue_arn_for(queue_name, account=role_account) == attrs(assumed, url, "QueueArn")["QueueArn"]
+        with pytest.raises(ClientError):
+            sqs.get_queue_url(QueueName=queue_name)
+        assert sqs.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=role_account)["QueueUrl"] == url
+    finally:
+        assumed.delete_queue(QueueUrl=url)

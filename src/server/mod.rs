@@ -234,7 +234,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
     let result = async {
         match r.service {
             Service::Sqs => app.sqs.call(&r.action, &caller, Params(r.params)).await,
-            Service::Sts => crate::sts::call(&r.action, &caller),
+            Service::Sts => crate::sts::call(&r.action, &caller, Params(r.params)),
             Service::Sns => Err(ApiError::new(
                 ErrorCode::InvalidAction,
                 format!("The action {} is not valid for this endpoint.", r.action),
