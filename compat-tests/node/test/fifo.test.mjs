@@ -62,9 +62,9 @@ test("FIFO queues: creation rules and attributes", async () => {
   const name = uniqueName("bad");
   await expectServiceError(
     sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { FifoQueue: "true" } })),
-    "InvalidParameterValueException",
+    "InvalidParameterValue",
   );
-  await expectServiceError(sqs.send(new CreateQueueCommand({ QueueName: `${name}.fifo` })), "InvalidParameterValueException");
+  await expectServiceError(sqs.send(new CreateQueueCommand({ QueueName: `${name}.fifo` })), "InvalidParameterValue");
   const err = await expectServiceError(
     sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { ContentBasedDeduplication: "true" } })),
     "InvalidAttributeName",
@@ -89,11 +89,11 @@ test("FIFO send validation", async () => {
   const url = await fifoQueue("validate");
   await expectServiceError(
     sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "x", MessageDeduplicationId: "d" })),
-    "MissingRequiredParameterException",
+    "MissingParameter",
   );
   await expectServiceError(
     sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "x", MessageGroupId: "g" })),
-    "InvalidParameterValueException",
+    "InvalidParameterValue",
   );
   await expectServiceError(
     sqs.send(
@@ -105,9 +105,9 @@ test("FIFO send validation", async () => {
         DelaySeconds: 5,
       }),
     ),
-    "InvalidParameterValueException",
+    "InvalidParameterValue",
   );
-  await expectServiceError(send(url, "x", "bad group", "d"), "InvalidParameterValueException");
+  await expectServiceError(send(url, "x", "bad group", "d"), "InvalidParameterValue");
 });
 
 test("FIFO order within a group and group locking", async () => {

@@ -348,7 +348,7 @@ test("message size: 1 MiB accepted by default, one byte more rejected", async ()
   assert.equal(sent.MD5OfMessageBody, md5Hex(big));
   await expectServiceError(
     sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: `${big}b` })),
-    "InvalidParameterValueException",
+    "InvalidParameterValue",
   );
   const { Messages } = await receive(url);
   assert.equal(Messages[0].Body.length, big.length);
@@ -356,17 +356,17 @@ test("message size: 1 MiB accepted by default, one byte more rejected", async ()
 
 test("parameter validation: MaxNumberOfMessages, WaitTimeSeconds, DelaySeconds, Number attributes", async () => {
   const url = await newQueue("validate");
-  await expectServiceError(receive(url, { MaxNumberOfMessages: 11 }), "InvalidParameterValueException");
-  await expectServiceError(receive(url, { WaitTimeSeconds: 21 }), "InvalidParameterValueException");
+  await expectServiceError(receive(url, { MaxNumberOfMessages: 11 }), "InvalidParameterValue");
+  await expectServiceError(receive(url, { WaitTimeSeconds: 21 }), "InvalidParameterValue");
   await expectServiceError(
     sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "d", DelaySeconds: 901 })),
-    "InvalidParameterValueException",
+    "InvalidParameterValue",
   );
   await expectServiceError(
     sqs.send(new SendMessageCommand({
       QueueUrl: url, MessageBody: "n", MessageAttributes: { N: { DataType: "Number", StringValue: "abc" } },
     })),
-    "InvalidParameterValueException",
+    "InvalidParameterValue",
   );
   await expectServiceError(
     sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["Bogus"] })),
