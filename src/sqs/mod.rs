@@ -1,11 +1,12 @@
 //! Amazon SQS. Actions take decoded [`Params`] and return the output as JSON-shaped data; they never
 //! see HTTP or the wire format. Queue management lives in `queues.rs`, the message path in
-//! `messages.rs`, per-queue state in `queue.rs`.
+//! `messages.rs`, per-queue state in `queue.rs`, permissions in `permissions.rs`.
 
 pub mod attributes;
 pub mod fifo;
 pub mod message;
 mod messages;
+mod permissions;
 pub mod queue;
 mod queues;
 mod receive;
