@@ -51,6 +51,8 @@ pub enum ErrorCode {
     // EventBridge.
     InvalidEventPatternException,
     ValidationException,
+    // STS.
+    ValidationError,
 }
 
 impl ErrorCode {
@@ -90,6 +92,7 @@ impl ErrorCode {
             InvalidSecurity => "InvalidSecurity",
             InvalidEventPatternException => "InvalidEventPatternException",
             ValidationException => "ValidationException",
+            ValidationError => "ValidationError",
         }
     }
 

@@ -8,7 +8,7 @@
 //! - `error`    — [`error::ApiError`]: codes spelled as AWS spells them, with status and fault.
 //! - `caller`   — who is calling (account, region, access key, host).
 //! - `sqs`      — SQS actions; `queue` holds per-queue state, `message` MD5s and handles.
-//! - `sts`      — `GetCallerIdentity`.
+//! - `sts`      — `GetCallerIdentity`, `AssumeRole` (keys that carry the role's account).
 //! - `events`   — EventBridge actions (today `TestEventPattern`).
 //! - `pattern`  — the event pattern / filter policy matcher (pure).
 //! - `storage`  — the `Store` seam: sled (resources), the message log (hot records), memory.

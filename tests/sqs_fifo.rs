@@ -231,6 +231,70 @@ async fn groups_are_ordered_and_locked_while_in_flight() {
     assert!(seq(2) < seq(3));
 }
 
+/// AWS's recorded example: groups are served in the order their first message became
+/// available; a zero visibility timeout returns messages at once, behind groups that waited.
+#[tokio::test(start_paused = true)]
+async fn groups_are_served_in_the_order_they_became_available() {
+    let app = app();
+    let url = fifo(&app, "order.fifo", json!({})).await;
+    for (body, group) in [
+        ("A1", "A"),
+        ("B1", "B"),
+        ("B2", "B"),
+        ("C1", "C"),
+        ("A2", "A"),
+    ] {
+        send(&app, &url, body, group, body).await;
+    }
+    let take = |max: u32| {
+        let (app, url) = (app.clone(), url.clone());
+        async move {
+            ok(
+                &app,
+                "ReceiveMessage",
+                json!({"QueueUrl": url, "MaxNumberOfMessages": max, "VisibilityTimeout": 0}),
+            )
+            .await["Messages"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
+    assert_eq!(bodies(&take(3).await), ["A1", "A2", "B1"]);
+    // No time passes: with a zero timeout they are visible again at once.
+    assert_eq!(bodies(&take(10).await), ["C1", "A1", "A2", "B1", "B2"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn messages_ahead_of_an_in_flight_one_stay_receivable() {
+    let app = app();
+    let url = fifo(&app, "ahead.fifo", json!({})).await;
+    for body in ["a1", "a2", "a3"] {
+        send(&app, &url, body, "a", body).await;
+    }
+    send(&app, &url, "b1", "b", "b1").await;
+    let got = receive(&app, &url, 2).await;
+    assert_eq!(bodies(&got), ["a1", "a2"]);
+    // a1 comes back while a2 stays in flight: a1 is receivable, a3 (behind a2) is not, and
+    // group a now waits behind b.
+    ok(
+        &app,
+        "ChangeMessageVisibility",
+        json!({"QueueUrl": url, "ReceiptHandle": got[0]["ReceiptHandle"], "VisibilityTimeout": 0}),
+    )
+    .await;
+    sleep(Duration::from_millis(10)).await;
+    assert_eq!(bodies(&receive(&app, &url, 10).await), ["b1", "a1"]);
+    // Deleting a2 leaves a3 behind a1, which is in flight again.
+    ok(
+        &app,
+        "DeleteMessage",
+        json!({"QueueUrl": url, "ReceiptHandle": got[1]["ReceiptHandle"]}),
+    )
+    .await;
+    assert!(receive(&app, &url, 10).await.is_empty());
+}
+
 #[tokio::test(start_paused = true)]
 async fn long_poll_behind_a_locked_group_wakes_for_another_group() {
     let app = app();

@@ -347,14 +347,26 @@ async fn validation_errors() {
         e.message
     );
 
-    for handle in ["garbage", "", "eyJ0YXNrSWQiOiJ4Iiwic291cmNlQXJuIjoieSJ9"] {
+    // {"taskId":"x","sourceArn":"y"}: decodes, but names no queue.
+    for (handle, want, message) in [
+        (
+            "garbage",
+            ErrorCode::InvalidParameterValue,
+            "Value for parameter TaskHandle is invalid.",
+        ),
+        (
+            "",
+            ErrorCode::MissingParameter,
+            "The request must contain the parameter TaskHandle.",
+        ),
+        (
+            "eyJ0YXNrSWQiOiJ4Iiwic291cmNlQXJuIjoieSJ9",
+            ErrorCode::ResourceNotFoundException,
+            "The resource that you specified for the SourceArn parameter doesn't exist.",
+        ),
+    ] {
         let e = err(&app, "CancelMessageMoveTask", json!({"TaskHandle": handle})).await;
-        let want = if handle.is_empty() {
-            ErrorCode::MissingParameter
-        } else {
-            ErrorCode::ResourceNotFoundException
-        };
-        assert_eq!(e.code, want, "{handle:?}");
+        assert_eq!((e.code, e.message.as_str()), (want, message), "{handle:?}");
     }
     for max in [0, 11] {
         let e = err(

@@ -253,14 +253,29 @@ async fn change_visibility_to_zero_and_not_in_flight() {
     )
     .await;
     assert_eq!(counts(&app, &url).await, (1, 0, 0));
-    let e = call(
+    // The handle of a message no longer in flight: success, and the message stays visible.
+    ok(
         &app,
         "ChangeMessageVisibility",
         json!({"QueueUrl": url, "ReceiptHandle": handle, "VisibilityTimeout": 5}),
     )
-    .await
-    .unwrap_err();
-    assert_eq!(e.code, ErrorCode::MessageNotInflight);
+    .await;
+    assert_eq!(counts(&app, &url).await, (1, 0, 0));
+    let m = receive(&app, &url, json!({"VisibilityTimeout": 1}))
+        .await
+        .remove(0);
+    sleep(Duration::from_secs(2)).await;
+    ok(
+        &app,
+        "ChangeMessageVisibility",
+        json!({"QueueUrl": url, "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 30}),
+    )
+    .await;
+    assert_eq!(
+        counts(&app, &url).await,
+        (1, 0, 0),
+        "expired: still visible"
+    );
     let e = call(
         &app,
         "ChangeMessageVisibility",

@@ -33,7 +33,7 @@ def test_permissions_in_policy(sqs, queue):
         QueueUrl=queue, Label="p1", AWSAccountIds=["111122223333"], Actions=["SendMessage", "ReceiveMessage"]
     )
     policy = json.loads(attrs(sqs, queue, "Policy")["Policy"])
-    assert policy["Version"] == "2012-10-17"
+    assert policy["Version"] == "2008-10-17"
     statements = policy["Statement"]
     assert len(statements) == 1
     st = statements[0]

@@ -164,7 +164,8 @@ def test_errors(sqs, new_queue):
 
     with pytest.raises(ClientError) as e:
         sqs.cancel_message_move_task(TaskHandle="not-a-task-handle")
-    assert error_code(e) == "ResourceNotFoundException"
+    assert error_code(e) == "InvalidParameterValue"
+    assert e.value.response["Error"]["Message"] == "Value for parameter TaskHandle is invalid."
 
     with pytest.raises(ClientError) as e:
         sqs.list_message_move_tasks(SourceArn=queue_arn_for("no-such-queue-for-move-tasks"))

@@ -143,3 +143,65 @@ def test_query_get_request(queue):
     )
     assert r.status_code == 200, r.text
     assert "<Name>VisibilityTimeout</Name>" in r.text and "<Value>30</Value>" in r.text
+
+
+# ------------------------------------------------------------- awsQuery details (issue 9, 13-16)
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+
+
+def _post(url, body, **headers):
+    return requests.post(url, data=body, headers={**FORM, **headers}, timeout=30)
+
+
+def test_queue_url_without_action(queue):
+    r = _post(queue, "Version=2012-11-05", Accept="application/json")
+    assert r.status_code == 404
+    assert r.text == "<UnknownOperationException/>"
+
+
+def test_queue_less_action_at_a_queue_url(queue):
+    for action in ("CreateQueue", "ListQueues"):
+        r = _post(queue, f"Action={action}&QueueName=x&Version=2012-11-05")
+        assert r.status_code == 400
+        assert _xml_code(r.text) == "InvalidAction"
+        assert f"The action {action} is not valid for this endpoint." in r.text
+    # awsJson requests to a queue URL keep working.
+    r = requests.post(
+        queue,
+        data=json.dumps({"QueueUrl": queue, "AttributeNames": ["VisibilityTimeout"]}),
+        headers={"X-Amz-Target": "AmazonSQS.GetQueueAttributes", "Content-Type": "application/x-amz-json-1.0"},
+        timeout=10,
+    )
+    assert r.status_code == 200 and r.json()["Attributes"]["VisibilityTimeout"] == "30"
+
+
+def test_empty_receive_result_element(queue):
+    r = _post(ENDPOINT + "/", {"Action": "ReceiveMessage", "QueueUrl": queue, "Version": "2012-11-05"})
+    assert r.status_code == 200
+    assert "<ReceiveMessageResult/>" in r.text
+
+
+def test_query_answers_in_json_when_asked(queue):
+    body = 'line\r\nwith "quotes" and &quot; kept'
+    r = _post(ENDPOINT + "/", {"Action": "SendMessage", "QueueUrl": queue, "MessageBody": body}, Accept="application/json")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
+    assert r.json()["SendMessageResponse"]["SendMessageResult"]["MessageId"]
+    r = _post(ENDPOINT + "/", {"Action": "ListQueues", "QueueNamePrefix": queue.rsplit("/", 1)[1]}, Accept="application/json")
+    listed = r.json()["ListQueuesResponse"]
+    assert listed["ListQueuesResult"]["queueUrls"] == [queue]
+    assert listed["ResponseMetadata"]["RequestId"]
+    r = _post(ENDPOINT + "/", {"Action": "ReceiveMessage", "QueueUrl": queue}, Accept="application/json")
+    (msg,) = r.json()["ReceiveMessageResponse"]["ReceiveMessageResult"]["messages"]
+    assert msg["Body"] == body
+
+
+def test_huge_body_gets_a_readable_413():
+    # 20 MB: the answer must be read by the client, not a connection reset mid-upload.
+    r = requests.post(
+        ENDPOINT + "/",
+        data=b"a" * (20 * 1024 * 1024),
+        headers={"X-Amz-Target": "AmazonSQS.SendMessage", "Content-Type": "application/x-amz-json-1.0"},
+        timeout=60,
+    )
+    assert r.status_code == 413

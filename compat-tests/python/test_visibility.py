@@ -66,12 +66,20 @@ def test_change_visibility_errors(sqs, queue):
 
 
 def test_change_visibility_of_visible_message(sqs, queue):
+    """AWS answers the handle of a message no longer in flight with success and changes nothing."""
     sqs.send_message(QueueUrl=queue, MessageBody="x")
     msg = receive_one(sqs, queue)
     sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=0)
-    with pytest.raises(ClientError) as e:
-        sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=30)
-    assert error_code(e) == "AWS.SimpleQueueService.MessageNotInflight"
+    sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=30)
+    assert counts(sqs, queue) == (1, 0, 0)
+
+
+def test_change_visibility_after_expiry_succeeds(sqs, queue):
+    sqs.send_message(QueueUrl=queue, MessageBody="x")
+    msg = receive_one(sqs, queue, VisibilityTimeout=1)
+    time.sleep(1.5)
+    sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=30)
+    assert receive_one(sqs, queue)["Body"] == "x", "the message stayed visible"
     with pytest.raises(ClientError) as e:
         sqs.receive_message(QueueUrl=queue, VisibilityTimeout=43201)
     assert error_code(e) == "InvalidParameterValue"

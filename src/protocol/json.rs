@@ -40,6 +40,16 @@ pub fn render_ok(protocol: Protocol, output: &Value) -> Rendered {
     }
 }
 
+/// The `__type` shape SQS's awsJson answers name: its model calls the two common validation codes
+/// by longer names than their awsQuery codes (which `x-amzn-query-error` still carries).
+fn sqs_shape(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::InvalidParameterValue => "InvalidParameterValueException",
+        ErrorCode::MissingParameter => "MissingRequiredParameterException",
+        other => other.shape_name(),
+    }
+}
+
 pub fn render_error(service: Service, protocol: Protocol, err: &ApiError) -> Rendered {
     let shape = err.code.shape_name();
     let mut headers = Vec::new();
@@ -53,7 +63,7 @@ pub fn render_error(service: Service, protocol: Protocol, err: &ApiError) -> Ren
                 "x-amzn-query-error",
                 format!("{};{fault}", err.code.legacy_code()),
             ));
-            format!("com.amazonaws.sqs#{shape}")
+            format!("com.amazonaws.sqs#{}", sqs_shape(err.code))
         }
         _ => shape.to_string(),
     };
@@ -91,6 +101,34 @@ mod tests {
             String::from_utf8(r.body).unwrap(),
             r#"{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"gone"}"#
         );
+    }
+
+    #[test]
+    fn sqs_validation_shapes_keep_their_query_codes() {
+        for (code, shape, legacy) in [
+            (
+                ErrorCode::InvalidParameterValue,
+                "InvalidParameterValueException",
+                "InvalidParameterValue",
+            ),
+            (
+                ErrorCode::MissingParameter,
+                "MissingRequiredParameterException",
+                "MissingParameter",
+            ),
+        ] {
+            let r = render_error(Service::Sqs, Protocol::AwsJson10, &ApiError::new(code, "m"));
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(body["__type"], format!("com.amazonaws.sqs#{shape}"));
+            assert_eq!(r.headers[0].1, format!("{legacy};Sender"));
+        }
+        let r = render_error(
+            Service::Events,
+            Protocol::AwsJson11,
+            &ApiError::new(ErrorCode::MissingParameter, "m"),
+        );
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body["__type"], "MissingParameter");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod json;
 mod params;
 pub mod query;
+pub mod query_json;
 pub mod xml;
 
 pub use params::Params;

@@ -30,16 +30,21 @@ impl Params {
         }
     }
 
-    /// A member's value. Absent, null and the empty string (how awsQuery clients write an empty
-    /// list: `Entries=`) all read as absent.
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0
-            .get(name)
-            .filter(|v| !v.is_null() && v.as_str() != Some(""))
+    /// A member's value; absent and null read as absent. The empty string is a value (AWS
+    /// validates `MessageGroupId=""`), except where a structure, list, map or number is expected:
+    /// there it is how awsQuery clients write an empty one (`Entries=`), read by [`Params::get`].
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.0.get(name).filter(|v| !v.is_null())
     }
 
+    /// A non-scalar or numeric member's value: absent, null and the empty string read as absent.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.value(name).filter(|v| v.as_str() != Some(""))
+    }
+
+    /// A string member; an empty string is returned as such.
     pub fn str(&self, name: &str) -> ApiResult<Option<&str>> {
-        match self.get(name) {
+        match self.value(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
             Some(v) => Err(wrong_type(name, v, "a string")),
@@ -157,6 +162,12 @@ mod tests {
         assert_eq!(p.strings("D").unwrap(), vec!["a"]);
         assert!(p.strings("A").is_err());
         assert_eq!(p.string_map("E").unwrap()["n"], "1");
+        assert_eq!(p.str("F").unwrap(), Some(""), "an empty string is a value");
+        assert!(
+            p.list("F").unwrap().is_empty(),
+            "but an empty awsQuery list"
+        );
+        assert_eq!(p.int("F").unwrap(), None);
         assert_eq!(
             p.required_str("F").unwrap_err().code,
             ErrorCode::MissingParameter

@@ -2,7 +2,7 @@
 //! and key/value maps named as the service's model names them, and errors as `ErrorResponse`.
 
 use super::{Rendered, Service};
-use crate::error::{ApiError, Fault};
+use crate::error::{ApiError, ErrorCode, Fault};
 use serde_json::Value;
 
 /// How a service names list members and map entries in XML.
@@ -142,11 +142,17 @@ pub fn render_ok(
     w.out.push_str(service.xml_namespace());
     w.out.push_str("\"><");
     w.out.push_str(action);
-    w.out.push_str("Result>");
-    w.fields(output);
-    w.out.push_str("</");
-    w.out.push_str(action);
-    w.out.push_str("Result><ResponseMetadata><RequestId>");
+    // An empty result is one empty element, as AWS writes it: `<ReceiveMessageResult/>`.
+    if output.as_object().is_none_or(|m| m.is_empty()) {
+        w.out.push_str("Result/>");
+    } else {
+        w.out.push_str("Result>");
+        w.fields(output);
+        w.out.push_str("</");
+        w.out.push_str(action);
+        w.out.push_str("Result>");
+    }
+    w.out.push_str("<ResponseMetadata><RequestId>");
     w.out.push_str(request_id);
     w.out.push_str("</RequestId></ResponseMetadata></");
     w.out.push_str(action);
@@ -156,6 +162,26 @@ pub fn render_ok(
         content_type: "text/xml",
         headers: Vec::new(),
         body: w.out.into_bytes(),
+    }
+}
+
+/// The message awsQuery clients see: SQS words a missing queue as its old WSDL API did.
+pub fn query_message(service: Service, err: &ApiError) -> &str {
+    match (service, err.code) {
+        (Service::Sqs, ErrorCode::QueueDoesNotExist) => {
+            "The specified queue does not exist for this wsdl version."
+        }
+        _ => &err.message,
+    }
+}
+
+/// What SQS answers a request to a queue URL that names no action: a bare 404 document.
+pub fn unknown_operation() -> Rendered {
+    Rendered {
+        status: 404,
+        content_type: "text/xml",
+        headers: Vec::new(),
+        body: b"<UnknownOperationException/>".to_vec(),
     }
 }
 
@@ -172,7 +198,7 @@ pub fn render_error(service: Service, err: &ApiError, request_id: &str) -> Rende
     out.push_str("</Type><Code>");
     out.push_str(err.code.legacy_code());
     out.push_str("</Code><Message>");
-    escape(&err.message, &mut out);
+    escape(query_message(service, err), &mut out);
     out.push_str("</Message><Detail/></Error><RequestId>");
     out.push_str(request_id);
     out.push_str("</RequestId></ErrorResponse>");
@@ -187,7 +213,6 @@ pub fn render_error(service: Service, err: &ApiError, request_id: &str) -> Rende
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorCode;
     use serde_json::json;
 
     #[test]
@@ -222,8 +247,28 @@ mod tests {
         assert_eq!(
             String::from_utf8(e.body).unwrap(),
             "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><Error><Type>Sender</Type>\
-             <Code>AWS.SimpleQueueService.NonExistentQueue</Code><Message>nope &amp; gone</Message><Detail/></Error>\
+             <Code>AWS.SimpleQueueService.NonExistentQueue</Code><Message>The specified queue does not exist for this wsdl version.</Message><Detail/></Error>\
              <RequestId>r</RequestId></ErrorResponse>"
+        );
+        let e = render_error(
+            Service::Sqs,
+            &ApiError::new(ErrorCode::InvalidParameterValue, "a & b"),
+            "r",
+        );
+        assert!(
+            String::from_utf8(e.body)
+                .unwrap()
+                .contains("<Message>a &amp; b</Message>")
+        );
+    }
+
+    #[test]
+    fn empty_result_is_one_element() {
+        let r = render_ok(Service::Sqs, &SQS, "ReceiveMessage", &json!({}), "r");
+        assert_eq!(
+            String::from_utf8(r.body).unwrap(),
+            "<?xml version=\"1.0\"?><ReceiveMessageResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\">\
+             <ReceiveMessageResult/><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ReceiveMessageResponse>"
         );
     }
 }

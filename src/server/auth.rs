@@ -1,5 +1,5 @@
 //! SigV4 credentials, read not verified: the access key id (a 12-digit one is the account, as
-//! LocalStack does it), the region and the service of the credential scope, from the
+//! LocalStack does it; one from ferry's `AssumeRole` carries the role's account), the region and the service of the credential scope, from the
 //! `Authorization` header or a presigned URL's `X-Amz-Credential`.
 
 use crate::caller::Caller;
@@ -53,6 +53,9 @@ impl Credential {
             .unwrap_or_else(|| "anonymous".into());
         let account = if access_key.len() == 12 && access_key.bytes().all(|b| b.is_ascii_digit()) {
             access_key.clone()
+        } else if let Some(account) = crate::sts::account_of_key(&access_key) {
+            // Credentials from ferry's AssumeRole act in the role's account.
+            account
         } else {
             default_account.to_string()
         };

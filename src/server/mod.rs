@@ -6,9 +6,9 @@ pub mod route;
 
 use crate::App;
 use crate::error::{ApiError, ErrorCode};
-use crate::protocol::{Params, Protocol, Rendered, Service, json, xml};
+use crate::protocol::{Params, Protocol, Rendered, Service, json, query_json, xml};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -93,6 +93,49 @@ fn render_error(
     }
 }
 
+/// How much of an oversized body is read and dropped, so that a client still uploading reads
+/// the 413 rather than a reset connection; past it (or `DRAIN_TIME`) the connection is closed.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(30);
+
+enum BodyError {
+    TooLarge,
+    Unreadable,
+}
+
+/// Reads a body of at most `limit` bytes. A larger one is drained (within the bounds above)
+/// before `TooLarge` is answered.
+async fn read_body(mut body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| BodyError::Unreadable)?.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen > limit {
+            let drain = async {
+                while seen <= DRAIN_LIMIT {
+                    match body.frame().await {
+                        Some(Ok(f)) => seen += f.data_ref().map_or(0, |d| d.len()),
+                        _ => break,
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+            return Err(BodyError::TooLarge);
+        }
+        buf.extend_from_slice(&data);
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// `/{account}/{queue}`: where old SQS clients post queue actions.
+fn is_queue_path(path: &str) -> bool {
+    let mut segs = path.trim_start_matches('/').split('/');
+    matches!((segs.next(), segs.next(), segs.next()), (Some(a), Some(q), None) if !a.is_empty() && !q.is_empty())
+}
+
 async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let rid = request_id();
     if req.uri().path().starts_with("/_ferry/") {
@@ -105,31 +148,31 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
     let credential = auth::credential(header("authorization"), parts.uri.query());
     let caller = credential.caller(&app.config.account_id, header("host").unwrap_or(""));
     let limit = app.config.max_message_size * 3 + 256 * 1024;
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(b) => b.to_bytes(),
+    let body = match read_body(body, limit).await {
+        Ok(b) => b,
         Err(e) => {
-            let too_large = e
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            let err = if too_large {
-                ApiError::new(
+            let err = match e {
+                BodyError::TooLarge => ApiError::new(
                     ErrorCode::RequestEntityTooLarge,
                     format!("Request body is larger than {limit} bytes."),
-                )
-            } else {
-                ApiError::new(
+                ),
+                BodyError::Unreadable => ApiError::new(
                     ErrorCode::MalformedQueryString,
                     "The request body could not be read.",
-                )
+                ),
             };
             let protocol = if is_json {
                 Protocol::AwsJson10
             } else {
                 Protocol::AwsQuery
             };
-            return respond(render_error(Service::Sqs, protocol, &err, &rid), &rid);
+            let mut r = render_error(Service::Sqs, protocol, &err, &rid);
+            r.headers.push(("connection", "close".into()));
+            return respond(r, &rid);
         }
     };
+    let queue_path = is_queue_path(parts.uri.path());
+    let accept_json = header("accept").is_some_and(|a| a.contains("application/json"));
     let routed = route::route(
         target.as_deref(),
         credential.service.as_deref(),
@@ -139,17 +182,42 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
     );
     let mut r = match routed {
         Ok(r) => r,
+        // A queue URL with no action at all: SQS's bare 404, in XML whatever the client accepts.
+        Err(u)
+            if target.is_none()
+                && queue_path
+                && matches!(
+                    u.error.code,
+                    ErrorCode::MissingParameter | ErrorCode::UnknownOperation
+                ) =>
+        {
+            return respond(xml::unknown_operation(), &rid);
+        }
         Err(u) => return respond(render_error(u.service, u.protocol, &u.error, &rid), &rid),
     };
-    // Old SQS clients post to the queue URL and leave QueueUrl out of the form.
+    // Queue-less actions are not valid at a queue URL.
     if r.service == Service::Sqs
-        && !r.params.contains_key("QueueUrl")
-        && parts.uri.path().matches('/').count() == 2
+        && r.protocol == Protocol::AwsQuery
+        && queue_path
+        && matches!(r.action.as_str(), "CreateQueue" | "ListQueues")
     {
+        let e = ApiError::new(
+            ErrorCode::InvalidAction,
+            format!("The action {} is not valid for this endpoint.", r.action),
+        );
+        return respond(render_error(r.service, r.protocol, &e, &rid), &rid);
+    }
+    // Old SQS clients post to the queue URL and leave QueueUrl out of the form.
+    if r.service == Service::Sqs && !r.params.contains_key("QueueUrl") && queue_path {
         r.params.insert(
             "QueueUrl".into(),
             format!("http://{}{}", caller.host, parts.uri.path()).into(),
         );
+    }
+    if r.service == Service::Sqs
+        && let Some(trace) = header("x-amzn-trace-id")
+    {
+        crate::sqs::apply_trace_header(&r.action, &mut r.params, trace);
     }
     // awsJson answers an unknown operation with UnknownOperationException.
     if r.protocol != Protocol::AwsQuery
@@ -166,7 +234,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
     let result = async {
         match r.service {
             Service::Sqs => app.sqs.call(&r.action, &caller, Params(r.params)).await,
-            Service::Sts => crate::sts::call(&r.action, &caller),
+            Service::Sts => crate::sts::call(&r.action, &caller, Params(r.params)),
             Service::Sns => Err(ApiError::new(
                 ErrorCode::InvalidAction,
                 format!("The action {} is not valid for this endpoint.", r.action),
@@ -176,7 +244,13 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
     }
     .instrument(span)
     .await;
+    // awsQuery SQS clients may ask for AWS's JSON form of the answer.
+    let query_json = r.protocol == Protocol::AwsQuery && r.service == Service::Sqs && accept_json;
     let rendered = match result {
+        Ok(out) if query_json => {
+            query_json::render_ok(&r.action, query_json::SQS_NAMES, &out, &rid)
+        }
+        Err(e) if query_json => query_json::render_error(r.service, &e, &rid),
         Ok(out) => match r.protocol {
             Protocol::AwsQuery => {
                 let shape = if r.service == Service::Sqs {

@@ -168,7 +168,8 @@ pub fn validate(
     max_message_size: usize,
     fifo: bool,
 ) -> ApiResult<Option<String>> {
-    if FIFO_ONLY.contains(&name) && !fifo && name != "FifoQueue" {
+    // A standard queue has no FIFO attributes, not even `FifoQueue=false`.
+    if FIFO_ONLY.contains(&name) && !fifo {
         return Err(unknown_attribute(name));
     }
     let one_of = |allowed: &[&str]| {
@@ -185,6 +186,7 @@ pub fn validate(
         "ReceiveMessageWaitTimeSeconds" => int_in(name, value, 0, MAX_WAIT as u64)?,
         "VisibilityTimeout" => int_in(name, value, 0, MAX_VISIBILITY as u64)?,
         "KmsDataKeyReusePeriodSeconds" => int_in(name, value, 60, 86_400)?,
+        "KmsMasterKeyId" if value.is_empty() => return Ok(None),
         "KmsMasterKeyId" => value.to_string(),
         "SqsManagedSseEnabled" => match value.to_ascii_lowercase().as_str() {
             "true" | "false" => value.to_ascii_lowercase(),
@@ -213,11 +215,15 @@ pub fn validate(
             }
             canonical_allow_policy(value)?
         }
-        // The queue type is fixed by CreateQueue; callers compare it with the queue's.
+        // The queue type is fixed by CreateQueue: `true` again is a no-op.
         "FifoQueue" => match one_of(&["true", "false"])?.as_str() {
-            "true" if fifo => "true".to_string(),
-            "false" if !fifo => return Ok(None),
-            _ => return Err(invalid_attribute(name)),
+            "true" => "true".to_string(),
+            _ => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidAttributeValue,
+                    "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.",
+                ));
+            }
         },
         "ContentBasedDeduplication" => one_of(&["true", "false"])?,
         "DeduplicationScope" => one_of(&["messageGroup", "queue"])?,
@@ -397,6 +403,28 @@ mod tests {
             "Unknown Attribute Bogus."
         );
         assert_eq!(validate("Policy", "", 1 << 20, false).unwrap(), None);
+        assert_eq!(
+            validate("KmsMasterKeyId", "", 1 << 20, false).unwrap(),
+            None
+        );
+        for v in ["true", "false"] {
+            assert_eq!(
+                validate("FifoQueue", v, 1 << 20, false)
+                    .unwrap_err()
+                    .message,
+                "Unknown Attribute FifoQueue."
+            );
+        }
+        assert_eq!(
+            validate("FifoQueue", "true", 1 << 20, true).unwrap(),
+            Some("true".into())
+        );
+        assert_eq!(
+            validate("FifoQueue", "false", 1 << 20, true)
+                .unwrap_err()
+                .message,
+            "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported."
+        );
     }
 
     #[test]

@@ -1,73 +1,101 @@
 //! FIFO queues: the ready set ordered per message group with group locking, deduplication
 //! windows, sequence numbers, and the validation of FIFO parameters.
 //!
-//! A group is *locked* while any of its messages is in flight: its messages are not handed out,
-//! so two consumers never hold the same group at once and order within a group holds across
-//! visibility timeouts and redrives. Other groups keep flowing.
+//! Within a group a message is handed out only while no earlier message of its group is in
+//! flight, so two consumers never hold the same part of a group and order within a group holds
+//! across visibility timeouts and redrives; the messages ahead of the first in-flight one stay
+//! receivable. Groups are served in the order their first message became available: a message
+//! returning from flight puts its group behind groups that have waited longer; a delete moves
+//! no group. Other groups keep flowing.
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// How long a deduplication id (or content hash) is remembered, from the first send.
 pub const DEDUP_WINDOW_MS: u64 = 5 * 60 * 1000;
+
+/// When a ready message became available (its send, the end of its delay, or its return from
+/// flight), in milliseconds, then a count of the group changes that orders events of the same
+/// millisecond: FIFO groups are served in this order.
+type Since = (u64, u64);
 
 /// Messages that are visible now, in the order receives take them.
 #[derive(Debug)]
 pub enum Ready {
     /// Standard queues: oldest first.
     Standard(BTreeSet<u64>),
-    /// FIFO queues: oldest first within each group; locked groups are skipped.
+    /// FIFO queues: groups in the order their first message became available; within a group,
+    /// only the messages ahead of its first in-flight one.
     Fifo(Groups),
 }
 
 #[derive(Debug, Default)]
 pub struct Groups {
     groups: HashMap<Box<str>, Group>,
-    /// (head sequence, group) of every unlocked group with ready messages.
-    available: BTreeSet<(u64, Box<str>)>,
+    /// Every group whose first ready message is receivable, keyed by when that message became
+    /// available.
+    available: BTreeSet<(Since, Box<str>)>,
     len: usize,
+    /// Counts insertions, to order those of the same millisecond.
+    ticks: u64,
 }
 
 #[derive(Debug, Default)]
 struct Group {
-    ready: BTreeSet<u64>,
-    in_flight: usize,
+    /// Ready messages: sequence number → when it became available.
+    ready: BTreeMap<u64, Since>,
+    /// Sequence numbers of the group's messages in flight.
+    in_flight: BTreeSet<u64>,
+}
+
+impl Group {
+    /// The group's place in the serving order, if its first ready message is ahead of every
+    /// message of the group in flight.
+    fn key(&self) -> Option<Since> {
+        let (&seq, &since) = self.ready.first_key_value()?;
+        match self.in_flight.first() {
+            Some(&f) if f < seq => None,
+            _ => Some(since),
+        }
+    }
+
+    /// The ready messages ahead of the first in flight, in order, at most `max`.
+    fn take(&mut self, max: usize) -> Vec<u64> {
+        let limit = self.in_flight.first().copied().unwrap_or(u64::MAX);
+        let mut out = Vec::new();
+        while out.len() < max {
+            match self.ready.first_key_value() {
+                Some((&seq, _)) if seq < limit => {
+                    self.ready.pop_first();
+                    out.push(seq);
+                }
+                _ => break,
+            }
+        }
+        out
+    }
 }
 
 impl Groups {
-    fn head(&self, name: &str) -> Option<u64> {
-        self.groups.get(name).and_then(|g| g.ready.first().copied())
-    }
-
-    /// Re-indexes `name` in `available` after its head or lock changed.
-    fn reindex(&mut self, name: &str, old_head: Option<u64>, was_available: bool) {
-        if let (Some(h), true) = (old_head, was_available) {
-            self.available.remove(&(h, name.into()));
+    /// Applies `f` to group `name` and re-files the group in the serving order.
+    fn change<R>(&mut self, name: &str, f: impl FnOnce(&mut Group) -> R) -> R {
+        let old = self.groups.get(name).and_then(Group::key);
+        let g = self.groups.entry(name.into()).or_default();
+        let out = f(g);
+        let new = g.key();
+        let gone = g.ready.is_empty() && g.in_flight.is_empty();
+        if old != new {
+            if let Some(k) = old {
+                self.available.remove(&(k, name.into()));
+            }
+            if let Some(k) = new {
+                self.available.insert((k, name.into()));
+            }
         }
-        let Some(g) = self.groups.get(name) else {
-            return;
-        };
-        if g.in_flight == 0
-            && let Some(&h) = g.ready.first()
-        {
-            self.available.insert((h, name.into()));
-        }
-        if g.ready.is_empty() && g.in_flight == 0 {
+        if gone {
             self.groups.remove(name);
         }
-    }
-
-    fn is_available(&self, name: &str) -> bool {
-        self.groups
-            .get(name)
-            .is_some_and(|g| g.in_flight == 0 && !g.ready.is_empty())
-    }
-
-    fn change(&mut self, name: &str, f: impl FnOnce(&mut Group)) {
-        let old_head = self.head(name);
-        let was = self.is_available(name);
-        f(self.groups.entry(name.into()).or_default());
-        self.reindex(name, old_head, was);
+        out
     }
 }
 
@@ -106,14 +134,16 @@ impl Ready {
         self.len() == 0
     }
 
-    pub fn insert(&mut self, seq: u64, group: &str) {
+    /// A message of `group` became visible at `since_ms`.
+    pub fn insert(&mut self, seq: u64, group: &str, since_ms: u64) {
         match self {
             Ready::Standard(s) => {
                 s.insert(seq);
             }
             Ready::Fifo(g) => {
-                let mut added = false;
-                g.change(group, |grp| added = grp.ready.insert(seq));
+                g.ticks += 1;
+                let since = (since_ms, g.ticks);
+                let added = g.change(group, |grp| grp.ready.insert(seq, since).is_none());
                 g.len += added as usize;
             }
         }
@@ -126,44 +156,44 @@ impl Ready {
                 if !g
                     .groups
                     .get(group)
-                    .is_some_and(|grp| grp.ready.contains(&seq))
+                    .is_some_and(|grp| grp.ready.contains_key(&seq))
                 {
                     return false;
                 }
-                g.change(group, |grp| {
-                    grp.ready.remove(&seq);
-                });
+                g.change(group, |grp| grp.ready.remove(&seq));
                 g.len -= 1;
                 true
             }
         }
     }
 
-    /// Takes the next message to hand out. FIFO: from `prefer` (a group this receive already
-    /// holds) while it has ready messages, else from the unlocked group with the oldest head.
-    pub fn pop(&mut self, prefer: Option<&str>) -> Option<u64> {
+    /// Takes up to `max` messages to hand out. Standard: the oldest. FIFO: the receivable
+    /// messages of the group that has waited longest, in order (the caller takes the next group
+    /// with a further call, once these are in flight).
+    pub fn pop(&mut self, max: usize) -> Vec<u64> {
         match self {
-            Ready::Standard(s) => s.pop_first(),
+            Ready::Standard(s) => (0..max).map_while(|_| s.pop_first()).collect(),
             Ready::Fifo(g) => {
-                let name: Box<str> = match prefer.filter(|p| g.head(p).is_some()) {
-                    Some(p) => p.into(),
-                    None => g.available.first()?.1.clone(),
+                let Some((_, name)) = g.available.first().cloned() else {
+                    return Vec::new();
                 };
-                let seq = g.head(&name)?;
-                g.change(&name, |grp| {
-                    grp.ready.remove(&seq);
-                });
-                g.len -= 1;
-                Some(seq)
+                let taken = g.change(&name, |grp| grp.take(max));
+                g.len -= taken.len();
+                taken
             }
         }
     }
 
-    /// A message of `group` entered (+1) or left (-1) flight; groups lock while any is in flight.
-    pub fn flight(&mut self, group: &str, delta: isize) {
+    /// Message `seq` of `group` entered (`true`) or left flight: the messages of a group behind
+    /// one in flight are not receivable.
+    pub fn flight(&mut self, group: &str, seq: u64, entered: bool) {
         if let Ready::Fifo(g) = self {
             g.change(group, |grp| {
-                grp.in_flight = grp.in_flight.saturating_add_signed(delta)
+                if entered {
+                    grp.in_flight.insert(seq);
+                } else {
+                    grp.in_flight.remove(&seq);
+                }
             });
         }
     }
@@ -316,41 +346,80 @@ mod tests {
     use super::*;
 
     #[test]
-    fn groups_lock_while_in_flight_and_keep_order() {
+    fn groups_lock_behind_in_flight_messages_and_keep_order() {
         let mut r = Ready::new(true);
         for (seq, g) in [(1, "a"), (2, "b"), (3, "a"), (4, "b"), (5, "c")] {
-            r.insert(seq, g);
+            r.insert(seq, g, 100);
         }
-        assert_eq!(r.pop(None), Some(1));
-        r.flight("a", 1);
-        // a is locked: the next receive gets b, not a's second message.
-        assert_eq!(r.pop(None), Some(2));
-        r.flight("b", 1);
-        // but the receive holding a may take more of a, in order.
-        assert_eq!(r.pop(Some("a")), Some(3));
-        assert_eq!(r.pop(None), Some(5));
-        r.flight("c", 1);
-        assert_eq!(r.pop(None), None, "every remaining group is locked");
-        r.flight("b", -1);
-        assert_eq!(r.pop(None), Some(4));
+        // One receive takes a group's messages in order before the next group.
+        assert_eq!(r.pop(1), vec![1]);
+        r.flight("a", 1, true);
+        // a's next message is behind one in flight: the next receive gets b.
+        assert_eq!(r.pop(10), vec![2, 4]);
+        r.flight("b", 2, true);
+        r.flight("b", 4, true);
+        assert_eq!(r.pop(10), vec![5]);
+        r.flight("c", 5, true);
+        assert!(
+            r.pop(10).is_empty(),
+            "every remaining message is behind one in flight"
+        );
+        r.flight("a", 1, false);
+        assert_eq!(r.pop(10), vec![3]);
         assert_eq!(r.len(), 0);
     }
 
     #[test]
-    fn message_returning_from_flight_goes_first_again() {
+    fn messages_ahead_of_the_first_in_flight_stay_receivable() {
         let mut r = Ready::new(true);
-        r.insert(1, "g");
-        r.insert(2, "g");
-        assert_eq!(r.pop(None), Some(1));
-        r.flight("g", 1);
-        assert_eq!(r.pop(None), None);
-        // visibility timeout: 1 is ready again and the group unlocks
-        r.insert(1, "g");
-        r.flight("g", -1);
-        assert_eq!(r.pop(None), Some(1));
-        assert!(r.remove(2, "g"));
-        assert!(!r.remove(2, "g"));
+        r.insert(1, "g", 10);
+        r.insert(2, "g", 10);
+        assert_eq!(r.pop(10), vec![1, 2]);
+        r.flight("g", 1, true);
+        r.flight("g", 2, true);
+        // 1 returns (ChangeMessageVisibility 0); 2 stays in flight: 1 is receivable, alone.
+        r.flight("g", 1, false);
+        r.insert(1, "g", 20);
+        r.insert(3, "g", 15);
+        assert_eq!(r.pop(10), vec![1]);
+        assert!(r.remove(3, "g"));
+        assert!(!r.remove(3, "g"));
         assert!(r.is_empty());
+    }
+
+    /// AWS's recorded example: sent A1 B1 B2 C1 A2; receive 3 → A1 A2 B1; once they return,
+    /// receive 10 → C1 A1 A2 B1 B2.
+    #[test]
+    fn groups_served_in_the_order_their_first_message_became_available() {
+        let mut r = Ready::new(true);
+        let sent = [(1, "a"), (2, "b"), (3, "b"), (4, "c"), (5, "a")];
+        for (seq, g) in sent {
+            r.insert(seq, g, 100);
+        }
+        let group = |seq: u64| sent.iter().find(|(s, _)| *s == seq).unwrap().1;
+        let mut got = r.pop(3);
+        got.extend(r.pop(3 - got.len()));
+        assert_eq!(got, vec![1, 5, 2]);
+        for &seq in &got {
+            r.flight(group(seq), seq, true);
+        }
+        // They return at 200, in the order they were received.
+        for &seq in &got {
+            r.flight(group(seq), seq, false);
+            r.insert(seq, group(seq), 200);
+        }
+        let mut all = Vec::new();
+        while all.len() < 10 {
+            let batch = r.pop(10 - all.len());
+            if batch.is_empty() {
+                break;
+            }
+            for &seq in &batch {
+                r.flight(group(seq), seq, true);
+            }
+            all.extend(batch);
+        }
+        assert_eq!(all, vec![4, 1, 5, 2, 3]);
     }
 
     #[test]

@@ -92,10 +92,7 @@ pub fn parse_attributes(
                         )));
                     }
                     validate_chars(&s).map_err(|c| {
-                        ApiError::new(
-                            ErrorCode::InvalidMessageContents,
-                            format!("Invalid binary character '{c}' was found in the message attribute '{name}'."),
-                        )
+                        invalid(format!("Invalid binary character '{c}' was found in the message attribute '{name}'."))
                     })?;
                     AttrValue::Text(s)
                 }
@@ -155,9 +152,10 @@ fn is_empty_list(v: &Value) -> bool {
 /// AWS's rules for user attribute names.
 fn validate_attribute_name(name: &str) -> ApiResult<()> {
     let lower = name.to_ascii_lowercase();
+    // Letters and digits of any script (AWS accepts `attr.1øßä`).
     let ok_chars = name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.');
     let reason = if name.is_empty() {
         Some("must not be empty")
     } else if name.len() > 256 {
@@ -695,8 +693,18 @@ mod tests {
                 ..Default::default()
             },
         );
+        m.insert(
+            "attr.1øßä".to_string(),
+            AttributeValueInput {
+                data_type: Some("String".into()),
+                string_value: Some("v".into()),
+                ..Default::default()
+            },
+        );
         assert!(parse_attributes(m, true).is_ok());
         for (name, dt, sv) in [
+            ("n", "String", "a\u{1}b"),
+            ("a b", "String", "v"),
             ("AWS.x", "String", "v"),
             ("a..b", "String", "v"),
             ("n", "Number", "abc"),

@@ -35,8 +35,12 @@ fn check_batch(entries: &[Params], kind: &str) -> ApiResult<Vec<String>> {
     let mut seen = HashSet::new();
     let mut ids = Vec::with_capacity(entries.len());
     for e in entries {
-        let id = e.required_str("Id")?.to_string();
-        if id.len() > 80
+        let id = e
+            .str("Id")?
+            .ok_or_else(|| ApiError::missing("Id"))?
+            .to_string();
+        if id.is_empty()
+            || id.len() > 80
             || !id
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -57,6 +61,22 @@ fn check_batch(entries: &[Params], kind: &str) -> ApiResult<Vec<String>> {
     Ok(ids)
 }
 
+/// A FIFO batch in which any entry lacks its group, or its deduplication id without
+/// content-based deduplication, is refused whole: nothing of it is sent.
+fn check_fifo_batch(entries: &[Params], content_dedup: bool) -> ApiResult<()> {
+    for e in entries {
+        let message = if e.value("MessageGroupId").is_none() {
+            "The request must contain the parameter MessageGroupId."
+        } else if e.value("MessageDeduplicationId").is_none() && !content_dedup {
+            "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
+        } else {
+            continue;
+        };
+        return Err(ApiError::new(ErrorCode::InvalidParameterValue, message));
+    }
+    Ok(())
+}
+
 fn failed(id: &str, e: &ApiError) -> Value {
     json!({"Id": id, "SenderFault": e.code.fault() == crate::error::Fault::Sender, "Code": e.code.shape_name(), "Message": e.message})
 }
@@ -67,7 +87,14 @@ fn batch_result(successful: Vec<Value>, failures: Vec<Value>) -> Value {
 
 impl Sqs {
     /// Validates one message for `queue` and builds it (not yet stored).
-    fn build_message(&self, caller: &Caller, q: &Queue, p: &Params) -> ApiResult<Message> {
+    /// A batch entry's size failure is worded as AWS words it there.
+    fn build_message(
+        &self,
+        caller: &Caller,
+        q: &Queue,
+        p: &Params,
+        in_batch: bool,
+    ) -> ApiResult<Message> {
         let body = p.str("MessageBody")?.unwrap_or("");
         if body.is_empty() {
             return Err(ApiError::missing("MessageBody"));
@@ -164,10 +191,15 @@ impl Sqs {
             0
         };
         if m.size() > max_size {
+            let verb = if in_batch {
+                "cannot be validated"
+            } else {
+                "are invalid"
+            };
             return Err(ApiError::new(
                 ErrorCode::InvalidParameterValue,
                 format!(
-                    "One or more parameters are invalid. Reason: Message must be shorter than {max_size} bytes."
+                    "One or more parameters {verb}. Reason: Message must be shorter than {max_size} bytes."
                 ),
             ));
         }
@@ -228,7 +260,7 @@ impl Sqs {
 
     pub(super) async fn send_message(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
         let q = self.queue(caller, &p)?;
-        let m = self.build_message(caller, &q, &p)?;
+        let m = self.build_message(caller, &q, &p, false)?;
         Ok(self.enqueue(&q, vec![m]).await?.remove(0))
     }
 
@@ -256,7 +288,8 @@ impl Sqs {
                 body + attrs
             })
             .sum();
-        let max = q.lock().settings.max_size;
+        // The whole request is held to the service's limit; each entry to its queue's.
+        let max = self.max_message_size;
         if total > max {
             return Err(ApiError::new(
                 ErrorCode::BatchRequestTooLong,
@@ -265,11 +298,15 @@ impl Sqs {
                 ),
             ));
         }
+        let settings = q.lock().settings.clone();
+        if settings.fifo {
+            check_fifo_batch(&entries, settings.content_dedup)?;
+        }
         let mut failures = Vec::new();
         let mut messages = Vec::new();
         let mut sent_ids = Vec::new();
         for (id, e) in ids.iter().zip(&entries) {
-            match self.build_message(caller, &q, e) {
+            match self.build_message(caller, &q, e, true) {
                 Ok(m) => {
                     sent_ids.push(id);
                     messages.push(m);
@@ -422,6 +459,11 @@ impl Sqs {
         let now = self.clock.now_ms();
         let mut state = q.lock();
         let (_, mut ops) = state.refresh(now);
+        // A standard queue answers the handle of a message whose visibility already expired
+        // with success and leaves the message visible (as AWS does).
+        if !state.settings.fifo && !state.is_in_flight(seq, now) {
+            return Ok(ops);
+        }
         if !state.is_in_flight(seq, now) {
             return Err(ApiError::new(
                 ErrorCode::MessageNotInflight,

@@ -1,11 +1,12 @@
 //! Amazon SQS. Actions take decoded [`Params`] and return the output as JSON-shaped data; they never
 //! see HTTP or the wire format. Queue management lives in `queues.rs`, the message path in
-//! `messages.rs`, per-queue state in `queue.rs`.
+//! `messages.rs`, per-queue state in `queue.rs`, permissions in `permissions.rs`.
 
 pub mod attributes;
 pub mod fifo;
 pub mod message;
 mod messages;
+mod permissions;
 pub mod queue;
 mod queues;
 mod receive;
@@ -291,6 +292,34 @@ impl Sqs {
     }
 }
 
+/// An `X-Amzn-Trace-Id` request header on a send becomes each message's `AWSTraceHeader` system
+/// attribute, unless the message names one itself. The server hands the header over this way so
+/// that actions keep reading parameters only.
+pub fn apply_trace_header(action: &str, params: &mut serde_json::Map<String, Value>, trace: &str) {
+    let put = |message: &mut serde_json::Map<String, Value>| {
+        let system = message
+            .entry("MessageSystemAttributes")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Value::Object(system) = system {
+            system
+                .entry("AWSTraceHeader")
+                .or_insert_with(|| serde_json::json!({"DataType": "String", "StringValue": trace}));
+        }
+    };
+    match action {
+        "SendMessage" => put(params),
+        "SendMessageBatch" => {
+            if let Some(Value::Array(entries)) = params.get_mut("Entries") {
+                entries
+                    .iter_mut()
+                    .filter_map(Value::as_object_mut)
+                    .for_each(put);
+            }
+        }
+        _ => {}
+    }
+}
+
 pub(crate) fn no_such_queue() -> ApiError {
     ApiError::new(
         ErrorCode::QueueDoesNotExist,
@@ -352,6 +381,32 @@ fn looks_like_region(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trace_header_becomes_a_system_attribute() {
+        let mut p = serde_json::json!({"MessageBody": "b"});
+        let map = p.as_object_mut().unwrap();
+        apply_trace_header("SendMessage", map, "Root=1-a");
+        assert_eq!(
+            p["MessageSystemAttributes"]["AWSTraceHeader"]["StringValue"],
+            "Root=1-a"
+        );
+        let mut p = serde_json::json!({"Entries": [{"Id": "a"}, {"Id": "b",
+            "MessageSystemAttributes": {"AWSTraceHeader": {"DataType": "String", "StringValue": "own"}}}]});
+        apply_trace_header("SendMessageBatch", p.as_object_mut().unwrap(), "Root=1-a");
+        let e = &p["Entries"];
+        assert_eq!(
+            e[0]["MessageSystemAttributes"]["AWSTraceHeader"]["StringValue"],
+            "Root=1-a"
+        );
+        assert_eq!(
+            e[1]["MessageSystemAttributes"]["AWSTraceHeader"]["StringValue"],
+            "own"
+        );
+        let mut p = serde_json::json!({});
+        apply_trace_header("ReceiveMessage", p.as_object_mut().unwrap(), "x");
+        assert_eq!(p, serde_json::json!({}));
+    }
 
     #[test]
     fn queue_urls() {

@@ -107,9 +107,10 @@ impl QueueState {
             .unwrap_or("")
     }
 
-    /// Files a message (already in `messages`) as ready or waiting, by its state.
+    /// Files a message (already in `messages`) as ready or waiting, by its state. A ready message
+    /// became available when it became visible, or at its send if it never was hidden.
     fn place(&mut self, seq: u64, now: u64) {
-        let Some(state) = self.messages.get(&seq).map(|m| m.state) else {
+        let Some((state, sent_ms)) = self.messages.get(&seq).map(|m| (m.state, m.sent_ms)) else {
             return;
         };
         let group = Self::group(&self.messages, seq);
@@ -117,10 +118,10 @@ impl QueueState {
             self.waiting.insert((state.visible_at, seq));
             if state.receive_count > 0 {
                 self.in_flight += 1;
-                self.ready.flight(group, 1);
+                self.ready.flight(group, seq, true);
             }
         } else {
-            self.ready.insert(seq, group);
+            self.ready.insert(seq, group, state.visible_at.max(sent_ms));
         }
     }
 
@@ -135,7 +136,7 @@ impl QueueState {
             && state.receive_count > 0
         {
             self.in_flight -= 1;
-            self.ready.flight(group, -1);
+            self.ready.flight(group, seq, false);
         }
     }
 
@@ -165,9 +166,9 @@ impl QueueState {
                 .is_some_and(|m| m.state.receive_count > 0)
             {
                 self.in_flight -= 1;
-                self.ready.flight(group, -1);
+                self.ready.flight(group, seq, false);
             }
-            self.ready.insert(seq, group);
+            self.ready.insert(seq, group, at);
             woke = true;
         }
         let retention_ms = self.settings.retention as u64 * 1000;
@@ -206,16 +207,17 @@ impl QueueState {
         (seq, ops)
     }
 
-    /// The next ready message, taken out of the ready set (the caller receives or moves it).
-    /// On FIFO queues, `prefer` is a group this receive already holds.
-    pub fn pop_ready(&mut self, prefer: Option<&str>) -> Option<u64> {
-        self.ready.pop(prefer)
+    /// Up to `max` next ready messages, taken out of the ready set (the caller receives or moves
+    /// them). On FIFO queues they are of one group; call again, once they are received, for the
+    /// next group.
+    pub fn pop_ready(&mut self, max: usize) -> Vec<u64> {
+        self.ready.pop(max)
     }
 
     /// The next ready message sent before sequence `bound`, taken out of the ready set: a message
     /// move task moves only what the queue held when it started.
     pub fn pop_ready_before(&mut self, bound: u64, now: u64) -> Option<u64> {
-        let seq = self.ready.pop(None)?;
+        let seq = self.ready.pop(1).pop()?;
         if seq < bound {
             return Some(seq);
         }
@@ -233,16 +235,16 @@ impl QueueState {
     }
 
     /// Marks a popped message received: counts the receive, hides it for `visibility` seconds, and
-    /// returns its new receipt handle and the op storing its state.
+    /// returns its new receipt handle and the op storing its state. With a zero timeout the
+    /// message is visible again at once, but it is left out of the ready set so that this same
+    /// receive does not hand it out twice: the caller files it with [`QueueState::settle`].
     pub fn receive(&mut self, seq: u64, now: u64, visibility: u32) -> Option<(String, Op)> {
         let m = self.messages.get_mut(&seq)?;
         m.state.receive_count += 1;
         if m.state.first_receive_ms == 0 {
             m.state.first_receive_ms = now;
         }
-        // With a zero timeout the message is visible again from the next millisecond, not to this
-        // same receive (which would hand it out twice).
-        m.state.visible_at = now + (visibility as u64 * 1000).max(1);
+        m.state.visible_at = now + visibility as u64 * 1000;
         m.state_stored = true;
         let state = m.state;
         let handle = ReceiptHandle {
@@ -251,12 +253,21 @@ impl QueueState {
             receive_count: state.receive_count,
             message_id: m.id,
         };
-        self.place(seq, now);
+        if visibility > 0 {
+            self.place(seq, now);
+        }
         let op = Op::Put(
             keys::message(keys::MESSAGE_STATE, self.id, seq),
             state.encode(),
         );
         Some((handle.encode(), op))
+    }
+
+    /// Files messages received with a zero visibility timeout as ready again.
+    pub fn settle(&mut self, seqs: &[u64], now: u64) {
+        for &seq in seqs {
+            self.place(seq, now);
+        }
     }
 
     /// Removes a message (delete, purge, expiry, dead-letter move).
@@ -453,7 +464,7 @@ mod tests {
                 delayed: 1
             }
         );
-        assert_eq!(s.pop_ready(None), Some(a));
+        assert_eq!(s.pop_ready(10), vec![a]);
         let (handle, _) = s.receive(a, 1000, 30).unwrap();
         assert_eq!(
             s.counts(),
@@ -496,7 +507,7 @@ mod tests {
         let q = queue();
         let mut s = q.lock();
         let (a, _) = s.push(msg(0, 0), 0);
-        s.pop_ready(None);
+        s.pop_ready(1);
         s.receive(a, 0, 30).unwrap();
         s.set_visibility(a, 10, 0).unwrap();
         assert_eq!(

@@ -1,4 +1,5 @@
-//! Queue management actions: create, look up, list, delete, attributes, tags, permissions.
+//! Queue management actions: create, look up, list, delete, attributes, tags (permissions live
+//! in `permissions.rs`).
 
 use super::attributes::{self, AllowPolicy, COMPUTED, FIFO_ONLY, QueueRecord, SETTABLE, Settings};
 use super::fifo;
@@ -16,30 +17,27 @@ use std::sync::Arc;
 
 const MAX_TAGS: usize = 50;
 
-/// Actions AddPermission may grant (AWS's list; `*` grants all).
-const PERMISSION_ACTIONS: &[&str] = &[
-    "*",
-    "SendMessage",
-    "ReceiveMessage",
-    "DeleteMessage",
-    "ChangeMessageVisibility",
-    "GetQueueAttributes",
-    "GetQueueUrl",
-    "ListDeadLetterSourceQueues",
-    "PurgeQueue",
-    "ListQueueTags",
-];
-
 impl Sqs {
-    /// Validates attributes for a queue; cross-queue rules included.
+    /// Validates attributes for a queue (`creating` it, or setting them); cross-queue rules
+    /// included. `None` values are attributes to remove.
     fn check_attributes(
         &self,
         queue_arn: &str,
         fifo: bool,
+        creating: bool,
         given: &BTreeMap<String, String>,
     ) -> ApiResult<BTreeMap<String, Option<String>>> {
         let mut out = BTreeMap::new();
         for (name, value) in given {
+            if !fifo
+                && creating
+                && matches!(name.as_str(), "DeduplicationScope" | "FifoThroughputLimit")
+            {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidAttributeName,
+                    format!("You can specify the {name} only when FifoQueue is set to true."),
+                ));
+            }
             let canonical = attributes::validate(name, value, self.max_message_size, fifo)?;
             if name == "RedrivePolicy"
                 && let Some(policy) = &canonical
@@ -47,6 +45,12 @@ impl Sqs {
                 self.check_dead_letter_target(queue_arn, fifo, policy, value)?;
             }
             out.insert(name.clone(), canonical);
+        }
+        // KmsMasterKeyId="" turns encryption off: neither Kms attribute is shown any more.
+        if out.get("KmsMasterKeyId") == Some(&None) {
+            out.insert("KmsDataKeyReusePeriodSeconds".into(), None);
+            out.entry("SqsManagedSseEnabled".into())
+                .or_insert_with(|| Some("false".into()));
         }
         Ok(out)
     }
@@ -109,7 +113,7 @@ impl Sqs {
         }
         check_tags(&tags)?;
         let arn = format!("arn:aws:sqs:{}:{}:{}", caller.region, caller.account, name);
-        let checked = self.check_attributes(&arn, fifo, &given)?;
+        let checked = self.check_attributes(&arn, fifo, true, &given)?;
         let set: BTreeMap<String, String> = checked
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k, v)))
@@ -169,7 +173,10 @@ impl Sqs {
 
     pub(super) fn get_queue_url(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
         let name = p.required_str("QueueName")?;
-        let account = p.str("QueueOwnerAWSAccountId")?.unwrap_or(&caller.account);
+        let account = p
+            .str("QueueOwnerAWSAccountId")?
+            .filter(|a| !a.is_empty())
+            .unwrap_or(&caller.account);
         let q = self
             .lookup(account, &caller.region, name)
             .ok_or_else(no_such_queue)?;
@@ -312,7 +319,7 @@ impl Sqs {
         let q = self.queue(caller, &p)?;
         let given = p.string_map("Attributes")?;
         let fifo = q.lock().settings.fifo;
-        let checked = self.check_attributes(&q.arn, fifo, &given)?;
+        let checked = self.check_attributes(&q.arn, fifo, false, &given)?;
         let pending = {
             let mut state = q.lock();
             let mut attrs = state.record.attributes.clone();
@@ -335,7 +342,7 @@ impl Sqs {
     }
 
     /// Applies `change` to a queue's record and stores it.
-    async fn update_record(
+    pub(super) async fn update_record(
         &self,
         q: &Queue,
         change: impl FnOnce(&mut QueueRecord) -> ApiResult<()>,
@@ -357,14 +364,14 @@ impl Sqs {
         if tags.is_empty() {
             return Err(ApiError::missing("Tags"));
         }
+        if tags.len() > MAX_TAGS {
+            return Err(too_many_tags(&q.name));
+        }
         check_tags(&tags)?;
         self.update_record(&q, |r| {
             r.tags.extend(tags);
             if r.tags.len() > MAX_TAGS {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidParameterValue,
-                    format!("Too many tags added for queue {}.", r.name),
-                ));
+                return Err(too_many_tags(&r.name));
             }
             Ok(())
         })
@@ -394,93 +401,6 @@ impl Sqs {
             out.insert("Tags".into(), json!(tags));
         }
         Ok(Value::Object(out))
-    }
-
-    pub(super) async fn add_permission(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
-        let q = self.queue(caller, &p)?;
-        let label = p.required_str("Label")?.to_string();
-        if label.len() > 80
-            || !label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(ApiError::invalid_value(
-                "Label",
-                &label,
-                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
-            ));
-        }
-        let accounts = p.strings("AWSAccountIds")?;
-        if accounts.is_empty() {
-            return Err(ApiError::missing("AWSAccountIds"));
-        }
-        let actions = p.strings("Actions")?;
-        if actions.is_empty() {
-            return Err(ApiError::missing("Actions"));
-        }
-        for a in &actions {
-            if !PERMISSION_ACTIONS.contains(&a.as_str()) {
-                return Err(ApiError::invalid_value(
-                    "ActionName",
-                    a,
-                    "Please refer to the appropriate WSDL for a list of valid actions.",
-                ));
-            }
-        }
-        let arn = q.arn.clone();
-        self.update_record(&q, |r| {
-            let mut policy = r
-                .attributes
-                .get("Policy")
-                .and_then(|p| serde_json::from_str::<Value>(p).ok())
-                .unwrap_or_else(|| json!({"Version": "2012-10-17", "Id": format!("{arn}/SQSDefaultPolicy"), "Statement": []}));
-            let statements = policy["Statement"].as_array_mut().ok_or_else(|| {
-                ApiError::new(ErrorCode::InvalidParameterValue, "The queue's Policy has no Statement list.")
-            })?;
-            if statements.iter().any(|s| s["Sid"] == label.as_str()) {
-                return Err(ApiError::invalid_value("Label", &label, "Already exists."));
-            }
-            let principals: Vec<Value> = accounts.iter().map(|a| json!(format!("arn:aws:iam::{a}:root"))).collect();
-            let acts: Vec<Value> = actions.iter().map(|a| json!(format!("SQS:{a}"))).collect();
-            let one_or_list = |mut v: Vec<Value>| if v.len() == 1 { v.remove(0) } else { Value::Array(v) };
-            statements.push(json!({
-                "Sid": label,
-                "Effect": "Allow",
-                "Principal": {"AWS": one_or_list(principals)},
-                "Action": one_or_list(acts),
-                "Resource": arn,
-            }));
-            r.attributes.insert("Policy".into(), policy.to_string());
-            Ok(())
-        })
-        .await
-    }
-
-    pub(super) async fn remove_permission(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
-        let q = self.queue(caller, &p)?;
-        let label = p.required_str("Label")?.to_string();
-        self.update_record(&q, |r| {
-            let not_found =
-                || ApiError::invalid_value("Label", &label, "can't find label on existing policy.");
-            let mut policy = r
-                .attributes
-                .get("Policy")
-                .and_then(|p| serde_json::from_str::<Value>(p).ok())
-                .ok_or_else(not_found)?;
-            let statements = policy["Statement"].as_array_mut().ok_or_else(not_found)?;
-            let before = statements.len();
-            statements.retain(|s| s["Sid"] != label.as_str());
-            if statements.len() == before {
-                return Err(not_found());
-            }
-            if statements.is_empty() {
-                r.attributes.remove("Policy");
-            } else {
-                r.attributes.insert("Policy".into(), policy.to_string());
-            }
-            Ok(())
-        })
-        .await
     }
 
     pub(super) fn list_dead_letter_source_queues(
@@ -553,7 +473,9 @@ impl Sqs {
                 ));
             }
             state.last_purge_ms = Some(now);
-            let ops = state.purge();
+            // A purge also forgets FIFO deduplication ids: the same message may be sent again.
+            let mut ops = state.purge();
+            ops.extend(state.drop_dedup());
             self.submit(ops)
         };
         self.persist(pending).await?;
@@ -592,7 +514,8 @@ fn full_attributes(
     for (k, v) in defaults {
         all.insert(k.to_string(), v);
     }
-    if set.contains_key("KmsMasterKeyId") {
+    let kms = set.contains_key("KmsMasterKeyId");
+    if kms {
         all.insert("KmsDataKeyReusePeriodSeconds".into(), "300".into());
     }
     if set.get("FifoQueue").is_some_and(|v| v == "true") {
@@ -604,8 +527,19 @@ fn full_attributes(
             all.insert(k.into(), v.into());
         }
     }
-    all.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+    all.extend(
+        set.iter()
+            .filter(|(k, _)| kms || k.as_str() != "KmsDataKeyReusePeriodSeconds")
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     all
+}
+
+fn too_many_tags(queue: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidParameterValue,
+        format!("Too many tags added for queue {queue}."),
+    )
 }
 
 fn check_tags(tags: &BTreeMap<String, String>) -> ApiResult<()> {

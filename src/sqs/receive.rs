@@ -159,33 +159,40 @@ impl Sqs {
                 return Ok(again);
             }
             let visibility = visibility.unwrap_or(state.settings.visibility);
-            // FIFO: keep taking from a group this receive already holds, in order.
-            let mut holding: Option<String> = None;
+            // FIFO: each pop yields one group's receivable messages, in order; once they are in
+            // flight the next pop moves on to the next group.
+            let mut returning = Vec::new();
             while out.len() < max {
-                let Some(seq) = state.pop_ready(holding.as_deref()) else {
+                let seqs = state.pop_ready(max - out.len());
+                if seqs.is_empty() {
                     break;
-                };
-                let over = match (&redrive, &dlq, state.get(seq)) {
-                    (Some(r), Some(_), Some(m)) => m.state.receive_count >= r.max_receive_count,
-                    _ => false,
-                };
-                if over {
-                    if let Some((mut m, remove_ops)) = state.remove(seq) {
-                        self.hydrate(q.id, &mut m)?;
-                        moved.push((m, remove_ops));
-                    }
-                    continue;
                 }
-                if let Some((handle, op)) = state.receive(seq, now, visibility) {
-                    ops.push(op);
-                    if let Some(m) = state.get(seq) {
-                        holding = m.extra().group_id.clone();
-                        let mut m = m.clone();
-                        self.hydrate(q.id, &mut m)?;
-                        out.push((handle, m));
+                for seq in seqs {
+                    let over = match (&redrive, &dlq, state.get(seq)) {
+                        (Some(r), Some(_), Some(m)) => m.state.receive_count >= r.max_receive_count,
+                        _ => false,
+                    };
+                    if over {
+                        if let Some((mut m, remove_ops)) = state.remove(seq) {
+                            self.hydrate(q.id, &mut m)?;
+                            moved.push((m, remove_ops));
+                        }
+                        continue;
+                    }
+                    if let Some((handle, op)) = state.receive(seq, now, visibility) {
+                        ops.push(op);
+                        if visibility == 0 {
+                            returning.push(seq);
+                        }
+                        if let Some(m) = state.get(seq) {
+                            let mut m = m.clone();
+                            self.hydrate(q.id, &mut m)?;
+                            out.push((handle, m));
+                        }
                     }
                 }
             }
+            state.settle(&returning, now);
             if let (Some(a), false) = (attempt, out.is_empty()) {
                 state.remember_attempt(a, now, &out);
             }
@@ -249,13 +256,14 @@ impl View {
         self.system.iter().any(|n| n == "All" || n == name)
     }
 
+    /// `All`, `*` and `.*` select every attribute; `prefix.*` those whose name starts with
+    /// `prefix` as a plain string (`Hel.*` selects `Hello` and `Help.Me`).
     fn wants_user(&self, name: &str) -> bool {
         self.user.iter().any(|n| {
-            n == "All"
-                || n == ".*"
+            matches!(n.as_str(), "All" | "*" | ".*")
                 || n == name
                 || n.strip_suffix(".*")
-                    .is_some_and(|prefix| name.starts_with(&format!("{prefix}.")))
+                    .is_some_and(|prefix| name.starts_with(prefix))
         })
     }
 

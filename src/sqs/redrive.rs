@@ -252,12 +252,19 @@ impl Sqs {
 
     pub(super) async fn cancel_message_move_task(&self, p: Params) -> ApiResult<Value> {
         let handle = p.required_str("TaskHandle")?;
-        let task = decode_handle(handle)
-            .and_then(|(id, arn)| {
-                self.tasks
-                    .get(&id)
-                    .filter(|t| t.lock().record.source_arn == arn)
-            })
+        let (id, arn) = decode_handle(handle).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                "Value for parameter TaskHandle is invalid.",
+            )
+        })?;
+        if self.by_arn(&arn).is_none() {
+            return Err(no_such_resource("SourceArn"));
+        }
+        let task = self
+            .tasks
+            .get(&id)
+            .filter(|t| t.lock().record.source_arn == arn)
             .ok_or_else(no_such_task)?;
         let (moved, pending) = {
             let mut t = task.lock();
