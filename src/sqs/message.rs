@@ -401,7 +401,8 @@ pub struct Message {
     pub attributes: Attributes,
     pub md5_body: Md5Digest,
     pub md5_attributes: Option<Md5Digest>,
-    pub sender_id: Box<str>,
+    /// Shared between the messages of a queue that have the same sender (see `QueueState`).
+    pub sender_id: std::sync::Arc<str>,
     pub sent_ms: u64,
     pub extra: Option<Box<Extra>>,
     pub state: MessageState,

@@ -86,6 +86,7 @@ impl Sqs {
         clock: Clock,
         max_message_size: usize,
     ) -> StoreResult<Arc<Sqs>> {
+        let started = std::time::Instant::now();
         let mut by_id: HashMap<u64, Arc<Queue>> = HashMap::new();
         let mut max_id = 0;
         durable.scan(&[keys::QUEUE], &mut |k, v| {
@@ -141,7 +142,12 @@ impl Sqs {
             Ok(())
         })?;
         durable.submit_detached(expired);
-        tracing::info!(queues = by_id.len(), messages = loaded, "sqs state loaded");
+        tracing::info!(
+            queues = by_id.len(),
+            messages = loaded,
+            ms = started.elapsed().as_millis() as u64,
+            "sqs state loaded"
+        );
         let queues = by_id
             .into_values()
             .map(|q| ((q.account.clone(), q.region.clone(), q.name.clone()), q))

@@ -67,6 +67,9 @@ pub struct QueueState {
     pub sequencer: Sequencer,
     /// FIFO `ReceiveRequestAttemptId`s of the last 5 minutes: what each receive returned.
     attempts: HashMap<String, Attempt>,
+    /// The sender of the last message filed: most messages of a queue share one sender, so they
+    /// share its text too.
+    last_sender: std::sync::Arc<str>,
 }
 
 /// What one receive attempt returned: (sequence, receipt handle) pairs, until `expires_ms`.
@@ -93,6 +96,7 @@ impl QueueState {
             dedup: Dedup::default(),
             sequencer: Sequencer::default(),
             attempts: HashMap::new(),
+            last_sender: "".into(),
         }
     }
 
@@ -140,8 +144,18 @@ impl QueueState {
         }
     }
 
+    /// Shares the sender text with the previous message when it is the same.
+    fn intern_sender(&mut self, message: &mut Message) {
+        if *message.sender_id == *self.last_sender {
+            message.sender_id = self.last_sender.clone();
+        } else {
+            self.last_sender = message.sender_id.clone();
+        }
+    }
+
     /// Restores a message read from the store at start-up.
-    pub fn load(&mut self, seq: u64, message: Message, now: u64) {
+    pub fn load(&mut self, seq: u64, mut message: Message, now: u64) {
+        self.intern_sender(&mut message);
         self.next_seq = self.next_seq.max(seq + 1);
         if let Some(n) = &message.extra().sequence_number {
             self.sequencer.observe(n);
@@ -191,6 +205,7 @@ impl QueueState {
             keys::message(keys::MESSAGE, self.id, seq),
             message.encode(),
         )];
+        self.intern_sender(&mut message);
         // From here on the store holds the body.
         message.body = super::message::Body::Stored {
             seq,

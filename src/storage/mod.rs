@@ -194,7 +194,17 @@ pub fn open(config: &crate::config::Config) -> StoreResult<Durable> {
     let dir = &config.data_dir;
     check_format(dir)?;
     let sled = std::sync::Arc::new(SledStore::open(&dir.join("sled"))?);
-    let log = std::sync::Arc::new(Log::open(&dir.join("log"))?);
+    let started = std::time::Instant::now();
+    let log = Log::open(&dir.join("log"))?;
+    let stats = log.stats();
+    tracing::info!(
+        keys = stats.keys,
+        segments = stats.segments,
+        bytes = stats.bytes,
+        ms = started.elapsed().as_millis() as u64,
+        "message log replayed"
+    );
+    let log = std::sync::Arc::new(log);
     Ok(Durable::new(sled, log, config.sync))
 }
 

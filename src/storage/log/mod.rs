@@ -419,23 +419,47 @@ impl Store for Log {
         })
     }
 
+    /// Visits keys in order, reading values through a window per segment: keys in order are
+    /// mostly in file order, so a million values cost hundreds of reads, not a million. Holds the
+    /// lock throughout (scans run at startup, before any request).
     fn scan(&self, prefix: &[u8], f: &mut Visitor<'_>) -> StoreResult<()> {
-        let mut found: Vec<(Box<[u8]>, Loc, Arc<File>)> = {
-            let inner = self.lock();
-            inner
-                .index
-                .iter()
-                .filter(|(k, _)| k.starts_with(prefix))
-                .map(|(k, loc)| (k.clone(), *loc, inner.segments[&loc.seg].file.clone()))
-                .collect()
-        };
-        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut buf = Vec::new();
-        for (key, loc, file) in found {
-            buf.resize(loc.len as usize, 0);
-            file.read_exact_at(&mut buf, loc.off as u64)
-                .map_err(|e| io(segment_path(&self.dir, loc.seg).display(), e))?;
-            f(&key, &buf)?;
+        const WINDOW: usize = 1 << 20;
+        let inner = self.lock();
+        let mut found: Vec<(&[u8], Loc)> = inner
+            .index
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, loc)| (&k[..], *loc))
+            .collect();
+        found.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        // (segment, file offset of the window, bytes)
+        let mut window: (u32, u64, Vec<u8>) = (0, 0, Vec::new());
+        let mut big = Vec::new();
+        for (key, loc) in found {
+            let (off, len) = (loc.off as u64, loc.len as usize);
+            let seg = &inner.segments[&loc.seg];
+            let read = |buf: &mut Vec<u8>, at: u64, n: usize| {
+                buf.resize(n, 0);
+                seg.file
+                    .read_exact_at(buf, at)
+                    .map_err(|e| io(segment_path(&self.dir, loc.seg).display(), e))
+            };
+            if len > WINDOW {
+                read(&mut big, off, len)?;
+                f(key, &big)?;
+                continue;
+            }
+            let inside = window.0 == loc.seg
+                && off >= window.1
+                && off + len as u64 <= window.1 + window.2.len() as u64;
+            if !inside {
+                let n = (seg.len - off).min(WINDOW as u64) as usize;
+                read(&mut window.2, off, n.max(len))?;
+                window.0 = loc.seg;
+                window.1 = off;
+            }
+            let at = (off - window.1) as usize;
+            f(key, &window.2[at..at + len])?;
         }
         Ok(())
     }
