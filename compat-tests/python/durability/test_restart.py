@@ -351,6 +351,85 @@ def test_kill_9_loses_nothing_acknowledged(ferry):
     assert "after-crash" in drain_all(sqs, url, max_empty=1)
 
 
+def test_kill_9_twenty_cycles_of_mixed_load(ferry):
+    """20 cycles of: start, send / receive / delete under load for about a second, kill -9.
+    Afterwards every acknowledged message that no delete was tried on is there, and no message
+    whose delete was acknowledged came back, in any cycle. (Receive counts and visibility are not
+    waited for, so a received message may come back early: at-least-once allows that.)"""
+    acked, deleted, delete_tried = set(), set(), set()
+    lock = threading.Lock()
+    for cycle in range(20):
+        ferry.start()
+        sqs = ferry.client()
+        url = sqs.create_queue(QueueName="cycles", Attributes={"VisibilityTimeout": "600"})["QueueUrl"]
+        killed = threading.Event()
+        errors = []
+        stop_at = time.monotonic() + 1.0
+
+        def sender(tid, cycle=cycle, killed=killed, errors=errors, stop_at=stop_at, url=url):
+            c = ferry.client()
+            i = 0
+            try:
+                while not killed.is_set() and time.monotonic() < stop_at + 5:
+                    i += 1
+                    if i % 3 == 0:
+                        entries = [{"Id": f"e{j}", "MessageBody": f"c{cycle}-t{tid}-{i}-b{j}"} for j in range(10)]
+                        r = c.send_message_batch(QueueUrl=url, Entries=entries)
+                        with lock:
+                            acked.update(f"c{cycle}-t{tid}-{i}-b{e['Id'][1:]}" for e in r.get("Successful", []))
+                    else:
+                        body = f"c{cycle}-t{tid}-{i}"
+                        c.send_message(QueueUrl=url, MessageBody=body)
+                        with lock:
+                            acked.add(body)
+            except Exception as e:  # noqa: BLE001 - requests cut off by the kill
+                if not killed.is_set():
+                    errors.append(repr(e))
+
+        def deleter(killed=killed, errors=errors, stop_at=stop_at, url=url):
+            c = ferry.client()
+            try:
+                while not killed.is_set() and time.monotonic() < stop_at + 5:
+                    msgs = c.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=1).get(
+                        "Messages", []
+                    )
+                    for m in msgs:
+                        with lock:
+                            delete_tried.add(m["Body"])
+                        c.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                        with lock:
+                            deleted.add(m["Body"])
+            except Exception as e:  # noqa: BLE001
+                if not killed.is_set():
+                    errors.append(repr(e))
+
+        threads = [threading.Thread(target=sender, args=(t,)) for t in range(3)]
+        threads.append(threading.Thread(target=deleter))
+        for t in threads:
+            t.start()
+        time.sleep(max(0.0, stop_at - time.monotonic()))
+        with lock:
+            killed.set()
+            ferry.proc.send_signal(signal.SIGKILL)
+        ferry.proc.wait(timeout=10)
+        for t in threads:
+            t.join(timeout=30)
+        assert not errors, f"cycle {cycle}: {errors}"
+    with lock:
+        acked_all, deleted_all, tried_all = set(acked), set(deleted), set(delete_tried)
+    assert len(acked_all) >= 20 * 50, f"only {len(acked_all)} sends acknowledged in 20 cycles"
+    assert len(deleted_all) >= 20 * 5, f"only {len(deleted_all)} deletes acknowledged in 20 cycles"
+    ferry.start()
+    sqs = ferry.client()
+    url = sqs.get_queue_url(QueueName="cycles")["QueueUrl"]
+    time.sleep(1.5)  # messages held by the last deleter (1 s visibility) are visible again
+    got = drain_all(sqs, url)
+    resurrected = set(got) & deleted_all
+    assert not resurrected, f"{len(resurrected)} deleted messages came back, e.g. {sorted(resurrected)[:5]}"
+    missing = (acked_all - tried_all) - set(got)
+    assert not missing, f"{len(missing)} acknowledged messages lost over 20 kill -9 cycles, e.g. {sorted(missing)[:5]}"
+
+
 def test_redrive_delay_purge_and_reset_survive_restart(ferry):
     ferry.start()
     sqs = ferry.client()
