@@ -51,6 +51,14 @@ pub enum ErrorCode {
     // EventBridge.
     InvalidEventPatternException,
     ValidationException,
+    /// EventBridge's `ResourceNotFoundException`, which AWS answers with 400 (SQS's is 404).
+    EventsResourceNotFound,
+    ResourceAlreadyExistsException,
+    LimitExceededException,
+    ManagedRuleException,
+    OperationDisabledException,
+    PolicyLengthExceededException,
+    IllegalStatusException,
 }
 
 impl ErrorCode {
@@ -90,6 +98,13 @@ impl ErrorCode {
             InvalidSecurity => "InvalidSecurity",
             InvalidEventPatternException => "InvalidEventPatternException",
             ValidationException => "ValidationException",
+            EventsResourceNotFound => "ResourceNotFoundException",
+            ResourceAlreadyExistsException => "ResourceAlreadyExistsException",
+            LimitExceededException => "LimitExceededException",
+            ManagedRuleException => "ManagedRuleException",
+            OperationDisabledException => "OperationDisabledException",
+            PolicyLengthExceededException => "PolicyLengthExceededException",
+            IllegalStatusException => "IllegalStatusException",
         }
     }
 
