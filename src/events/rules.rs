@@ -4,7 +4,7 @@
 
 use super::schedule;
 use super::state::{self, Registry, Rule, bus_name, page};
-use super::validate::{Checks, name, required};
+use super::validate::{Checks, name};
 use super::{buses, not_found, validation};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -187,7 +187,6 @@ pub fn set_state(reg: &mut Registry, c: &Caller, p: &Params, now: u64, to: &str)
 /// Deleting a rule that does not exist succeeds, as in AWS; one with targets is refused.
 pub fn delete(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
     let rule_name = name(p, "Name", "name", 64)?;
-    let _ = required(p, "Name", "name")?;
     let bus = bus_name(p.str("EventBusName")?);
     let scope = reg.scope(c, now);
     if !scope.buses.contains_key(&bus) {

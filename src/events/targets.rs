@@ -115,10 +115,9 @@ fn entry_failure(t: &Params) -> ApiResult<Option<String>> {
 }
 
 pub fn put(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
-    let rule_name = required(p, "Rule", "rule")?;
+    required(p, "Rule", "rule")?;
     let list = p.list("Targets")?;
     let mut checks = Checks::new();
-    let _ = rule_name;
     if list.is_empty() {
         checks.null("targets");
     }
