@@ -232,8 +232,8 @@ fn parse_iso(s: &str) -> Option<i64> {
     let offset = match rest {
         "Z" => 0,
         r if r.len() == 6 && (r.starts_with('+') || r.starts_with('-')) => {
-            let oh: i64 = r[1..3].parse().ok()?;
-            let om: i64 = r[4..6].parse().ok()?;
+            let oh: i64 = r.get(1..3)?.parse().ok()?;
+            let om: i64 = r.get(4..6)?.parse().ok()?;
             let o = oh * 3600 + om * 60;
             if r.starts_with('-') { -o } else { o }
         }
@@ -376,5 +376,13 @@ mod tests {
         }
         assert_eq!(parse_iso("garbage"), None);
         assert_eq!(parse_iso("2022-13-01T00:00:00Z"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn times_never_panic(s in "\\PC{0,30}", secs in 0i64..253_402_300_800) {
+            let _ = parse_iso(&s);
+            proptest::prop_assert_eq!(parse_iso(&iso_seconds(secs)), Some(secs));
+        }
     }
 }

@@ -266,4 +266,6 @@ fn validation(message: impl Into<String>) -> ApiError {
 }
 
 #[cfg(test)]
+mod resources_tests;
+#[cfg(test)]
 mod tests;

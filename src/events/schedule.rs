@@ -281,4 +281,13 @@ mod tests {
         assert_eq!(parse("every 5 minutes"), Err(INVALID));
         assert_eq!(parse(""), Err(INVALID));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,40}", n in 0u64..100_000) {
+            let _ = parse(&s);
+            let _ = parse(&format!("cron({s})"));
+            let _ = parse(&format!("rate({n} {s})"));
+        }
+    }
 }

@@ -582,4 +582,22 @@ mod tests {
             json!({"a": "x\"update-account\"", "b": "update-account"})
         );
     }
+
+    proptest::proptest! {
+        /// Templates, paths and inputs from outside never panic, and a JSON template's result
+        /// is either valid JSON or nothing.
+        #[test]
+        fn never_panics(template in "[{}\\[\\]<>\"\\\\a-z., :]{0,60}", path in "\\PC{0,20}") {
+            let _ = JsonPath::parse(&path);
+            let m = map();
+            if let Ok(mode) = validate("t", None, None, Some((&m, Some(&template)))) {
+                let out = apply(&mode, &event(), &Context::default());
+                if template.trim_start().starts_with('{') {
+                    if let Some(o) = out {
+                        proptest::prop_assert!(serde_json::from_str::<Value>(&o).is_ok());
+                    }
+                }
+            }
+        }
+    }
 }
