@@ -592,10 +592,10 @@ mod tests {
             let m = map();
             if let Ok(mode) = validate("t", None, None, Some((&m, Some(&template)))) {
                 let out = apply(&mode, &event(), &Context::default());
-                if template.trim_start().starts_with('{') {
-                    if let Some(o) = out {
-                        proptest::prop_assert!(serde_json::from_str::<Value>(&o).is_ok());
-                    }
+                if template.trim_start().starts_with('{')
+                    && let Some(o) = out
+                {
+                    proptest::prop_assert!(serde_json::from_str::<Value>(&o).is_ok());
                 }
             }
         }
