@@ -1,5 +1,5 @@
 """EventBridge buses, bus policy and tags through boto3 (awsJson1.1 under both python suites).
-Expected answers are the ones recorded from AWS (EB-nnn in ferry's events notes)."""
+Expected answers are the ones recorded from AWS (EB-nnn: compat-tests/events-aws-facts.md)."""
 
 import json
 import uuid

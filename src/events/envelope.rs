@@ -87,6 +87,25 @@ pub fn entry_size(entry: &Map<String, Value>) -> usize {
     time + s("Source") + s("DetailType") + s("Detail") + resources
 }
 
+/// The request-wide checks of PutEvents, made before any entry: 1 to 10 entries, and the total
+/// size within `max_bytes` (AWS: `Total size of the entries in the request is over the limit.`).
+pub fn check_request(entries: &[Map<String, Value>], max_bytes: usize) -> Result<(), String> {
+    if entries.is_empty() || entries.len() > MAX_ENTRIES {
+        let bound = if entries.is_empty() {
+            "greater than or equal to 1"
+        } else {
+            "less than or equal to 10"
+        };
+        return Err(format!(
+            "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length {bound}"
+        ));
+    }
+    if entries.iter().map(entry_size).sum::<usize>() > max_bytes {
+        return Err("Total size of the entries in the request is over the limit.".into());
+    }
+    Ok(())
+}
+
 /// Seconds since the epoch from an awsJson timestamp (a number, or ISO-8601 text).
 fn epoch_seconds(v: &Value) -> Option<i64> {
     match v {
@@ -364,6 +383,20 @@ mod tests {
             json!({"Source": "a", "DetailType": "b", "Detail": "{}", "Time": 1, "Resources": ["rr"]}),
         );
         assert_eq!(entry_size(&e), 14 + 1 + 1 + 2 + 2);
+    }
+
+    #[test]
+    fn request_checks() {
+        let small = entry(json!({"Source": "s", "DetailType": "d", "Detail": "{}"}));
+        assert!(check_request(&[small.clone()], MAX_REQUEST_BYTES).is_ok());
+        assert!(check_request(&[], MAX_REQUEST_BYTES).is_err());
+        assert!(check_request(&vec![small.clone(); 11], MAX_REQUEST_BYTES).is_err());
+        let big = entry(json!({"Source": "core.update-account-command",
+            "DetailType": "core.update-account-command", "Detail": "x".repeat(262_144)}));
+        assert_eq!(
+            check_request(&[big], MAX_REQUEST_BYTES).unwrap_err(),
+            "Total size of the entries in the request is over the limit."
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //!   the delivery engine.
 //! - `validate.rs`: AWS's "N validation errors detected" messages.
 //!
+//! The AWS answers the tests assert (EB-nnn) are listed in `compat-tests/events-aws-facts.md`.
+//!
 //! `PutEvents` and `StartReplay` answer `UnknownOperationException` until the delivery engine
 //! exists: an accepted event must be delivered, so none is accepted that would go nowhere.
 
