@@ -388,7 +388,7 @@ mod tests {
     #[test]
     fn request_checks() {
         let small = entry(json!({"Source": "s", "DetailType": "d", "Detail": "{}"}));
-        assert!(check_request(&[small.clone()], MAX_REQUEST_BYTES).is_ok());
+        assert!(check_request(std::slice::from_ref(&small), MAX_REQUEST_BYTES).is_ok());
         assert!(check_request(&[], MAX_REQUEST_BYTES).is_err());
         assert!(check_request(&vec![small.clone(); 11], MAX_REQUEST_BYTES).is_err());
         let big = entry(json!({"Source": "core.update-account-command",
