@@ -198,7 +198,8 @@ pub fn iso_millis(ms: u64) -> String {
     )
 }
 
-fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+/// (year, month, day, hour, minute, second) of seconds since the epoch, UTC.
+pub(super) fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Howard Hinnant's days-to-civil.
@@ -221,7 +222,8 @@ fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     )
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+/// Days since the epoch of a civil date.
+pub(super) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);

@@ -7,7 +7,8 @@
 //! - `rules.rs`: rules (pattern and schedule validation), enable/disable, listing.
 //! - `targets.rs`: Put/RemoveTargets, ListTargetsByRule, ListRuleNamesByTarget.
 //! - `connections.rs`: connections and API destinations. `archives.rs`: archives, replays' reads.
-//! - `schedule.rs`, `transform.rs`, `envelope.rs`: pure; schedule expressions, target input
+//! - `schedule.rs`, `cron.rs`, `transform.rs`, `envelope.rs`: pure; schedule expressions and
+//!   when they fire, target input
 //!   (Input, InputPath, InputTransformer) and PutEvents entries with their envelope, ready for
 //!   the delivery engine.
 //! - `validate.rs`: AWS's "N validation errors detected" messages.
@@ -20,6 +21,7 @@
 mod archives;
 mod buses;
 mod connections;
+pub mod cron;
 pub mod envelope;
 mod rules;
 pub mod schedule;

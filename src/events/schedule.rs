@@ -61,7 +61,7 @@ const MONTHS: [&str; 12] = [
 const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
 #[derive(Clone, Copy, PartialEq)]
-enum Kind {
+pub(super) enum Kind {
     Minute,
     Hour,
     DayOfMonth,
@@ -71,7 +71,7 @@ enum Kind {
 }
 
 impl Kind {
-    fn range(self) -> (u32, u32) {
+    pub(super) fn range(self) -> (u32, u32) {
         match self {
             Kind::Minute => (0, 59),
             Kind::Hour => (0, 23),
@@ -83,7 +83,7 @@ impl Kind {
     }
 
     /// A single value: a number in range, or a month or day name where those are allowed.
-    fn value(self, s: &str) -> Option<u32> {
+    pub(super) fn value(self, s: &str) -> Option<u32> {
         let names: &[&str] = match self {
             Kind::Month => &MONTHS,
             Kind::DayOfWeek => &DAYS,
