@@ -12,6 +12,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 const VERSION: u8 = 1;
+/// Second key byte of each record kind (after `keys::EVENTS`).
 pub const KIND_BUS: u8 = b'b';
 pub const KIND_RULE: u8 = b'r';
 pub const KIND_CONNECTION: u8 = b'c';
@@ -21,6 +22,7 @@ pub const KIND_ARCHIVE: u8 = b'v';
 /// A tag, kept in the order it was first added (ListTagsForResource answers in that order).
 pub type Tags = Vec<(String, String)>;
 
+/// An event bus; its rules are stored apart so a rule change does not rewrite the bus.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Bus {
     pub account: String,
@@ -35,6 +37,7 @@ pub struct Bus {
     pub tags: Tags,
 }
 
+/// A rule with its targets, which always change with it.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Rule {
     pub account: String,
@@ -52,6 +55,7 @@ pub struct Rule {
     pub targets: Vec<Value>,
 }
 
+/// A connection: how to authorize against an HTTP endpoint (secrets included, never shown).
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Connection {
     pub account: String,
@@ -68,6 +72,7 @@ pub struct Connection {
     pub authorized_ms: u64,
 }
 
+/// An API destination: an HTTP endpoint and the connection that authorizes calls to it.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Destination {
     pub account: String,
@@ -83,6 +88,7 @@ pub struct Destination {
     pub modified_ms: u64,
 }
 
+/// An archive of a bus's events.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Archive {
     pub account: String,
@@ -96,6 +102,7 @@ pub struct Archive {
 }
 
 /// One (account, region).
+/// Everything of one (account, region), which AWS keeps apart.
 #[derive(Debug, Default)]
 pub struct Scope {
     pub buses: BTreeMap<String, Bus>,
@@ -107,6 +114,7 @@ pub struct Scope {
 }
 
 /// Every scope.
+/// Every scope ferry has seen.
 #[derive(Debug, Default)]
 pub struct Registry {
     scopes: HashMap<(String, String), Scope>,
@@ -117,6 +125,7 @@ fn bad(what: &str) -> StoreError {
 }
 
 impl Registry {
+    /// Rebuilds every record from the store at start.
     pub fn load(store: &dyn Store) -> StoreResult<Registry> {
         let mut reg = Registry::default();
         store.scan(&[keys::EVENTS], &mut |k, v| {
@@ -171,6 +180,7 @@ impl Registry {
         self.scope_of(&c.account, &c.region, now)
     }
 
+    /// A scope named by account and region (cross-account ARNs, tagging).
     pub fn scope_of(&mut self, account: &str, region: &str, now: u64) -> &mut Scope {
         let s = self.raw(account, region);
         s.buses.entry("default".into()).or_insert_with(|| Bus {
@@ -185,6 +195,7 @@ impl Registry {
     }
 }
 
+/// The write that stores a bus (the `delete_*` twins remove a record).
 pub fn put_bus(b: &Bus) -> Op {
     Op::Put(
         keys::events(KIND_BUS, &[&b.account, &b.region, &b.name]),
@@ -250,6 +261,7 @@ pub fn delete_archive(a: &Archive) -> Op {
     ))
 }
 
+/// A bus's ARN, which policies, tags and archives name it by.
 pub fn bus_arn(account: &str, region: &str, name: &str) -> String {
     format!("arn:aws:events:{region}:{account}:event-bus/{name}")
 }
@@ -285,6 +297,7 @@ impl Connection {
         )
     }
 
+    /// Where AWS would keep the connection's secrets (Secrets Manager).
     pub fn secret_arn(&self) -> String {
         format!(
             "arn:aws:secretsmanager:{}:{}:secret:events!connection/{}/{}-{}",
