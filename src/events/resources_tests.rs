@@ -374,3 +374,136 @@ async fn out_of_scope_actions() {
         ErrorCode::UnknownOperation
     );
 }
+
+/// Every action, fed arbitrary members of arbitrary types, answers an AWS error or a result:
+/// never a panic, never an internal failure.
+#[test]
+fn arbitrary_input_never_panics() {
+    use crate::caller::Caller;
+    use crate::protocol::Params;
+    use proptest::prelude::*;
+    const ACTIONS: &[&str] = &[
+        "CreateEventBus",
+        "DescribeEventBus",
+        "UpdateEventBus",
+        "ListEventBuses",
+        "DeleteEventBus",
+        "PutPermission",
+        "RemovePermission",
+        "TagResource",
+        "UntagResource",
+        "ListTagsForResource",
+        "PutRule",
+        "DescribeRule",
+        "ListRules",
+        "EnableRule",
+        "DisableRule",
+        "DeleteRule",
+        "PutTargets",
+        "RemoveTargets",
+        "ListTargetsByRule",
+        "ListRuleNamesByTarget",
+        "CreateConnection",
+        "DescribeConnection",
+        "UpdateConnection",
+        "DeauthorizeConnection",
+        "DeleteConnection",
+        "ListConnections",
+        "CreateApiDestination",
+        "DescribeApiDestination",
+        "UpdateApiDestination",
+        "DeleteApiDestination",
+        "ListApiDestinations",
+        "CreateArchive",
+        "DescribeArchive",
+        "UpdateArchive",
+        "DeleteArchive",
+        "ListArchives",
+        "DescribeReplay",
+        "TestEventPattern",
+    ];
+    const MEMBERS: &[&str] = &[
+        "Name",
+        "EventBusName",
+        "Description",
+        "Policy",
+        "Action",
+        "Principal",
+        "StatementId",
+        "Condition",
+        "RemoveAllPermissions",
+        "ResourceARN",
+        "Tags",
+        "TagKeys",
+        "EventPattern",
+        "ScheduleExpression",
+        "State",
+        "RoleArn",
+        "Rule",
+        "Targets",
+        "Ids",
+        "TargetArn",
+        "AuthorizationType",
+        "AuthParameters",
+        "ConnectionArn",
+        "HttpMethod",
+        "InvocationEndpoint",
+        "InvocationRateLimitPerSecond",
+        "ArchiveName",
+        "EventSourceArn",
+        "RetentionDays",
+        "NamePrefix",
+        "NextToken",
+        "Limit",
+        "Event",
+        "DeadLetterConfig",
+        "ReplayName",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        "[a-z0-9:/*.${}\\[\\]\" -]{0,12}".prop_map(Value::from),
+        Just(Value::from("default")),
+        Just(Value::from(
+            "arn:aws:events:us-east-1:000000000000:event-bus/default"
+        )),
+    ];
+    let value = leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            proptest::collection::btree_map(
+                prop_oneof![
+                    proptest::sample::select(MEMBERS).prop_map(String::from),
+                    Just("Id".to_string()),
+                    Just("Arn".to_string()),
+                    Just("Key".to_string()),
+                    Just("Value".to_string()),
+                    Just("InputTransformer".to_string()),
+                    Just("BasicAuthParameters".to_string()),
+                ],
+                inner,
+                0..4
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    });
+    let input = proptest::collection::btree_map(proptest::sample::select(MEMBERS), value, 0..5);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let e = service();
+    let caller = Caller::local("000000000000", "us-east-1");
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512);
+    proptest!(ProptestConfig::with_cases(cases), |(action in proptest::sample::select(ACTIONS), members in input)| {
+        let v = Value::Object(members.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+        let out = rt.block_on(e.call(action, &caller, Params::from_value(v).unwrap()));
+        if let Err(err) = out {
+            prop_assert_ne!(err.code, ErrorCode::InternalFailure);
+        }
+    });
+}
