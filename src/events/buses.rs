@@ -226,6 +226,7 @@ pub fn delete(reg: &mut Registry, c: &Caller, p: &Params) -> Changed {
     for rule in scope.rules.remove(&name).unwrap_or_default().values() {
         ops.push(state::delete_rule(rule));
     }
+    scope.matchers.remove(&name);
     Ok((json!({}), ops))
 }
 

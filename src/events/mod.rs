@@ -180,6 +180,44 @@ impl Events {
     }
 }
 
+/// A rule an event matched, with what delivering to its targets needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matched {
+    pub rule_name: String,
+    pub rule_arn: String,
+    /// The rule's targets as stored: `Id`, `Arn`, input settings, `RetryPolicy`,
+    /// `DeadLetterConfig`, per-kind parameters.
+    pub targets: Vec<Value>,
+}
+
+impl Events {
+    /// The enabled rules of `bus` in (`account`, `region`) that `event` (an envelope) matches,
+    /// in name order, with their targets: what PutEvents hands the delivery engine. The cost
+    /// does not grow with the number of rules on the bus. An unknown bus matches nothing (AWS
+    /// accepts such events and delivers them nowhere, EB-066).
+    pub fn matching(&self, account: &str, region: &str, bus: &str, event: &Value) -> Vec<Matched> {
+        let mut reg = self.lock();
+        let scope = reg.scope_of(account, region, self.now_ms());
+        let Some(set) = scope.matchers.get(bus) else {
+            return Vec::new();
+        };
+        let mut names = set.matches_value(event);
+        names.sort();
+        let Some(rules) = scope.rules.get(bus) else {
+            return Vec::new();
+        };
+        names
+            .iter()
+            .filter_map(|n| rules.get(n))
+            .map(|r| Matched {
+                rule_name: r.name.clone(),
+                rule_arn: r.arn(),
+                targets: r.targets.clone(),
+            })
+            .collect()
+    }
+}
+
 /// Actions ferry does not serve: what AWS answers an account that cannot use them, or, for the
 /// actions that wait for the delivery engine, a clear `UnknownOperationException`.
 fn out_of_scope(action: &str) -> ApiResult<Value> {

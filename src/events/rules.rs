@@ -146,7 +146,9 @@ pub fn put(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
     rule.description = p.str("Description")?.map(String::from);
     rule.role_arn = p.str("RoleArn")?.map(String::from);
     buses::merge_tags(&mut rule.tags, tags);
-    Ok((json!({"RuleArn": rule.arn()}), vec![state::put_rule(rule)]))
+    let out = (json!({"RuleArn": rule.arn()}), vec![state::put_rule(rule)]);
+    scope.index_rule(&bus, rule_name);
+    Ok(out)
 }
 
 pub fn describe(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> ApiResult<Value> {
@@ -181,7 +183,10 @@ pub fn list(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> ApiResult<V
 pub fn set_state(reg: &mut Registry, c: &Caller, p: &Params, now: u64, to: &str) -> Changed {
     let rule = find(reg, c, p, now, "Name")?;
     rule.state = to.into();
-    Ok((json!({}), vec![state::put_rule(rule)]))
+    let (bus, name) = (rule.bus.clone(), rule.name.clone());
+    let op = state::put_rule(rule);
+    reg.scope(c, now).index_rule(&bus, &name);
+    Ok((json!({}), vec![op]))
 }
 
 /// Deleting a rule that does not exist succeeds, as in AWS; one with targets is refused.
@@ -212,5 +217,6 @@ pub fn delete(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
     }
     let op = state::delete_rule(rule);
     rules.remove(rule_name);
+    scope.index_rule(&bus, rule_name);
     Ok((json!({}), vec![op]))
 }
