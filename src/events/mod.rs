@@ -12,6 +12,7 @@
 //!   (Input, InputPath, InputTransformer) and PutEvents entries with their envelope, ready for
 //!   the delivery engine.
 //! - `validate.rs`: AWS's "N validation errors detected" messages.
+//! - tests: `tests.rs` (buses, rules, tags, rebuild), `resources_tests.rs`, `matching_tests.rs`.
 //!
 //! The AWS answers the tests assert (EB-nnn) are listed in `compat-tests/events-aws-facts.md`.
 //!
@@ -307,6 +308,8 @@ fn validation(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::ValidationException, message)
 }
 
+#[cfg(test)]
+mod matching_tests;
 #[cfg(test)]
 mod resources_tests;
 #[cfg(test)]
