@@ -7,10 +7,10 @@
 //! - `rules.rs`: rules (pattern and schedule validation), enable/disable, listing.
 //! - `targets.rs`: Put/RemoveTargets, ListTargetsByRule, ListRuleNamesByTarget.
 //! - `connections.rs`: connections and API destinations. `archives.rs`: archives, replays' reads.
-//! - `schedule.rs`, `cron.rs`, `transform.rs`, `envelope.rs`: pure; schedule expressions and
-//!   when they fire, target input
-//!   (Input, InputPath, InputTransformer) and PutEvents entries with their envelope, ready for
-//!   the delivery engine.
+//! - `schedule.rs`, `cron.rs`, `transform.rs`, `envelope.rs`: pure, ready for the delivery
+//!   engine: schedule expressions and when they fire; target input (Input, InputPath,
+//!   InputTransformer); PutEvents entries and their envelope.
+//! - `Events::matching`: which enabled rules (one compiled rule set per bus) an event reaches.
 //! - `validate.rs`: AWS's "N validation errors detected" messages.
 //! - tests: `tests.rs` (buses, rules, tags, rebuild), `resources_tests.rs`, `matching_tests.rs`.
 //!
