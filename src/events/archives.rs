@@ -19,8 +19,9 @@ fn missing(name: &str) -> ApiError {
     not_found(format!("Archive {name} does not exist."))
 }
 
-/// The bus an `EventSourceArn` names, which must exist.
-fn source_bus(reg: &mut Registry, arn: &str, now: u64) -> ApiResult<()> {
+/// The bus an `EventSourceArn` names, which must be the caller's and exist (AWS answers "does
+/// not exist" for another account's bus too, EB-103).
+fn source_bus(reg: &mut Registry, c: &Caller, arn: &str, now: u64) -> ApiResult<()> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let bus = parts
         .get(5)
@@ -31,10 +32,8 @@ fn source_bus(reg: &mut Registry, arn: &str, now: u64) -> ApiResult<()> {
             "Parameter EventSourceArn is not valid. Reason: {arn} is not the ARN of an event bus."
         )));
     };
-    let found = reg
-        .scope_of(parts[4], parts[3], now)
-        .buses
-        .contains_key(bus);
+    let own = parts[4] == c.account && parts[3] == c.region;
+    let found = own && reg.scope(c, now).buses.contains_key(bus);
     if found { Ok(()) } else { Err(bus_missing(bus)) }
 }
 
@@ -94,7 +93,7 @@ pub fn create(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
     if let Some(pattern) = p.str("EventPattern")? {
         check_pattern(pattern)?;
     }
-    source_bus(reg, source, now)?;
+    source_bus(reg, c, source, now)?;
     let scope = reg.scope(c, now);
     if scope.archives.contains_key(name) {
         return Err(ApiError::new(
@@ -178,7 +177,7 @@ pub fn list(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> ApiResult<V
     let source = p.str("EventSourceArn")?;
     let want = p.str("State")?;
     if let Some(arn) = source {
-        source_bus(reg, arn, now)?;
+        source_bus(reg, c, arn, now)?;
     }
     let all: Vec<Value> = reg
         .scope(c, now)

@@ -342,6 +342,9 @@ async fn archives_as_aws_answers() {
     )
     .await;
     assert_eq!(x.message, "Event bus nobus does not exist.");
+    // Another account's bus, even its default one, is not the caller's to archive.
+    let x = err(&e, "CreateArchive", json!({"ArchiveName": "a3", "EventSourceArn": "arn:aws:events:us-east-1:123456789012:event-bus/default"})).await;
+    assert_eq!(x.message, "Event bus default does not exist.");
     // EB-101
     assert_eq!(
         ok(&e, "DeleteArchive", json!({"ArchiveName": "a1"})).await,
