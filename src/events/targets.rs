@@ -38,6 +38,12 @@ fn check_target(i: usize, t: &Params, checks: &mut Checks) -> ApiResult<()> {
         None => checks.null(&at("arn")),
         Some(arn) => checks.max_len(arn, &at("arn"), 1600),
     }
+    if let Some(input) = t.str("Input")? {
+        checks.max_len(input, &at("input"), 8192);
+    }
+    if let Some(path) = t.str("InputPath")? {
+        checks.max_len(path, &at("inputPath"), 256);
+    }
     if let Some(Value::Object(rp)) = t.get("RetryPolicy") {
         if let Some(n) = rp.get("MaximumRetryAttempts").and_then(Value::as_i64)
             && !(0..=185).contains(&n)
