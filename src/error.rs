@@ -53,6 +53,14 @@ pub enum ErrorCode {
     ValidationException,
     // STS.
     ValidationError,
+    /// EventBridge's `ResourceNotFoundException`, which AWS answers with 400 (SQS's is 404).
+    EventsResourceNotFound,
+    ResourceAlreadyExistsException,
+    LimitExceededException,
+    ManagedRuleException,
+    OperationDisabledException,
+    PolicyLengthExceededException,
+    IllegalStatusException,
 }
 
 impl ErrorCode {
@@ -93,6 +101,13 @@ impl ErrorCode {
             InvalidEventPatternException => "InvalidEventPatternException",
             ValidationException => "ValidationException",
             ValidationError => "ValidationError",
+            EventsResourceNotFound => "ResourceNotFoundException",
+            ResourceAlreadyExistsException => "ResourceAlreadyExistsException",
+            LimitExceededException => "LimitExceededException",
+            ManagedRuleException => "ManagedRuleException",
+            OperationDisabledException => "OperationDisabledException",
+            PolicyLengthExceededException => "PolicyLengthExceededException",
+            IllegalStatusException => "IllegalStatusException",
         }
     }
 

@@ -9,7 +9,8 @@
 //! - `caller`   — who is calling (account, region, access key, host).
 //! - `sqs`      — SQS actions; `queue` holds per-queue state, `message` MD5s and handles.
 //! - `sts`      — `GetCallerIdentity`, `AssumeRole` (keys that carry the role's account).
-//! - `events`   — EventBridge actions (today `TestEventPattern`).
+//! - `events`   — EventBridge: buses, rules, targets, connections, archives; pure modules for
+//!   schedules, target input and PutEvents envelopes.
 //! - `pattern`  — the event pattern / filter policy matcher (pure).
 //! - `storage`  — the `Store` seam: sled (resources), the message log (hot records), memory.
 //! - `clock`    — the one source of time, pausable in tests.
@@ -37,6 +38,7 @@ use tokio::net::TcpListener;
 pub struct App {
     pub config: Config,
     pub sqs: Arc<sqs::Sqs>,
+    pub events: Arc<events::Events>,
     durable: Arc<storage::Durable>,
 }
 
@@ -46,9 +48,11 @@ impl App {
         let durable = Arc::new(storage::open(&config)?);
         let clock = clock::Clock::new();
         let sqs = sqs::Sqs::open(durable.clone(), clock, config.max_message_size)?;
+        let events = events::Events::open(durable.clone(), clock)?;
         Ok(Arc::new(App {
             config,
             sqs,
+            events,
             durable,
         }))
     }
@@ -65,6 +69,7 @@ impl App {
     /// Wipes every resource of every account and region.
     pub async fn reset(&self) -> Result<(), storage::StoreError> {
         self.sqs.reset();
+        self.events.reset();
         self.durable.clear().await
     }
 

@@ -538,3 +538,142 @@ fn state_survives_restart_on_sled() {
         "40 visible + 1 made visible; deleted ones never return"
     );
 }
+
+/// One EventBridge call over awsJson 1.1; (status, body).
+fn events_call(s: &Server, action: &str, body: Value) -> (u16, Value) {
+    let target = format!("AWSEvents.{action}");
+    let (status, headers, body) = s.request(
+        "POST",
+        "/",
+        &[
+            ("X-Amz-Target", &target),
+            ("Content-Type", "application/x-amz-json-1.1"),
+        ],
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(
+        header(&headers, "content-type"),
+        Some("application/x-amz-json-1.1")
+    );
+    assert!(header(&headers, "x-amzn-requestid").is_some());
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn events_resources_over_json_1_1() {
+    let s = Server::start(Config::in_memory());
+    let (status, out) = events_call(&s, "CreateEventBus", json!({"Name": "orders"}));
+    assert_eq!(
+        (status, out),
+        (
+            200,
+            json!({"EventBusArn": "arn:aws:events:us-east-1:000000000000:event-bus/orders"})
+        )
+    );
+    // Every EventBridge error is a 400 with AWS's __type, including not-found (EB-001).
+    let (status, err) = events_call(&s, "DescribeEventBus", json!({"Name": "nope"}));
+    assert_eq!(
+        (status, err),
+        (
+            400,
+            json!({"__type": "ResourceNotFoundException", "message": "Event bus nope does not exist."})
+        )
+    );
+    let (status, err) = events_call(&s, "CreateEventBus", json!({"Name": "orders"}));
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("ResourceAlreadyExistsException"))
+    );
+    let (status, _) = events_call(
+        &s,
+        "PutRule",
+        json!({"Name": "r", "EventBusName": "orders", "EventPattern": "{\"source\":[\"shop\"]}"}),
+    );
+    assert_eq!(status, 200);
+    let (status, out) = events_call(
+        &s,
+        "PutTargets",
+        json!({"Rule": "r", "EventBusName": "orders",
+            "Targets": [{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:000000000000:q"}]}),
+    );
+    assert_eq!(
+        (status, out),
+        (200, json!({"FailedEntryCount": 0, "FailedEntries": []}))
+    );
+    let (status, err) = events_call(
+        &s,
+        "DeleteRule",
+        json!({"Name": "r", "EventBusName": "orders"}),
+    );
+    assert_eq!(
+        (status, err["message"].as_str()),
+        (400, Some("Rule can't be deleted since it has targets."))
+    );
+    // Wrong types and garbage are 400s, never 500s.
+    for body in [json!({"Name": 5}), json!({"Name": ["x"]}), json!([1, 2])] {
+        let (status, _) = events_call(&s, "CreateEventBus", body);
+        assert_eq!(status, 400);
+    }
+    let (status, err) = events_call(&s, "PutEvents", json!({"Entries": []}));
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("UnknownOperationException"))
+    );
+}
+
+#[test]
+fn events_state_survives_restart_on_sled() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || Config {
+        in_memory: false,
+        data_dir: dir.path().to_path_buf(),
+        ..Config::in_memory()
+    };
+    let s = Server::start(config());
+    events_call(
+        &s,
+        "CreateEventBus",
+        json!({"Name": "b", "Tags": [{"Key": "k", "Value": "v"}]}),
+    );
+    events_call(
+        &s,
+        "PutRule",
+        json!({"Name": "r", "EventBusName": "b", "EventPattern": "{\"source\":[\"a\"]}", "State": "DISABLED"}),
+    );
+    events_call(
+        &s,
+        "PutTargets",
+        json!({"Rule": "r", "EventBusName": "b", "Targets": [{"Id": "t", "Arn": "arn:aws:sqs:us-east-1:000000000000:q", "InputPath": "$.detail"}]}),
+    );
+    events_call(
+        &s,
+        "PutRule",
+        json!({"Name": "tick", "ScheduleExpression": "rate(5 minutes)"}),
+    );
+    s.stop();
+
+    let s = Server::start(config());
+    let (_, rule) = events_call(
+        &s,
+        "DescribeRule",
+        json!({"Name": "r", "EventBusName": "b"}),
+    );
+    assert_eq!(rule["State"], "DISABLED");
+    let (_, targets) = events_call(
+        &s,
+        "ListTargetsByRule",
+        json!({"Rule": "r", "EventBusName": "b"}),
+    );
+    assert_eq!(
+        targets["Targets"],
+        json!([{"Id": "t", "Arn": "arn:aws:sqs:us-east-1:000000000000:q", "InputPath": "$.detail"}])
+    );
+    let (_, tick) = events_call(&s, "DescribeRule", json!({"Name": "tick"}));
+    assert_eq!(tick["ScheduleExpression"], "rate(5 minutes)");
+    let (_, tags) = events_call(
+        &s,
+        "ListTagsForResource",
+        json!({"ResourceARN": "arn:aws:events:us-east-1:000000000000:event-bus/b"}),
+    );
+    assert_eq!(tags, json!({"Tags": [{"Key": "k", "Value": "v"}]}));
+}

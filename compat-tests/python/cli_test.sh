@@ -69,4 +69,50 @@ case "$err" in
 esac
 trap - EXIT
 
+# EventBridge (awsJson1.1)
+bus="cli-bus-$RANDOM$RANDOM"
+out=$("${AWS[@]}" events create-event-bus --name "$bus")
+check "events create-event-bus returns the bus ARN" "$out" \
+  "d['EventBusArn'] == 'arn:aws:events:us-east-1:000000000000:event-bus/$bus'"
+trap '"${AWS[@]}" events remove-targets --rule r --event-bus-name "$bus" --ids q >/dev/null 2>&1 || true
+  "${AWS[@]}" events delete-rule --name r --event-bus-name "$bus" >/dev/null 2>&1 || true
+  "${AWS[@]}" events delete-event-bus --name "$bus" >/dev/null 2>&1 || true' EXIT
+
+out=$("${AWS[@]}" events put-rule --name r --event-bus-name "$bus" --event-pattern '{"source":["cli"]}')
+check "events put-rule returns the rule ARN with the bus" "$out" \
+  "d['RuleArn'] == 'arn:aws:events:us-east-1:000000000000:rule/$bus/r'"
+
+out=$("${AWS[@]}" events put-targets --rule r --event-bus-name "$bus" \
+  --targets 'Id=q,Arn=arn:aws:sqs:us-east-1:000000000000:q,InputPath=$.detail')
+check "events put-targets accepts the target" "$out" "d['FailedEntryCount'] == 0 and d['FailedEntries'] == []"
+
+out=$("${AWS[@]}" events list-targets-by-rule --rule r --event-bus-name "$bus")
+check "events list-targets-by-rule lists it as put" "$out" \
+  "d['Targets'] == [{'Id': 'q', 'Arn': 'arn:aws:sqs:us-east-1:000000000000:q', 'InputPath': '\$.detail'}]"
+
+if err=$("${AWS[@]}" events delete-rule --name r --event-bus-name "$bus" 2>&1); then
+  echo "FAIL: delete-rule with targets succeeded: $err" >&2
+  exit 1
+fi
+case "$err" in
+  *"Rule can't be deleted since it has targets."*) passed=$((passed + 1)); echo "ok - a rule with targets cannot be deleted" ;;
+  *) echo "FAIL: unexpected error from delete-rule: $err" >&2; exit 1 ;;
+esac
+
+if err=$("${AWS[@]}" events put-rule --name s --schedule-expression 'rate(1 minutes)' 2>&1); then
+  echo "FAIL: put-rule with rate(1 minutes) succeeded: $err" >&2
+  exit 1
+fi
+case "$err" in
+  *"Parameter ScheduleExpression is not valid."*) passed=$((passed + 1)); echo "ok - rate(1 minutes) is refused as AWS refuses it" ;;
+  *) echo "FAIL: unexpected error from put-rule: $err" >&2; exit 1 ;;
+esac
+
+"${AWS[@]}" events remove-targets --rule r --event-bus-name "$bus" --ids q >/dev/null
+"${AWS[@]}" events delete-rule --name r --event-bus-name "$bus"
+"${AWS[@]}" events delete-event-bus --name "$bus"
+out=$("${AWS[@]}" events list-event-buses --name-prefix "$bus")
+check "events delete-event-bus removes it" "$out" "d['EventBuses'] == []"
+trap - EXIT
+
 echo "cli: $passed checks passed"

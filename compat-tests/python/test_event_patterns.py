@@ -45,6 +45,8 @@ def test_event_envelope_is_validated(events):
 
 
 def test_unimplemented_eventbridge_action_is_a_clear_error(events):
+    # PutEvents waits for the delivery engine: an accepted event must be delivered.
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        events.list_event_buses()
+        events.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}])
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert e.value.response["Error"]["Code"] == "UnknownOperationException"

@@ -10,6 +10,7 @@
 //! - `parse.rs`: pattern text to branches of field conditions, with AWS's reason texts.
 //! - `matcher.rs`: what each condition means; branch evaluation with array consistency.
 //! - `numeric.rs`, `wildcard.rs`, `cidr.rs`: the operators that need more than a comparison.
+//! - `complexity.rs`: AWS's "Rule is too complex" limit on wildcard rules (event-ruler's measure).
 //! - `flatten.rs`: events to (path, value) leaves; a fast reader that skips unused subtrees.
 //! - `trie.rs`: the trie of paths rules look at, and the fast hasher.
 //! - `index.rs`, `ruleset.rs`: many rules compiled into one structure, cost independent of count.
@@ -19,6 +20,7 @@
 //! - `error.rs`: AWS error codes and messages.
 
 mod cidr;
+mod complexity;
 mod error;
 mod flatten;
 mod index;

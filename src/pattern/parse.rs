@@ -7,6 +7,7 @@
 //! accept, and SNS's extra limits (checked in `sns.rs`).
 
 use super::cidr;
+use super::complexity;
 use super::error::{ErrorKind, PatternError};
 use super::json::{self, JVal};
 use super::matcher::{Branch, Exact, Field, Matcher, fold};
@@ -88,7 +89,12 @@ pub(crate) fn parse(src: &str, dialect: Dialect) -> Result<Pattern, PatternError
     let mut rules: Vec<Vec<Field>> = Vec::new();
     let mut path: Vec<String> = Vec::new();
     c.object(&mut rules, &mut path, &members, false)?;
-    let branches = rules.into_iter().map(|fields| Branch { fields }).collect();
+    let branches: Vec<Branch> = rules.into_iter().map(|fields| Branch { fields }).collect();
+    // Checked once the whole rule is read, as AWS evaluates the compiled rule.
+    let cap = wildcard::MAX_COMPLEXITY + 1;
+    if complexity::rule_complexity(&branches, cap) > wildcard::MAX_COMPLEXITY {
+        return Err(c.fail(wildcard::TOO_COMPLEX));
+    }
     Ok(Pattern { branches, dialect })
 }
 
@@ -320,11 +326,7 @@ impl Compiler {
     }
 
     fn wildcard(&self, s: &str) -> R<Wildcard> {
-        let w = Wildcard::parse(s).map_err(|r| self.fail(r))?;
-        if w.complexity() > wildcard::MAX_COMPLEXITY {
-            return Err(self.fail(wildcard::TOO_COMPLEX));
-        }
-        Ok(w)
+        Wildcard::parse(s).map_err(|r| self.fail(r))
     }
 
     /// `{"prefix": {"equals-ignore-case": "..."}}` and the suffix twin.

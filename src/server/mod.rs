@@ -239,7 +239,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
                 ErrorCode::InvalidAction,
                 format!("The action {} is not valid for this endpoint.", r.action),
             )),
-            Service::Events => crate::events::call(&r.action, Params(r.params)),
+            Service::Events => app.events.call(&r.action, &caller, Params(r.params)).await,
         }
     }
     .instrument(span)

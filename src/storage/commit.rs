@@ -187,9 +187,16 @@ impl Durable {
     }
 
     fn home(&self, key: &[u8]) -> &Arc<dyn Store> {
-        match key.first() {
-            Some(&f) if keys::is_hot(f) => &self.hot,
-            _ => &self.resources,
+        self.store_of(key.first().copied().unwrap_or(0))
+    }
+
+    /// The store that holds a key family, for code that reads a family through the `Store`
+    /// trait (start-up loads).
+    pub fn store_of(&self, family: u8) -> &Arc<dyn Store> {
+        if keys::is_hot(family) {
+            &self.hot
+        } else {
+            &self.resources
         }
     }
 

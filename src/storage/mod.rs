@@ -131,6 +131,20 @@ pub mod keys {
         let s = u64::from_be_bytes(key[9..17].try_into().ok()?);
         Some((q, s))
     }
+
+    /// EventBridge resources: `e` + a kind byte + account, region and names, each ended by 0.
+    /// Kinds: `b` bus, `r` rule (with its targets), `c` connection, `a` API destination,
+    /// `v` archive. One family byte keeps EventBridge clear of other services' prefixes.
+    pub const EVENTS: u8 = b'e';
+
+    pub fn events(kind: u8, parts: &[&str]) -> Vec<u8> {
+        let mut k = vec![EVENTS, kind];
+        for p in parts {
+            k.extend_from_slice(p.as_bytes());
+            k.push(0);
+        }
+        k
+    }
 }
 
 /// The layout version of a data directory, kept in its `FORMAT` file. Format 1 (no such file,

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after } from "node:test";
 import { DeleteQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 
 const raw = process.env.FERRY_ENDPOINT;
 if (!raw) {
@@ -26,6 +27,7 @@ const clientConfig = () => ({
 
 export const sqsClient = () => new SQSClient(clientConfig());
 export const stsClient = () => new STSClient(clientConfig());
+export const eventsClient = () => new EventBridgeClient(clientConfig());
 
 /** A queue name unique to this run, so suites can share one server. */
 export function uniqueName(tag) {
