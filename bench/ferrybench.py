@@ -1015,7 +1015,8 @@ def cmd_summarize(a):
         return round(x / y, 4) if x is not None and y else None
 
     rows, summaries = [], []
-    for label, proto in (("ferry", "json"), ("ferry-mem", "json"), ("ferry", "query"), ("moto", "json")):
+    for label, proto in (("ferry", "json"), ("ferry-mem", "json"), ("ferry-sync", "json"), ("ferry", "query"),
+                         ("moto", "json")):
         for scen in ("sqs-send", "sqs-roundtrip"):
             l = find(label, scen, proto, a.conns)
             if l is None:
@@ -1041,15 +1042,15 @@ def cmd_summarize(a):
 
     out = sys.stdout
     print(f"\nSQS at {a.conns} connections, 256 B bodies (msgs/s: send = sent, roundtrip = delivered)", file=out)
-    hdr = f"{'broker':<9} {'proto':<5} {'scenario':<13} {'msgs/s':>9} {'/hello':>7} {'/moto':>7} " \
+    hdr = f"{'broker':<10} {'proto':<5} {'scenario':<13} {'msgs/s':>9} {'/hello':>7} {'/moto':>7} " \
           f"{'p50 ms':>7} {'p99 ms':>7} {'e2e p99':>8} {'err':>4} {'lost':>4} {'dup':>4} {'srv CPU%':>8}"
     print(hdr, file=out)
     print("-" * len(hdr), file=out)
     for label, proto, scen, s in rows:
         if s is None:
-            print(f"{label:<9} {proto:<5} {scen:<13} {'(no result)':>9}", file=out)
+            print(f"{label:<10} {proto:<5} {scen:<13} {'(no result)':>9}", file=out)
             continue
-        print(f"{label:<9} {proto:<5} {scen:<13} {fmt(s['msgs_per_s']):>9} {fmt(s['vs_hello'], '{:.3f}'):>7} "
+        print(f"{label:<10} {proto:<5} {scen:<13} {fmt(s['msgs_per_s']):>9} {fmt(s['vs_hello'], '{:.3f}'):>7} "
               f"{fmt(s['vs_moto'], '{:.1f}x'):>7} {fmt(s['p50_ms'], '{:.2f}'):>7} {fmt(s['p99_ms'], '{:.2f}'):>7} "
               f"{fmt(s['e2e_p99_ms'], '{:.1f}'):>8} {fmt(s['errors'], '{}'):>4} {fmt(s['lost'], '{}'):>4} "
               f"{fmt(s['duplicates'], '{}'):>4} {fmt(s['server_cpu_pct']):>8}", file=out)

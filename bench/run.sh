@@ -6,8 +6,9 @@
 # Builds ferry (release) and the load generator bench/load (ferry-load and ferry-load-hello, into
 # bench/load/target), installs the pinned moto_server into bench/.venv, starts ferry (durable sled,
 # temp data dir), moto_server and ferry-load-hello on free 127.0.0.1 ports, runs:
-#   ferry  sqs-send + sqs-roundtrip at 32 conns, json and query protocol (durable sled), and json
-#          again with --in-memory (the request path without the disk); sns-fanout and events-put
+#   ferry  sqs-send + sqs-roundtrip at 32 conns, json and query protocol (durable, default --sync 1s),
+#          and json again with --sync always ("ferry-sync": every answer waits for fdatasync) and
+#          with --in-memory (the request path without the disk); sns-fanout and events-put
 #          (lines with an "error" field while ferry lacks SNS / PutEvents)
 #   moto   sqs-send + sqs-roundtrip + sns-fanout + events-put at 32 conns, json (moto's PutEvents
 #          takes seconds per call: its run alone lasts about a minute)
@@ -93,12 +94,17 @@ wait_http() {  # URL NAME PID
   echo "$2 not ready after 30 s; log: $TMP/$2.log" >&2; exit 1
 }
 
-FERRY_PORT=$(free_port); MEM_PORT=$(free_port); MOTO_PORT=$(free_port); HELLO_PORT=$(free_port)
+FERRY_PORT=$(free_port); MEM_PORT=$(free_port); SYNC_PORT=$(free_port); MOTO_PORT=$(free_port); HELLO_PORT=$(free_port)
 # Flags are given explicitly; FERRY_* from the caller's environment must not change the run.
-env -u FERRY_LISTEN -u FERRY_DATA_DIR -u FERRY_IN_MEMORY \
+env -u FERRY_LISTEN -u FERRY_DATA_DIR -u FERRY_IN_MEMORY -u FERRY_SYNC \
   "$FERRY" --listen "127.0.0.1:$FERRY_PORT" --data-dir "$TMP/ferry-data" --log-level warn \
   >"$TMP/ferry.log" 2>&1 &
 FERRY_PID=$!; PIDS+=("$FERRY_PID")
+# --sync always: every acknowledgement waits for fdatasync (group commit).
+env -u FERRY_LISTEN -u FERRY_DATA_DIR -u FERRY_IN_MEMORY -u FERRY_SYNC \
+  "$FERRY" --listen "127.0.0.1:$SYNC_PORT" --data-dir "$TMP/ferry-sync-data" --sync always \
+  --log-level warn >"$TMP/ferry-sync.log" 2>&1 &
+SYNC_PID=$!; PIDS+=("$SYNC_PID")
 # The same binary with --in-memory: what the request path costs without the disk.
 env -u FERRY_LISTEN -u FERRY_DATA_DIR -u FERRY_IN_MEMORY \
   "$FERRY" --listen "127.0.0.1:$MEM_PORT" --in-memory --log-level warn >"$TMP/ferry-mem.log" 2>&1 &
@@ -109,6 +115,7 @@ MOTO_PID=$!; PIDS+=("$MOTO_PID")
 HELLO_PID=$!; PIDS+=("$HELLO_PID")
 wait_http "http://127.0.0.1:$FERRY_PORT/_ferry/health" ferry "$FERRY_PID"
 wait_http "http://127.0.0.1:$MEM_PORT/_ferry/health" ferry-mem "$MEM_PID"
+wait_http "http://127.0.0.1:$SYNC_PORT/_ferry/health" ferry-sync "$SYNC_PID"
 wait_http "http://127.0.0.1:$MOTO_PORT/moto-api/" moto "$MOTO_PID"
 wait_http "http://127.0.0.1:$HELLO_PORT/" hello "$HELLO_PID"
 echo "ferry pid $FERRY_PID :$FERRY_PORT | moto pid $MOTO_PID :$MOTO_PORT | hello pid $HELLO_PID :$HELLO_PORT" >&2
@@ -126,6 +133,8 @@ log "ferry, json protocol, $CONNS conns, ${SECS}s per scenario"
 load ferry "$FERRY_PORT" "$FERRY_PID" "$CONNS" sqs-send sqs-roundtrip
 log "ferry --in-memory, json protocol"
 load ferry-mem "$MEM_PORT" "$MEM_PID" "$CONNS" sqs-send sqs-roundtrip
+log "ferry --sync always, json protocol"
+load ferry-sync "$SYNC_PORT" "$SYNC_PID" "$CONNS" sqs-send sqs-roundtrip
 log "ferry, query protocol"
 load ferry "$FERRY_PORT" "$FERRY_PID" "$CONNS" --protocol query sqs-send sqs-roundtrip
 log "ferry, SNS fan-out (3 raw SQS subscriptions) and EventBridge PutEvents (5 rules, 1 matching)"

@@ -101,7 +101,15 @@ async fn matching_follows_rules_and_their_state() {
 #[tokio::test]
 async fn matching_is_rebuilt_from_the_store() {
     let store: Arc<dyn crate::storage::Store> = Arc::new(MemoryStore::default());
-    let e = Events::open(Arc::new(Durable::new(store.clone(), store.clone(), crate::storage::SyncPolicy::default())), Clock::new()).unwrap();
+    let e = Events::open(
+        Arc::new(Durable::new(
+            store.clone(),
+            store.clone(),
+            crate::storage::SyncPolicy::default(),
+        )),
+        Clock::new(),
+    )
+    .unwrap();
     ok(
         &e,
         "PutRule",
@@ -114,7 +122,15 @@ async fn matching_is_rebuilt_from_the_store() {
         json!({"Name": "off", "EventPattern": r#"{"source":["s"]}"#, "State": "DISABLED"}),
     )
     .await;
-    let again = Events::open(Arc::new(Durable::new(store.clone(), store, crate::storage::SyncPolicy::default())), Clock::new()).unwrap();
+    let again = Events::open(
+        Arc::new(Durable::new(
+            store.clone(),
+            store,
+            crate::storage::SyncPolicy::default(),
+        )),
+        Clock::new(),
+    )
+    .unwrap();
     let event = json!({"source": "s", "detail-type": "d", "detail": {}});
     let m = again.matching("000000000000", "us-east-1", "default", &event);
     assert_eq!(m.len(), 1);

@@ -442,7 +442,11 @@ async fn tags_on_buses_and_rules() {
 #[tokio::test]
 async fn state_is_rebuilt_from_the_store() {
     let store: Arc<dyn crate::storage::Store> = Arc::new(MemoryStore::default());
-    let durable = Arc::new(Durable::new(store.clone(), store.clone(), crate::storage::SyncPolicy::default()));
+    let durable = Arc::new(Durable::new(
+        store.clone(),
+        store.clone(),
+        crate::storage::SyncPolicy::default(),
+    ));
     let e = Events::open(durable.clone(), Clock::new()).unwrap();
     ok(&e, "CreateEventBus", json!({"Name": "keep"})).await;
     ok(
@@ -461,7 +465,15 @@ async fn state_is_rebuilt_from_the_store() {
     )
     .await;
     ok(&e, "CreateArchive", json!({"ArchiveName": "ar", "EventSourceArn": "arn:aws:events:us-east-1:000000000000:event-bus/keep"})).await;
-    let again = Events::open(Arc::new(Durable::new(store.clone(), store, crate::storage::SyncPolicy::default())), Clock::new()).unwrap();
+    let again = Events::open(
+        Arc::new(Durable::new(
+            store.clone(),
+            store,
+            crate::storage::SyncPolicy::default(),
+        )),
+        Clock::new(),
+    )
+    .unwrap();
     assert_eq!(
         ok(
             &again,

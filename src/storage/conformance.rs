@@ -133,3 +133,31 @@ async fn durable_routes_each_family_to_its_home_and_reads_it_back() {
         durable.shutdown();
     }
 }
+
+#[test]
+fn the_data_directory_carries_its_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh");
+    check_format(&fresh).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(fresh.join("FORMAT")).unwrap(),
+        format!("ferry data format {FORMAT}\n")
+    );
+    check_format(&fresh).unwrap();
+    // A directory of the older layout (sled files at the top, no FORMAT file).
+    let old = dir.path().join("old");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join("conf"), b"segment_size: 524288").unwrap();
+    let e = check_format(&old).unwrap_err().0;
+    assert!(e.contains("older ferry") && e.contains("format 1"), "{e}");
+    // A newer format.
+    let newer = dir.path().join("newer");
+    std::fs::create_dir_all(&newer).unwrap();
+    std::fs::write(
+        newer.join("FORMAT"),
+        format!("ferry data format {}\n", FORMAT + 1),
+    )
+    .unwrap();
+    let e = check_format(&newer).unwrap_err().0;
+    assert!(e.contains("newer ferry"), "{e}");
+}

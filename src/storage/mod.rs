@@ -207,7 +207,12 @@ pub fn open(config: &crate::config::Config) -> StoreResult<Durable> {
     }
     let dir = &config.data_dir;
     check_format(dir)?;
-    let sled = std::sync::Arc::new(SledStore::open(&dir.join("sled"))?);
+    let sled_dir = dir.join("sled");
+    let mut sled = SledStore::open(&sled_dir)?;
+    if config.sync == SyncPolicy::Always {
+        sled = sled.with_fdatasync(&sled_dir)?;
+    }
+    let sled = std::sync::Arc::new(sled);
     let started = std::time::Instant::now();
     let log = Log::open(&dir.join("log"))?;
     let stats = log.stats();

@@ -9,6 +9,9 @@ use std::path::Path;
 
 pub struct SledStore {
     db: sled::Db,
+    /// `--sync always`: sled's own file, `fdatasync`ed after each flush so that resources too
+    /// survive a power cut (sled's flush alone does not sync the file's metadata).
+    fdatasync: Option<std::fs::File>,
 }
 
 fn err(e: sled::Error) -> StoreError {
@@ -33,7 +36,12 @@ impl SledStore {
                 .mode(sled::Mode::HighThroughput)
                 .open();
             match opened {
-                Ok(db) => return Ok(SledStore { db }),
+                Ok(db) => {
+                    return Ok(SledStore {
+                        db,
+                        fdatasync: None,
+                    });
+                }
                 Err(sled::Error::Io(e))
                     if e.kind() == std::io::ErrorKind::WouldBlock && attempts < 250 =>
                 {
@@ -48,6 +56,18 @@ impl SledStore {
                 }
             }
         }
+    }
+}
+
+impl SledStore {
+    /// Makes every flush also `fdatasync` sled's data file (`--sync always`).
+    pub fn with_fdatasync(mut self, dir: &Path) -> StoreResult<Self> {
+        let file = dir.join("db");
+        self.fdatasync = Some(
+            std::fs::File::open(&file)
+                .map_err(|e| StoreError(format!("{}: {e}", file.display())))?,
+        );
+        Ok(self)
     }
 }
 
@@ -68,7 +88,12 @@ impl Store for SledStore {
     }
 
     fn sync(&self) -> StoreResult<()> {
-        self.db.flush().map(|_| ()).map_err(err)
+        self.db.flush().map_err(err)?;
+        if let Some(f) = &self.fdatasync {
+            f.sync_data()
+                .map_err(|e| StoreError(format!("fdatasync of sled's file: {e}")))?;
+        }
+        Ok(())
     }
 
     fn scan(&self, prefix: &[u8], f: &mut Visitor<'_>) -> StoreResult<()> {
