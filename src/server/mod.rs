@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod route;
+pub mod services;
 
 use crate::App;
 use crate::error::{ApiError, ErrorCode};
@@ -141,50 +142,25 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
         Ok(r) => r,
         Err(u) => return respond(render_error(u.service, u.protocol, &u.error, &rid), &rid),
     };
-    // Old SQS clients post to the queue URL and leave QueueUrl out of the form.
-    if r.service == Service::Sqs
-        && !r.params.contains_key("QueueUrl")
-        && parts.uri.path().matches('/').count() == 2
-    {
-        r.params.insert(
-            "QueueUrl".into(),
-            format!("http://{}{}", caller.host, parts.uri.path()).into(),
-        );
-    }
-    // awsJson answers an unknown operation with UnknownOperationException.
-    if r.protocol != Protocol::AwsQuery
-        && r.service == Service::Sqs
-        && !crate::sqs::ACTIONS.contains(&r.action.as_str())
-    {
-        let e = ApiError::new(
-            ErrorCode::UnknownOperation,
-            format!("Operation {} is not supported.", r.action),
-        );
+    let entry = services::entry(r.service);
+    let line = services::RequestLine {
+        protocol: r.protocol,
+        action: &r.action,
+        path: parts.uri.path(),
+        caller: &caller,
+    };
+    if let Err(e) = entry.prepare(&line, &mut r.params) {
         return respond(render_error(r.service, r.protocol, &e, &rid), &rid);
     }
     let span = tracing::debug_span!("request", service = r.service.name(), action = %r.action, request_id = %rid);
-    let result = async {
-        match r.service {
-            Service::Sqs => app.sqs.call(&r.action, &caller, Params(r.params)).await,
-            Service::Sts => crate::sts::call(&r.action, &caller),
-            Service::Sns => Err(ApiError::new(
-                ErrorCode::InvalidAction,
-                format!("The action {} is not valid for this endpoint.", r.action),
-            )),
-            Service::Events => crate::events::call(&r.action, Params(r.params)),
-        }
-    }
-    .instrument(span)
-    .await;
+    let result = entry
+        .call(&app, &r.action, &caller, Params(r.params))
+        .instrument(span)
+        .await;
     let rendered = match result {
         Ok(out) => match r.protocol {
             Protocol::AwsQuery => {
-                let shape = if r.service == Service::Sqs {
-                    &xml::SQS
-                } else {
-                    &xml::PLAIN
-                };
-                xml::render_ok(r.service, shape, &r.action, &out, &rid)
+                xml::render_ok(r.service, entry.xml_shape(), &r.action, &out, &rid)
             }
             p => json::render_ok(p, &out),
         },
