@@ -110,6 +110,29 @@ pub mod keys {
         let s = u64::from_be_bytes(key[9..17].try_into().ok()?);
         Some((q, s))
     }
+
+    /// SNS topic record: `n` + topic ARN.
+    pub const TOPIC: u8 = b'n';
+    /// SNS subscription record: `u` + subscription ARN.
+    pub const SUBSCRIPTION: u8 = b'u';
+    /// Pending delivery (SNS subscriptions, later EventBridge targets), a hot record:
+    /// `y` + delivery id (big-endian, so a scan yields record order).
+    pub const DELIVERY: u8 = b'y';
+
+    /// A key of `family` followed by a name (topic and subscription ARNs).
+    pub fn named(family: u8, name: &str) -> Vec<u8> {
+        let mut k = Vec::with_capacity(1 + name.len());
+        k.push(family);
+        k.extend_from_slice(name.as_bytes());
+        k
+    }
+
+    pub fn delivery(id: u64) -> Vec<u8> {
+        let mut k = Vec::with_capacity(9);
+        k.push(DELIVERY);
+        k.extend_from_slice(&id.to_be_bytes());
+        k
+    }
 }
 
 /// Opens the configured backend.

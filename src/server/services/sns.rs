@@ -4,8 +4,7 @@
 use super::{Answer, Entry};
 use crate::App;
 use crate::caller::Caller;
-use crate::error::{ApiError, ErrorCode};
-use crate::protocol::{Params, Service};
+use crate::protocol::{Params, Service, query, xml};
 
 pub struct Sns;
 
@@ -32,6 +31,21 @@ const ACTIONS: &[&str] = &[
     "RemovePermission",
 ];
 
+/// SNS forms name members as the model does (`Attributes.entry.1.key`,
+/// `MessageAttributes.entry.1.Name`, `Tags.member.1.Key`); only maps need folding. Tags stay a
+/// list so that a repeated key can be refused.
+const QUERY: query::QueryShape = query::QueryShape {
+    renames: &[],
+    maps: &["Attributes", "MessageAttributes"],
+};
+
+/// SNS wraps lists in `member` and maps in `entry`/`key`/`value`.
+const XML: xml::XmlShape = xml::XmlShape {
+    lists: &[],
+    maps: &[("Attributes", "entry", "key", "value")],
+    wrapped: true,
+};
+
 impl Entry for Sns {
     fn service(&self) -> Service {
         Service::Sns
@@ -41,18 +55,21 @@ impl Entry for Sns {
         ACTIONS.contains(&action) || has("TopicArn")
     }
 
+    fn query_shape(&self) -> &'static query::QueryShape {
+        &QUERY
+    }
+
+    fn xml_shape(&self) -> &'static xml::XmlShape {
+        &XML
+    }
+
     fn call<'a>(
         &'a self,
-        _app: &'a App,
+        app: &'a App,
         action: &'a str,
-        _caller: &'a Caller,
-        _p: Params,
+        caller: &'a Caller,
+        p: Params,
     ) -> Answer<'a> {
-        Box::pin(async move {
-            Err(ApiError::new(
-                ErrorCode::InvalidAction,
-                format!("The action {action} is not valid for this endpoint."),
-            ))
-        })
+        Box::pin(app.sns.call(action, caller, p))
     }
 }
