@@ -822,3 +822,32 @@ fn pending_deliveries_survive_a_restart_on_sled() {
     assert_eq!(body.matches("<member>").count(), 2, "{body}");
     f.stop();
 }
+
+#[test]
+fn the_publishers_trace_header_reaches_the_queue() {
+    let f = Ferry::start(Config::in_memory());
+    let t = topic(&f, "traced", &[]);
+    let (q, q_arn) = f.queue("traced", json!({}));
+    subscribe(&f, &t, "sqs", &q_arn, &[]);
+    let trace = "Root=1-3152b799-8954dae64eda91bc9a23a7e8;Parent=7fa8c0f79203be72;Sampled=1";
+    let form = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("Action", "Publish"),
+            ("TopicArn", t.as_str()),
+            ("Message", "m"),
+        ])
+        .finish();
+    let (status, body) = f.request(
+        "POST",
+        "/",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sns/aws4_request, SignedHeaders=host, Signature=x"),
+            ("X-Amzn-Trace-Id", trace),
+        ],
+        form.as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let got = f.drain(&q, 1, Duration::from_secs(5));
+    assert_eq!(got[0]["Attributes"]["AWSTraceHeader"], trace);
+}

@@ -148,6 +148,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
         action: &r.action,
         path: parts.uri.path(),
         caller: &caller,
+        trace_id: header("x-amzn-trace-id"),
     };
     if let Err(e) = entry.prepare(&line, &mut r.params) {
         return respond(render_error(r.service, r.protocol, &e, &rid), &rid);

@@ -31,6 +31,9 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 262_144;
 
 const RECORD_VERSION: u8 = 1;
 
+/// The parameter the request path fills with the caller's `X-Amzn-Trace-Id` header.
+pub const TRACE_PARAM: &str = "AWSTraceHeader";
+
 /// Topics and subscriptions, by ARN (ARNs carry region and account, so this also isolates them).
 #[derive(Default)]
 struct State {

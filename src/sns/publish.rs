@@ -26,6 +26,7 @@ struct Message {
     attributes: BTreeMap<String, Attr>,
     group_id: Option<String>,
     dedup_id: Option<String>,
+    trace_header: Option<String>,
 }
 
 impl Message {
@@ -231,6 +232,7 @@ fn parse_message(
         attributes,
         group_id,
         dedup_id,
+        trace_header: None,
     })
 }
 
@@ -279,7 +281,8 @@ impl Sns {
             }
         };
         let (fifo, cbd) = self.topic_kind(topic_arn)?;
-        let m = parse_message(&p, "", Some(fifo), cbd)?;
+        let mut m = parse_message(&p, "", Some(fifo), cbd)?;
+        m.trace_header = p.str(super::TRACE_PARAM)?.map(String::from);
         let mut results = self.fan_out(caller, topic_arn, vec![m]).await?;
         Ok(results.remove(0))
     }
@@ -332,13 +335,12 @@ impl Sns {
         }
         let (fifo, cbd) = self.topic_kind(topic_arn)?;
         let mut messages = Vec::with_capacity(entries.len());
+        let trace = p.str(super::TRACE_PARAM)?;
         for (i, e) in entries.iter().enumerate() {
-            messages.push(parse_message(
-                e,
-                &format!("publishBatchRequestEntries.{}.member.", i + 1),
-                Some(fifo),
-                cbd,
-            )?);
+            let path = format!("publishBatchRequestEntries.{}.member.", i + 1);
+            let mut m = parse_message(e, &path, Some(fifo), cbd)?;
+            m.trace_header = trace.map(String::from);
+            messages.push(m);
         }
         let total: usize = messages
             .iter()
@@ -515,7 +517,7 @@ impl Sns {
             attributes,
             group_id: m.group_id.clone().filter(|_| to_fifo_queue),
             dedup_id: m.dedup_id.clone().filter(|_| to_fifo_queue),
-            trace_header: None,
+            trace_header: m.trace_header.clone(),
         };
         let (target, retry) = if s.protocol == "sqs" {
             (

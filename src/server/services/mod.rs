@@ -25,6 +25,8 @@ pub struct RequestLine<'a> {
     /// The URL path, e.g. `/000000000000/queue` when an old SQS client posts to a queue URL.
     pub path: &'a str,
     pub caller: &'a Caller,
+    /// The `X-Amzn-Trace-Id` header, which SNS hands on to queues as `AWSTraceHeader`.
+    pub trace_id: Option<&'a str>,
 }
 
 /// What the request path needs to know about one service.

@@ -1,10 +1,12 @@
 //! SNS: awsQuery only (every botocore model of SNS speaks it). Also reached by plain GET links
 //! (`SubscribeURL`, `UnsubscribeURL`), which carry the action in the URL's query string.
 
-use super::{Answer, Entry};
+use super::{Answer, Entry, RequestLine};
 use crate::App;
 use crate::caller::Caller;
+use crate::error::ApiResult;
 use crate::protocol::{Params, Service, query, xml};
+use serde_json::{Map, Value};
 
 pub struct Sns;
 
@@ -61,6 +63,15 @@ impl Entry for Sns {
 
     fn xml_shape(&self) -> &'static xml::XmlShape {
         &XML
+    }
+
+    /// The publisher's `X-Amzn-Trace-Id` travels with the message (param `AWSTraceHeader`).
+    fn prepare(&self, r: &RequestLine, params: &mut Map<String, Value>) -> ApiResult<()> {
+        params.remove(crate::sns::TRACE_PARAM);
+        if let Some(t) = r.trace_id {
+            params.insert(crate::sns::TRACE_PARAM.into(), t.into());
+        }
+        Ok(())
     }
 
     fn call<'a>(
