@@ -367,7 +367,7 @@ fn publish_fans_out_to_queues_as_envelope_raw_and_filtered() {
         .filter_map(|l| l.trim().strip_prefix('"')?.split('"').next())
         .collect();
     assert_eq!(
-        &keys[..7],
+        keys,
         [
             "Type",
             "MessageId",
@@ -375,9 +375,22 @@ fn publish_fans_out_to_queues_as_envelope_raw_and_filtered() {
             "Subject",
             "Message",
             "Timestamp",
-            "UnsubscribeURL"
+            "SignatureVersion",
+            "Signature",
+            "SigningCertURL",
+            "UnsubscribeURL",
+            "MessageAttributes",
+            "n",
+            "store"
         ]
     );
+    assert_eq!(env["SignatureVersion"], "1");
+    // The certificate is served where SigningCertURL says.
+    let cert_url = env["SigningCertURL"].as_str().unwrap();
+    let cert_path = &cert_url[cert_url.find("/SimpleNotificationService-").unwrap()..];
+    let (status, pem) = f.request("GET", cert_path, &[], b"");
+    assert_eq!(status, 200);
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
     assert!(
         got[0].get("MessageAttributes").is_none(),
         "envelope delivery sets no SQS attributes"

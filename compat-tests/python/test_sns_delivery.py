@@ -70,7 +70,8 @@ def test_envelope_to_sqs_as_aws_writes_it(sns, sqs, topic, new_queue):
     body = m["Body"]
     assert body.startswith('{\n  "Type" : "Notification",\n  "MessageId" : "' + mid + '",\n')
     env = json.loads(body)
-    assert list(env) == ["Type", "MessageId", "TopicArn", "Subject", "Message", "Timestamp", "UnsubscribeURL", "MessageAttributes"]
+    assert list(env) == ["Type", "MessageId", "TopicArn", "Subject", "Message", "Timestamp", "SignatureVersion",
+                         "Signature", "SigningCertURL", "UnsubscribeURL", "MessageAttributes"]
     assert env["Message"] == text and env["TopicArn"] == arn and env["Subject"] == "subject"
     assert env["UnsubscribeURL"].endswith(f"/?Action=Unsubscribe&SubscriptionArn={sub}")
     assert env["MessageAttributes"] == {
@@ -296,3 +297,58 @@ def test_http_retries_then_dead_letter_queue(sns, sqs, topic, endpoint, new_queu
     [m] = drain(sqs, dlq, 1, timeout=10)
     assert json.loads(m["Body"])["Message"] == "never"
     assert len(ep.requests) == 7, "1 + 2 retries for the last message"
+
+
+def _der_children(der):
+    """The (tag, content) children of one DER element's content."""
+    out, i = [], 0
+    while i < len(der):
+        tag, n = der[i], der[i + 1]
+        i += 2
+        if n & 0x80:
+            k = n & 0x7F
+            n = int.from_bytes(der[i:i + k], "big")
+            i += k
+        out.append((tag, der[i:i + n]))
+        i += n
+    return out
+
+
+def _certificate_key(pem):
+    """The RSA public key in an X.509 certificate, read with a tiny DER walker."""
+    rsa = pytest.importorskip("rsa")
+    der = base64.b64decode("".join(l for l in pem.splitlines() if not l.startswith("-----")))
+    [(_, cert)] = _der_children(der)
+    tbs = _der_children(cert)[0][1]
+    spki = _der_children(tbs)[6][1]
+    bits = _der_children(spki)[1][1]
+    return rsa, rsa.PublicKey.load_pkcs1(bits[1:], format="DER")
+
+
+def _string_to_sign(msg):
+    if msg["Type"] == "Notification":
+        names = ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+    else:
+        names = ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
+    return "".join(f"{k}\n{msg[k]}\n" for k in names if k in msg).encode()
+
+
+@pytest.mark.parametrize("version,digest", [("1", "SHA-1"), ("2", "SHA-256")])
+def test_signatures_verify_against_the_served_certificate(sns, sqs, topic, new_queue, endpoint, version, digest):
+    arn = topic(Attributes={"SignatureVersion": version})
+    url, _ = subscribed_queue(sns, sqs, new_queue, arn)
+    ep = endpoint()
+    sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=ep.url)
+    sns.publish(TopicArn=arn, Message="signed ö", Subject="s")
+    [m] = drain(sqs, url, 1)
+    notification = json.loads(m["Body"])
+    confirmation = json.loads(ep.wait(1)[0][1])
+    for msg in (notification, confirmation):
+        assert msg["SignatureVersion"] == version
+        cert_url = urlparse(msg["SigningCertURL"])
+        assert cert_url.path.startswith("/SimpleNotificationService-") and cert_url.path.endswith(".pem")
+        pem = requests.get(f"{ENDPOINT}{cert_url.path}", timeout=5).text
+        rsa, key = _certificate_key(pem)
+        assert rsa.verify(_string_to_sign(msg), base64.b64decode(msg["Signature"]), key) == digest
+        with pytest.raises(rsa.VerificationError):
+            rsa.verify(_string_to_sign(msg) + b"x", base64.b64decode(msg["Signature"]), key)

@@ -99,6 +99,20 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
     if req.uri().path().starts_with("/_ferry/") {
         return ferry_endpoint(&app, req, &rid).await;
     }
+    if req.method() == Method::GET {
+        let path = req.uri().path();
+        if let Some((content_type, body)) =
+            services::ALL.iter().find_map(|e| e.resource(&app, path))
+        {
+            let r = Rendered {
+                status: 200,
+                content_type,
+                headers: Vec::new(),
+                body: body.into_bytes(),
+            };
+            return respond(r, &rid);
+        }
+    }
     let (parts, body) = req.into_parts();
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let target = header("x-amz-target").map(String::from);

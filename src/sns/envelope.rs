@@ -46,6 +46,15 @@ pub struct Envelope<'a> {
     /// Notifications only.
     pub unsubscribe_url: Option<&'a str>,
     pub attributes: &'a BTreeMap<String, Attr>,
+    /// `SignatureVersion`, `Signature`, `SigningCertURL` (absent on FIFO topics).
+    pub signature: Option<Signature>,
+}
+
+/// The signature fields of an envelope.
+pub struct Signature {
+    pub version: String,
+    pub value: String,
+    pub cert_url: String,
 }
 
 fn push_field(out: &mut String, first: &mut bool, key: &str, value: &str) {
@@ -64,6 +73,41 @@ fn quoted(s: &str) -> String {
 }
 
 impl Envelope<'_> {
+    /// AWS's string to sign: `name\nvalue\n` for each signed field, in AWS's order
+    /// (`Subject` only when present).
+    pub fn string_to_sign(&self) -> String {
+        let timestamp = timestamp(self.timestamp_ms);
+        let fields: Vec<(&str, Option<&str>)> = match self.kind {
+            Kind::Notification => vec![
+                ("Message", Some(self.message)),
+                ("MessageId", Some(self.message_id)),
+                ("Subject", self.subject),
+                ("Timestamp", Some(&timestamp)),
+                ("TopicArn", Some(self.topic_arn)),
+                ("Type", Some(self.kind.as_str())),
+            ],
+            _ => vec![
+                ("Message", Some(self.message)),
+                ("MessageId", Some(self.message_id)),
+                ("SubscribeURL", Some(self.subscribe_url.unwrap_or(""))),
+                ("Timestamp", Some(&timestamp)),
+                ("Token", Some(self.token.unwrap_or(""))),
+                ("TopicArn", Some(self.topic_arn)),
+                ("Type", Some(self.kind.as_str())),
+            ],
+        };
+        let mut out = String::with_capacity(256 + self.message.len());
+        for (k, v) in fields {
+            if let Some(v) = v {
+                out.push_str(k);
+                out.push('\n');
+                out.push_str(v);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
     /// The envelope as AWS writes it:
     /// `{\n  "Type" : "Notification",\n  "MessageId" : "…",\n  …\n}`.
     pub fn render(&self) -> String {
@@ -84,6 +128,11 @@ impl Envelope<'_> {
                 }
                 f("Message", quoted(self.message));
                 f("Timestamp", quoted(&timestamp(self.timestamp_ms)));
+                if let Some(sig) = &self.signature {
+                    f("SignatureVersion", quoted(&sig.version));
+                    f("Signature", quoted(&sig.value));
+                    f("SigningCertURL", quoted(&sig.cert_url));
+                }
                 if let Some(u) = self.unsubscribe_url {
                     f("UnsubscribeURL", quoted(u));
                 }
@@ -107,6 +156,11 @@ impl Envelope<'_> {
                 f("Message", quoted(self.message));
                 f("SubscribeURL", quoted(self.subscribe_url.unwrap_or("")));
                 f("Timestamp", quoted(&timestamp(self.timestamp_ms)));
+                if let Some(sig) = &self.signature {
+                    f("SignatureVersion", quoted(&sig.version));
+                    f("Signature", quoted(&sig.value));
+                    f("SigningCertURL", quoted(&sig.cert_url));
+                }
             }
         }
         out.push_str("\n}");
@@ -226,6 +280,7 @@ mod tests {
             subscribe_url: None,
             unsubscribe_url: Some("http://h/?Action=Unsubscribe&SubscriptionArn=x"),
             attributes: &attrs,
+            signature: None,
         };
         assert_eq!(
             e.render(),
@@ -233,5 +288,9 @@ mod tests {
         );
         let parsed: Value = serde_json::from_str(&e.render()).unwrap();
         assert_eq!(parsed["Message"], "line\n\"q\" ö");
+        assert_eq!(
+            e.string_to_sign(),
+            "Message\nline\n\"q\" ö\nMessageId\nm\nSubject\ns\nTimestamp\n2012-05-02T00:54:06.655Z\nTopicArn\narn:aws:sns:us-east-1:000000000000:t\nType\nNotification\n"
+        );
     }
 }

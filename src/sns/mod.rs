@@ -6,9 +6,10 @@
 //! Resources are records in the store (`keys::TOPIC`, `keys::SUBSCRIPTION`); deliveries go
 //! through `crate::delivery`.
 
-mod envelope;
+pub(crate) mod envelope;
 mod policy;
 mod publish;
+mod signing;
 mod subscriptions;
 mod topics;
 mod unsupported;
@@ -47,6 +48,7 @@ pub struct Sns {
     durable: Arc<Durable>,
     delivery: Arc<Delivery>,
     clock: Clock,
+    signer: Arc<signing::Signer>,
 }
 
 impl Sns {
@@ -75,11 +77,13 @@ impl Sns {
             subscriptions = state.subscriptions.len(),
             "sns state loaded"
         );
+        let signer = signing::Signer::open(&durable)?;
         Ok(Arc::new(Sns {
             state: RwLock::new(state),
             durable,
             delivery,
             clock,
+            signer,
         }))
     }
 
@@ -109,6 +113,11 @@ impl Sns {
             "PublishBatch" => self.publish_batch(caller, p).await,
             other => unsupported::call(other, caller, &p),
         }
+    }
+
+    /// The signing certificate, PEM, when `path` is its `SigningCertURL` path.
+    pub fn certificate(&self, path: &str) -> Option<String> {
+        (path == self.signer.cert_path()).then(|| self.signer.cert_pem.clone())
     }
 
     /// Forgets every topic and subscription (the store is cleared by the caller).

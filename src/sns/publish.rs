@@ -2,7 +2,7 @@
 //! topic level, filter policies, and one recorded delivery per matching subscription before the
 //! answer.
 
-use super::envelope::{self, Attr, Envelope, Kind};
+use super::envelope::{self, Attr, Envelope, Kind, Signature};
 use super::subscriptions::Subscription;
 use super::topics::{DEDUP_WINDOW_MS, Topic};
 use super::{DEFAULT_MAX_MESSAGE_SIZE, Sns, invalid, not_found, parse_arn, policy, uuid};
@@ -13,7 +13,13 @@ use crate::pattern::MessageAttribute;
 use crate::protocol::Params;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// The topic's signature version, and the signatures made for the current message by text.
+struct Signing {
+    version: String,
+    cache: HashMap<String, String>,
+}
 
 /// One message, validated.
 #[derive(Debug)]
@@ -396,8 +402,13 @@ impl Sns {
             let fifo = topic.is_fifo();
             topic.fifo_state.seen.retain(|_, (_, _, exp)| *exp > now);
             let effective = topic.effective_policy();
+            let mut signing = Signing {
+                version: topic.signature_version().to_string(),
+                cache: HashMap::new(),
+            };
             let mut jobs = Vec::new();
             for m in messages {
+                signing.cache.clear();
                 let mut sequence = None;
                 if fifo {
                     let key = m.dedup_id.clone().unwrap_or_default();
@@ -421,9 +432,16 @@ impl Sns {
                     .values()
                     .filter(|s| s.topic_arn == topic_arn && s.confirmed)
                 {
-                    if let Some(job) =
-                        self.job_for(caller, s, &m, sequence.as_deref(), fifo, &effective, now)
-                    {
+                    if let Some(job) = self.job_for(
+                        caller,
+                        s,
+                        &m,
+                        sequence.as_deref(),
+                        fifo,
+                        &effective,
+                        now,
+                        &mut signing,
+                    ) {
                         jobs.push(job);
                     }
                 }
@@ -448,6 +466,7 @@ impl Sns {
         fifo: bool,
         topic_effective: &Value,
         now: u64,
+        signing: &mut Signing,
     ) -> Option<Job> {
         if !matches!(s.protocol.as_str(), "sqs" | "http" | "https") {
             return None;
@@ -479,7 +498,7 @@ impl Sns {
         let body = if raw {
             text.to_string()
         } else {
-            Envelope {
+            let mut envelope = Envelope {
                 kind: Kind::Notification,
                 message_id: &m.id,
                 topic_arn: &s.topic_arn,
@@ -491,8 +510,26 @@ impl Sns {
                 subscribe_url: None,
                 unsubscribe_url: Some(&unsubscribe_url),
                 attributes: &m.attributes,
+                signature: None,
+            };
+            // FIFO topics' envelopes carry no signature. The signed fields do not include the
+            // subscription, so one signature per message text serves every subscription.
+            if !fifo {
+                let value = signing
+                    .cache
+                    .entry(text.to_string())
+                    .or_insert_with(|| {
+                        self.signer
+                            .sign(&signing.version, &envelope.string_to_sign())
+                    })
+                    .clone();
+                envelope.signature = Some(Signature {
+                    version: signing.version.clone(),
+                    value,
+                    cert_url: format!("http://{}{}", caller.host, self.signer.cert_path()),
+                });
             }
-            .render()
+            envelope.render()
         };
         let attributes = if raw {
             m.attributes

@@ -1,7 +1,7 @@
 //! Subscriptions: subscribe (idempotent with equal attributes), the HTTP confirmation handshake,
 //! unsubscribe, listing, and subscription attributes with AWS's validation.
 
-use super::envelope::{self, Envelope, Kind};
+use super::envelope::{self, Envelope, Kind, Signature};
 use super::{Sns, arn_prefix, encode, invalid, not_found, page, parse_arn, policy, required, uuid};
 use crate::caller::Caller;
 use crate::delivery::{Job, QueueMessage, Target};
@@ -277,9 +277,13 @@ impl Sns {
             } else {
                 "pending confirmation".into()
             };
+            let version = state
+                .topics
+                .get(&topic_arn)
+                .map_or("1", |t| t.signature_version());
             let confirmation = s
                 .is_http()
-                .then(|| self.confirmation_job(&s, Kind::SubscriptionConfirmation));
+                .then(|| self.confirmation_job(&s, Kind::SubscriptionConfirmation, version));
             let op = s.record();
             state.subscriptions.insert(s.arn.clone(), s);
             (arn, (op, confirmation))
@@ -297,7 +301,7 @@ impl Sns {
     }
 
     /// The SubscriptionConfirmation or UnsubscribeConfirmation request for an HTTP subscription.
-    fn confirmation_job(&self, s: &Subscription, kind: Kind) -> Job {
+    fn confirmation_job(&self, s: &Subscription, kind: Kind, version: &str) -> Job {
         let token = s.token.clone().unwrap_or_default();
         let message_id = uuid();
         let subscribe_url = format!(
@@ -327,6 +331,15 @@ impl Sns {
             subscribe_url: Some(&subscribe_url),
             unsubscribe_url: None,
             attributes: &no_attributes,
+            signature: None,
+        };
+        let body = Envelope {
+            signature: Some(Signature {
+                version: version.to_string(),
+                value: self.signer.sign(version, &body.string_to_sign()),
+                cert_url: format!("http://{}{}", s.host, self.signer.cert_path()),
+            }),
+            ..body
         }
         .render();
         let sub_header = (kind == Kind::UnsubscribeConfirmation).then_some(s.arn.as_str());
@@ -413,8 +426,12 @@ impl Sns {
             let Some(s) = state.subscriptions.remove(arn) else {
                 return Ok(json!({}));
             };
+            let version = state
+                .topics
+                .get(&s.topic_arn)
+                .map_or("1", |t| t.signature_version());
             let job = (s.is_http() && s.confirmed)
-                .then(|| self.confirmation_job(&s, Kind::UnsubscribeConfirmation));
+                .then(|| self.confirmation_job(&s, Kind::UnsubscribeConfirmation, version));
             (Op::Delete(keys::named(keys::SUBSCRIPTION, arn)), job)
         };
         self.persist(vec![op]).await?;

@@ -77,6 +77,13 @@ impl Topic {
             .is_some_and(|v| v == "true")
     }
 
+    /// "1" (SHA1withRSA, the default) or "2" (SHA256withRSA).
+    pub fn signature_version(&self) -> &str {
+        self.attributes
+            .get("SignatureVersion")
+            .map_or("1", String::as_str)
+    }
+
     pub fn effective_policy(&self) -> Value {
         policy::effective_topic(self.attributes.get("DeliveryPolicy").map(String::as_str))
     }

@@ -119,6 +119,9 @@ pub mod keys {
     /// `y` + delivery id (big-endian, so a scan yields record order).
     pub const DELIVERY: u8 = b'y';
 
+    /// SNS's message-signing key and certificate: `g` + name.
+    pub const SIGNING_KEY: u8 = b'g';
+
     /// A key of `family` followed by a name (topic and subscription ARNs).
     pub fn named(family: u8, name: &str) -> Vec<u8> {
         let mut k = Vec::with_capacity(1 + name.len());

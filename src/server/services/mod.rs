@@ -58,6 +58,12 @@ pub trait Entry: Sync {
         Ok(())
     }
 
+    /// A plain GET resource the service serves outside its API (SNS's signing certificate), as
+    /// (content type, body).
+    fn resource(&self, _app: &App, _path: &str) -> Option<(&'static str, String)> {
+        None
+    }
+
     /// Runs one action.
     fn call<'a>(
         &'a self,

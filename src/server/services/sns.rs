@@ -74,6 +74,12 @@ impl Entry for Sns {
         Ok(())
     }
 
+    fn resource(&self, app: &App, path: &str) -> Option<(&'static str, String)> {
+        app.sns
+            .certificate(path)
+            .map(|pem| ("application/x-x509-ca-cert", pem))
+    }
+
     fn call<'a>(
         &'a self,
         app: &'a App,
