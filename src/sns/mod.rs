@@ -7,6 +7,7 @@
 //! through `crate::delivery`.
 
 pub(crate) mod envelope;
+mod message;
 mod policy;
 mod publish;
 mod signing;
@@ -21,8 +22,8 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::protocol::Params;
 use crate::storage::{Durable, Op, StoreResult, keys};
 use serde_json::Value;
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use subscriptions::Subscription;
 use topics::Topic;
 
@@ -49,6 +50,8 @@ pub struct Sns {
     delivery: Arc<Delivery>,
     clock: Clock,
     signer: Arc<signing::Signer>,
+    /// FIFO topics' deduplication and sequence state, by topic ARN.
+    fifo: Mutex<HashMap<String, publish::FifoState>>,
 }
 
 impl Sns {
@@ -84,6 +87,7 @@ impl Sns {
             delivery,
             clock,
             signer,
+            fifo: Mutex::default(),
         }))
     }
 
@@ -125,6 +129,7 @@ impl Sns {
         let mut s = self.write();
         s.topics.clear();
         s.subscriptions.clear();
+        self.fifo.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     fn read(&self) -> RwLockReadGuard<'_, State> {

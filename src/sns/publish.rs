@@ -2,9 +2,9 @@
 //! topic level, filter policies, and one recorded delivery per matching subscription before the
 //! answer.
 
-use super::envelope::{self, Attr, Envelope, Kind, Signature};
+use super::envelope::{self, Envelope, Kind, Signature};
+use super::message::{Message, parse_message, size_of};
 use super::subscriptions::Subscription;
-use super::topics::{DEDUP_WINDOW_MS, Topic};
 use super::{DEFAULT_MAX_MESSAGE_SIZE, Sns, invalid, not_found, parse_arn, policy, uuid};
 use crate::caller::Caller;
 use crate::delivery::{Job, QueueAttribute, QueueMessage, RetryPolicy, Target};
@@ -12,7 +12,6 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::pattern::MessageAttribute;
 use crate::protocol::Params;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The topic's signature version, and the signatures made for the current message by text.
@@ -21,236 +20,25 @@ struct Signing {
     cache: HashMap<String, String>,
 }
 
-/// One message, validated.
-#[derive(Debug)]
-struct Message {
-    id: String,
-    text: String,
-    subject: Option<String>,
-    /// `MessageStructure=json`: the message per protocol (`default` and string members).
-    per_protocol: Option<BTreeMap<String, String>>,
-    attributes: BTreeMap<String, Attr>,
-    group_id: Option<String>,
-    dedup_id: Option<String>,
-    trace_header: Option<String>,
+/// A FIFO topic's deduplication memory and last sequence number (memory only: after a restart,
+/// sequence numbers continue from the clock, and deduplication starts afresh).
+#[derive(Debug, Default)]
+pub(super) struct FifoState {
+    /// Deduplication id → (message id, sequence number, expiry).
+    seen: HashMap<String, (String, String, u64)>,
+    last_sequence: u128,
 }
 
-impl Message {
-    /// The text a subscription of `protocol` gets.
-    fn text_for(&self, protocol: &str) -> &str {
-        match &self.per_protocol {
-            Some(m) => m
-                .get(protocol)
-                .or_else(|| m.get("default"))
-                .map_or("", String::as_str),
-            None => &self.text,
-        }
+/// How long a FIFO topic remembers a deduplication id.
+const DEDUP_WINDOW_MS: u64 = 5 * 60 * 1000;
+
+impl FifoState {
+    /// The next sequence number: 20 digits, increasing, time-based across restarts.
+    fn next_sequence(&mut self, now_ms: u64) -> String {
+        let next = (u128::from(now_ms) * 1_000_000).max(self.last_sequence + 1);
+        self.last_sequence = next;
+        format!("{next:020}")
     }
-}
-
-fn value_invalid(msg: String) -> ApiError {
-    ApiError::new(ErrorCode::ParameterValueInvalid, msg)
-}
-
-/// Message attributes with AWS's checks; `path` is the validation path prefix (SNS-005).
-fn parse_attributes(p: &Params, path: &str) -> ApiResult<BTreeMap<String, Attr>> {
-    use base64::Engine;
-    let Some(Value::Object(map)) = p.get("MessageAttributes") else {
-        return Ok(BTreeMap::new());
-    };
-    let mut out = BTreeMap::new();
-    for (name, v) in map {
-        if let Some(c) = name
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        {
-            return Err(value_invalid(format!(
-                "Invalid non-alphanumeric character '#x{:X}' was found in the message attribute name. Can only include alphanumeric characters, hyphens, underscores, or dots.",
-                c as u32
-            )));
-        }
-        let field = |k: &str| v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
-        let Some(data_type) = field("DataType") else {
-            return Err(ApiError::new(
-                ErrorCode::ValidationError,
-                format!(
-                    "1 validation error detected: Value null at '{path}messageAttributes.{name}.member.dataType' failed to satisfy constraint: Member must not be null"
-                ),
-            ));
-        };
-        let (base, custom) = match data_type.split_once('.') {
-            Some((b, c)) => (b, Some(c)),
-            None => (data_type, None),
-        };
-        if !matches!(base, "String" | "Number" | "Binary") || custom.is_some_and(str::is_empty) {
-            return Err(value_invalid(format!(
-                "The message attribute '{name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String."
-            )));
-        }
-        let empty = || {
-            value_invalid(format!(
-                "The message attribute '{name}' must contain non-empty message attribute value for message attribute type '{base}'."
-            ))
-        };
-        let attr = if base == "Binary" {
-            let b64 = field("BinaryValue").ok_or_else(empty)?;
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|_| {
-                    value_invalid(format!(
-                        "The message attribute '{name}' has an invalid binary value."
-                    ))
-                })?;
-            if bytes.is_empty() {
-                return Err(empty());
-            }
-            Attr {
-                data_type: data_type.to_string(),
-                string_value: None,
-                binary_value: Some(bytes),
-            }
-        } else {
-            let s = field("StringValue").ok_or_else(empty)?;
-            if base == "Number" && s.trim().parse::<f64>().is_err() {
-                return Err(value_invalid(format!(
-                    "Could not cast message attribute '{name}' value to number."
-                )));
-            }
-            if data_type == "String.Array"
-                && !serde_json::from_str::<Value>(s).is_ok_and(|v| v.is_array())
-            {
-                return Err(value_invalid(format!(
-                    "The message attribute '{name}' with type 'String.Array' must use field 'String' with a JSON array as value."
-                )));
-            }
-            Attr {
-                data_type: data_type.to_string(),
-                string_value: Some(s.to_string()),
-                binary_value: None,
-            }
-        };
-        out.insert(name.clone(), attr);
-    }
-    Ok(out)
-}
-
-/// What a message counts towards the size limit: body, and name, type and value of each attribute.
-fn size_of(text: &str, attributes: &BTreeMap<String, Attr>) -> usize {
-    text.len()
-        + attributes
-            .iter()
-            .map(|(k, a)| {
-                k.len()
-                    + a.data_type.len()
-                    + a.string_value.as_ref().map_or(0, String::len)
-                    + a.binary_value.as_ref().map_or(0, Vec::len)
-            })
-            .sum::<usize>()
-}
-
-/// Validates one message (a Publish or one batch entry) for `topic_fifo`.
-fn parse_message(
-    p: &Params,
-    path: &str,
-    fifo: Option<bool>,
-    content_dedup: bool,
-) -> ApiResult<Message> {
-    let text = match p.0.get("Message") {
-        Some(Value::String(s)) => s.clone(),
-        Some(_) => return Err(invalid("Message")),
-        None => {
-            return Err(ApiError::new(
-                ErrorCode::ValidationError,
-                format!(
-                    "1 validation error detected: Value null at '{path}message' failed to satisfy constraint: Member must not be null"
-                ),
-            ));
-        }
-    };
-    if text.is_empty() {
-        return Err(invalid("Empty message"));
-    }
-    let per_protocol = match p.str("MessageStructure")? {
-        None => None,
-        Some("json") => {
-            let no_default =
-                || invalid("Message Structure - No default entry in JSON message body");
-            let v: Value = serde_json::from_str(&text)
-                .map_err(|_| invalid("Message Structure - JSON message body failed to parse"))?;
-            let obj = v.as_object().ok_or_else(no_default)?;
-            if !obj.get("default").is_some_and(Value::is_string) {
-                return Err(no_default());
-            }
-            Some(
-                obj.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                    .collect(),
-            )
-        }
-        Some(other) => {
-            return Err(invalid(format!(
-                "MessageStructure Reason: {other} is not a valid message structure"
-            )));
-        }
-    };
-    let subject = p.str("Subject")?.map(String::from);
-    if let Some(s) = &subject
-        && (s.chars().count() > 100
-            || s.chars().any(|c| c.is_control())
-            || s.starts_with(char::is_whitespace))
-    {
-        return Err(invalid("Subject"));
-    }
-    let attributes = parse_attributes(p, path)?;
-    if size_of(&text, &attributes) > DEFAULT_MAX_MESSAGE_SIZE {
-        return Err(invalid("Message too long"));
-    }
-    let group_id = p.str("MessageGroupId")?.map(String::from);
-    let mut dedup_id = p.str("MessageDeduplicationId")?.map(String::from);
-    match fifo {
-        Some(true) => {
-            if group_id.is_none() {
-                return Err(invalid(
-                    "The MessageGroupId parameter is required for FIFO topics",
-                ));
-            }
-            if dedup_id.is_none() {
-                if !content_dedup {
-                    return Err(invalid(
-                        "The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
-                    ));
-                }
-                dedup_id = Some(hex(&Sha256::digest(text.as_bytes())));
-            }
-        }
-        Some(false) if dedup_id.is_some() => {
-            return Err(invalid(
-                "MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter that is not valid for this topic type",
-            ));
-        }
-        _ => {}
-    }
-    Ok(Message {
-        id: uuid(),
-        text,
-        subject,
-        per_protocol,
-        attributes,
-        group_id,
-        dedup_id,
-        trace_header: None,
-    })
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// The next FIFO sequence number of a topic: 20 digits, increasing, time-based across restarts.
-fn next_sequence(t: &mut Topic, now_ms: u64) -> String {
-    let next = (u128::from(now_ms) * 1_000_000).max(t.fifo_state.last_sequence + 1);
-    t.fifo_state.last_sequence = next;
-    format!("{next:020}")
 }
 
 impl Sns {
@@ -392,34 +180,45 @@ impl Sns {
         let now = self.clock.now_ms();
         let mut results = Vec::with_capacity(messages.len());
         let pending = {
-            // One writer at a time per process keeps FIFO sequence and delivery order aligned.
-            let mut state = self.write();
-            let state = &mut *state;
+            let state = self.read();
             let topic = state
                 .topics
-                .get_mut(topic_arn)
+                .get(topic_arn)
                 .ok_or_else(|| not_found("Topic"))?;
             let fifo = topic.is_fifo();
-            topic.fifo_state.seen.retain(|_, (_, _, exp)| *exp > now);
+            // FIFO topics: one publisher at a time, so that sequence numbers, deduplication
+            // and the order of recorded deliveries agree.
+            let mut fifo_states = self.fifo.lock().unwrap_or_else(|p| p.into_inner());
+            let mut fifo_state =
+                fifo.then(|| fifo_states.entry(topic_arn.to_string()).or_default());
+            if let Some(f) = fifo_state.as_deref_mut() {
+                f.seen.retain(|_, (_, _, exp)| *exp > now);
+            }
             let effective = topic.effective_policy();
             let mut signing = Signing {
                 version: topic.signature_version().to_string(),
                 cache: HashMap::new(),
             };
+            let prefix = format!("{topic_arn}:");
+            let subscriptions: Vec<&Subscription> = state
+                .subscriptions
+                .range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix))
+                .map(|(_, s)| s)
+                .filter(|s| s.confirmed)
+                .collect();
             let mut jobs = Vec::new();
             for m in messages {
                 signing.cache.clear();
                 let mut sequence = None;
-                if fifo {
+                if let Some(f) = fifo_state.as_deref_mut() {
                     let key = m.dedup_id.clone().unwrap_or_default();
-                    if let Some((id, seq, _)) = topic.fifo_state.seen.get(&key) {
+                    if let Some((id, seq, _)) = f.seen.get(&key) {
                         results.push(json!({"MessageId": id, "SequenceNumber": seq}));
                         continue;
                     }
-                    let seq = next_sequence(topic, now);
-                    topic
-                        .fifo_state
-                        .seen
+                    let seq = f.next_sequence(now);
+                    f.seen
                         .insert(key, (m.id.clone(), seq.clone(), now + DEDUP_WINDOW_MS));
                     sequence = Some(seq);
                 }
@@ -427,11 +226,7 @@ impl Sns {
                     Some(seq) => json!({"MessageId": m.id, "SequenceNumber": seq}),
                     None => json!({"MessageId": m.id}),
                 });
-                for s in state
-                    .subscriptions
-                    .values()
-                    .filter(|s| s.topic_arn == topic_arn && s.confirmed)
-                {
+                for s in &subscriptions {
                     if let Some(job) = self.job_for(
                         caller,
                         s,
@@ -594,130 +389,5 @@ impl Sns {
             attempts: 0,
             recorded_ms: 0,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn params(v: Value) -> Params {
-        Params::from_value(v).unwrap()
-    }
-
-    #[test]
-    fn attribute_errors_as_aws_words_them() {
-        let err = |attrs: Value| {
-            parse_message(
-                &params(json!({"Message": "m", "MessageAttributes": attrs})),
-                "",
-                Some(false),
-                false,
-            )
-            .unwrap_err()
-        };
-        let e = err(json!({"attr1": {"DataType": "Binary", "BinaryValue": ""}}));
-        assert_eq!(
-            (e.code, e.message.as_str()),
-            (
-                ErrorCode::ParameterValueInvalid,
-                "The message attribute 'attr1' must contain non-empty message attribute value for message attribute type 'Binary'."
-            )
-        );
-        let e = err(json!({"attr1": {"StringValue": "value"}}));
-        assert_eq!(e.code, ErrorCode::ValidationError);
-        assert_eq!(
-            e.message,
-            "1 validation error detected: Value null at 'messageAttributes.attr1.member.dataType' failed to satisfy constraint: Member must not be null"
-        );
-        for bad in ["InvalidType", "String.", "Stringprefixed"] {
-            assert!(
-                err(json!({"attr1": {"DataType": bad, "StringValue": "v"}}))
-                    .message
-                    .contains("invalid message attribute type"),
-                "{bad}"
-            );
-        }
-        for good in ["String.prefixed", "String.  prefixed.", "String.Array"] {
-            let v = if good == "String.Array" { "[1]" } else { "v" };
-            assert!(parse_message(&params(json!({"Message": "m", "MessageAttributes": {"a-b": {"DataType": good, "StringValue": v}}})), "", Some(false), false).is_ok(), "{good}");
-        }
-        assert_eq!(
-            err(json!({"a^*?": {"DataType": "String", "StringValue": "v"}})).message,
-            "Invalid non-alphanumeric character '#x5E' was found in the message attribute name. Can only include alphanumeric characters, hyphens, underscores, or dots."
-        );
-    }
-
-    #[test]
-    fn message_rules() {
-        let m = |v: Value, fifo: bool, cbd: bool| parse_message(&params(v), "", Some(fifo), cbd);
-        assert_eq!(
-            m(json!({"Message": ""}), false, false).unwrap_err().message,
-            "Invalid parameter: Empty message"
-        );
-        let attr = json!({"attr1": {"DataType": "Number", "StringValue": "1"}});
-        assert!(
-            m(
-                json!({"Message": "x".repeat(262_132), "MessageAttributes": attr}),
-                false,
-                false
-            )
-            .is_ok()
-        );
-        assert_eq!(
-            m(
-                json!({"Message": "x".repeat(262_133), "MessageAttributes": attr}),
-                false,
-                false
-            )
-            .unwrap_err()
-            .message,
-            "Invalid parameter: Message too long"
-        );
-        let no_default =
-            "Invalid parameter: Message Structure - No default entry in JSON message body";
-        assert_eq!(
-            m(
-                json!({"Message": "{\"sqs\":\"x\"}", "MessageStructure": "json"}),
-                false,
-                false
-            )
-            .unwrap_err()
-            .message,
-            no_default
-        );
-        assert_eq!(
-            m(
-                json!({"Message": "{\"default\":{\"o\":1}}", "MessageStructure": "json"}),
-                false,
-                false
-            )
-            .unwrap_err()
-            .message,
-            no_default
-        );
-        let j = m(json!({"Message": "{\"default\":\"d\",\"sqs\":\"s\",\"http\":{\"o\":1}}", "MessageStructure": "json"}), false, false).unwrap();
-        assert_eq!(
-            (j.text_for("sqs"), j.text_for("http"), j.text_for("email")),
-            ("s", "d", "d")
-        );
-        assert!(
-            m(
-                json!({"Message": "x", "MessageDeduplicationId": "d"}),
-                false,
-                false
-            )
-            .unwrap_err()
-            .message
-            .contains("not valid for this topic type")
-        );
-        assert!(
-            m(json!({"Message": "x", "MessageGroupId": "g"}), true, false)
-                .unwrap_err()
-                .message
-                .contains("ContentBasedDeduplication")
-        );
-        let f = m(json!({"Message": "x", "MessageGroupId": "g"}), true, true).unwrap();
-        assert_eq!(f.dedup_id.unwrap().len(), 64);
     }
 }

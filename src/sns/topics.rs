@@ -8,7 +8,7 @@ use crate::protocol::Params;
 use crate::storage::{Op, keys};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Topic attributes a user may set; the feedback attributes are stored and returned as given.
 const SETTABLE: &[&str] = &[
@@ -38,16 +38,6 @@ fn is_feedback(name: &str) -> bool {
         })
 }
 
-/// A FIFO topic's deduplication memory: deduplication id → (message id, sequence number, expiry).
-#[derive(Debug, Default, Clone)]
-pub(super) struct FifoState {
-    pub seen: HashMap<String, (String, String, u64)>,
-    pub last_sequence: u128,
-}
-
-/// How long a FIFO topic remembers a deduplication id.
-pub(super) const DEDUP_WINDOW_MS: u64 = 5 * 60 * 1000;
-
 /// One topic, as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Topic {
@@ -60,8 +50,6 @@ pub(super) struct Topic {
     /// Tags in the order they were first set.
     pub tags: Vec<(String, String)>,
     pub data_protection_policy: Option<String>,
-    #[serde(skip)]
-    pub fifo_state: FifoState,
 }
 
 impl Topic {
@@ -292,7 +280,6 @@ impl Sns {
                 attributes,
                 tags,
                 data_protection_policy: p.str("DataProtectionPolicy")?.map(String::from),
-                fifo_state: FifoState::default(),
             };
             let op = topic.record();
             state.topics.insert(arn.clone(), topic);
@@ -309,6 +296,10 @@ impl Sns {
             if state.topics.remove(arn).is_none() {
                 return Ok(json!({}));
             }
+            self.fifo
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(arn);
             let subs: Vec<String> = state
                 .subscriptions
                 .values()
@@ -344,7 +335,13 @@ impl Sns {
         let state = self.read();
         let t = state.topics.get(arn).ok_or_else(|| not_found("Topic"))?;
         let (mut confirmed, mut pending) = (0, 0);
-        for s in state.subscriptions.values().filter(|s| s.topic_arn == arn) {
+        let prefix = format!("{arn}:");
+        let subscriptions = state
+            .subscriptions
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, s)| s);
+        for s in subscriptions {
             if s.confirmed {
                 confirmed += 1;
             } else {
