@@ -72,6 +72,7 @@ impl App {
             "version": env!("CARGO_PKG_VERSION"),
             "services": {"sqs": "running", "sts": "running", "sns": "running", "events": "partial"},
             "store": if self.config.in_memory { "memory" } else { "sled" },
+            "deliveries": self.delivery.counters.to_json(),
         })
     }
 

@@ -105,6 +105,9 @@ pub struct Job {
     pub retry: RetryPolicy,
     /// The queue ARN that gets the message once the retries are spent or the failure is final.
     pub dead_letter: Option<String>,
+    /// At most this many attempts a second on the job's lane (SNS `maxReceivesPerSecond`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_second: Option<u32>,
     /// Attempts made so far.
     #[serde(default)]
     pub attempts: u32,
@@ -130,6 +133,19 @@ pub struct Counters {
     pub dead_lettered: AtomicU64,
     pub dropped: AtomicU64,
     pub attempts: AtomicU64,
+}
+
+impl Counters {
+    /// The counters as `/_ferry/health` shows them.
+    pub fn to_json(&self) -> serde_json::Value {
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        serde_json::json!({
+            "delivered": n(&self.delivered),
+            "dead_lettered": n(&self.dead_lettered),
+            "dropped": n(&self.dropped),
+            "attempts": n(&self.attempts),
+        })
+    }
 }
 
 type LaneTx = mpsc::UnboundedSender<(u64, Job)>;
@@ -314,10 +330,16 @@ impl Delivery {
     }
 }
 
-/// One lane's worker: ordered jobs one at a time, others up to `LANE_CONCURRENCY` at once.
+/// One lane's worker: ordered jobs one at a time, others up to `LANE_CONCURRENCY` at once, and
+/// no faster than the job's `max_per_second` allows.
 async fn lane(engine: Arc<Delivery>, mut rx: mpsc::UnboundedReceiver<(u64, Job)>) {
     let slots = Arc::new(Semaphore::new(LANE_CONCURRENCY));
+    let mut next_start = tokio::time::Instant::now();
     while let Some((id, job)) = rx.recv().await {
+        if let Some(rate) = job.max_per_second.filter(|r| *r > 0) {
+            tokio::time::sleep_until(next_start).await;
+            next_start = tokio::time::Instant::now() + Duration::from_secs(1) / rate;
+        }
         if job.ordered {
             engine.run(id, job).await;
             continue;

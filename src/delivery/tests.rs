@@ -59,9 +59,33 @@ fn job(lane: &str, arn: &str, body: &str) -> Job {
         },
         retry: RetryPolicy::sns_default(),
         dead_letter: None,
+        max_per_second: None,
         attempts: 0,
         recorded_ms: 0,
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn lanes_keep_to_their_rate() {
+    let q = Arc::new(FakeQueues::default());
+    let (d, _) = engine(q.clone());
+    let start = Instant::now();
+    let jobs = (0..5)
+        .map(|i| Job {
+            max_per_second: Some(2),
+            ..job("slow", "arn:q", &i.to_string())
+        })
+        .collect();
+    d.submit(jobs).wait().await.unwrap();
+    until(|| q.received.lock().unwrap().len() == 5).await;
+    let times: Vec<u128> = q
+        .attempts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, t)| (*t - start).as_millis())
+        .collect();
+    assert_eq!(times, vec![0, 500, 1000, 1500, 2000]);
 }
 
 fn engine(queues: Arc<FakeQueues>) -> (Arc<Delivery>, Arc<Durable>) {

@@ -186,6 +186,13 @@ pub fn retry_of(effective: &Value) -> RetryPolicy {
     }
 }
 
+/// `throttlePolicy.maxReceivesPerSecond` of an effective subscription policy.
+pub fn rate_of(effective: &Value) -> Option<u32> {
+    effective["throttlePolicy"]["maxReceivesPerSecond"]
+        .as_u64()
+        .map(|n| n.clamp(1, u64::from(u32::MAX)) as u32)
+}
+
 /// The `Content-Type` an effective subscription policy asks for.
 pub fn content_type_of(effective: &Value) -> String {
     effective["requestPolicy"]["headerContentType"]
@@ -270,6 +277,16 @@ mod tests {
             }
         );
         assert_eq!(content_type_of(&eff), "text/plain; charset=UTF-8");
+        assert_eq!(rate_of(&eff), None);
+        let own =
+            normalize_subscription(r#"{"throttlePolicy":{"maxReceivesPerSecond":5}}"#).unwrap();
+        assert_eq!(
+            rate_of(&effective_subscription(
+                &effective_topic(None),
+                own.as_deref()
+            )),
+            Some(5)
+        );
         assert!(
             normalize_subscription(r#"{"healthyRetryPolicy":{"backoffFunction":"cubic"}}"#)
                 .is_err()

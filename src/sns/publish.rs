@@ -351,12 +351,13 @@ impl Sns {
             dedup_id: m.dedup_id.clone().filter(|_| to_fifo_queue),
             trace_header: m.trace_header.clone(),
         };
-        let (target, retry) = if s.protocol == "sqs" {
+        let (target, retry, max_per_second) = if s.protocol == "sqs" {
             (
                 Target::Queue {
                     arn: s.endpoint.clone(),
                 },
                 RetryPolicy::sns_default(),
+                None,
             )
         } else {
             let eff = policy::effective_subscription(
@@ -377,6 +378,7 @@ impl Sns {
                     headers,
                 },
                 policy::retry_of(&eff),
+                policy::rate_of(&eff),
             )
         };
         Some(Job {
@@ -386,6 +388,7 @@ impl Sns {
             message,
             retry,
             dead_letter: s.dead_letter(),
+            max_per_second,
             attempts: 0,
             recorded_ms: 0,
         })

@@ -364,6 +364,7 @@ impl Sns {
             },
             retry: crate::delivery::RetryPolicy::sns_default(),
             dead_letter: None,
+            max_per_second: None,
             attempts: 0,
             recorded_ms: 0,
         }
