@@ -358,4 +358,22 @@ mod tests {
         let f = m(json!({"Message": "x", "MessageGroupId": "g"}), true, true).unwrap();
         assert_eq!(f.dedup_id.unwrap().len(), 64);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_messages_never_panic(
+            message in ".{0,40}",
+            structure in proptest::option::of("json|xml|"),
+            name in "[ -~]{0,12}",
+            data_type in "(String|Number|Binary)?[.A-Za-z ]{0,8}",
+            value in ".{0,20}",
+            group in proptest::option::of("[ -~]{0,10}"),
+            fifo in proptest::option::of(proptest::bool::ANY),
+        ) {
+            let mut v = json!({"Message": message, "MessageAttributes": {name: {"DataType": data_type, "StringValue": value, "BinaryValue": value}}});
+            if let Some(s) = structure { v["MessageStructure"] = json!(s); }
+            if let Some(g) = group { v["MessageGroupId"] = json!(g); }
+            let _ = parse_message(&params(v), "", fifo, true);
+        }
+    }
 }

@@ -652,4 +652,17 @@ mod tests {
         assert!(check_endpoint("sms", "+15551234567").is_ok());
         assert_eq!(new_token().len(), 288);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_attributes_never_panic(name in "[A-Za-z]{0,20}", value in ".{0,60}", fifo in proptest::bool::ANY) {
+            let _ = check_attribute(&name, &value, FilterPolicyScope::MessageBody, fifo);
+            let _ = check_attribute(&name, &value, FilterPolicyScope::MessageAttributes, fifo);
+            for known in ["RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy", "DeliveryPolicy"] {
+                let _ = check_attribute(known, &value, FilterPolicyScope::MessageBody, fifo);
+            }
+            let _ = check_endpoint("sms", &value);
+            let _ = check_endpoint("sqs", &value);
+        }
+    }
 }
