@@ -11,6 +11,7 @@ mod message;
 mod policy;
 mod publish;
 mod signing;
+mod subscription_rules;
 mod subscriptions;
 mod topics;
 mod unsupported;
