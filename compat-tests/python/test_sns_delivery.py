@@ -175,6 +175,8 @@ def test_publish_validation(sns, topic):
         sns.publish(TopicArn=arn, Message="x" * 262_133, MessageAttributes={"attr1": {"DataType": "Number", "StringValue": "1"}})
     assert e.value.response["Error"]["Message"] == "Invalid parameter: Message too long"
     sns.publish(TopicArn=arn, Message="x" * 262_132, MessageAttributes={"attr1": {"DataType": "Number", "StringValue": "1"}})
+    large = topic(Attributes={"MaximumMessageSize": "1048576"})  # AWS's topic attribute, up to 1 MiB
+    sns.publish(TopicArn=large, Message="x" * 300_000)
     with pytest.raises(ClientError) as e:
         sns.publish(TopicArn=arn, Message="m", MessageAttributes={"attr1": {"DataType": "InvalidType", "StringValue": "v"}})
     assert error_code(e) == "ParameterValueInvalid"

@@ -251,6 +251,10 @@ def test_subscribe_errors(sns, new_topic):
     with pytest.raises(ClientError) as e:
         sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn_for("q"), Attributes={"RawMessageDelivery": "wrongvalue"})
     assert e.value.response["Error"]["Message"] == "Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value [wrongvalue]. Must be true or false."
+    fifo = new_topic(".fifo", Attributes={"FifoTopic": "true"})
+    with pytest.raises(ClientError) as e:
+        sns.subscribe(TopicArn=fifo, Protocol="http", Endpoint="http://127.0.0.1:9/")
+    assert error_code(e) == "InvalidParameter", "FIFO topics deliver to SQS only"
     pending = sns.subscribe(TopicArn=arn, Protocol="http", Endpoint="http://127.0.0.1:9/")
     assert pending["SubscriptionArn"] == "pending confirmation"
     with pytest.raises(ClientError) as e:

@@ -136,12 +136,24 @@ pub(super) fn size_of(text: &str, attributes: &BTreeMap<String, Attr>) -> usize 
             .sum::<usize>()
 }
 
-/// Validates one message (a Publish or one batch entry) for `topic_fifo`.
+/// `parse_message_sized` with AWS's default size limit.
 pub(super) fn parse_message(
     p: &Params,
     path: &str,
     fifo: Option<bool>,
     content_dedup: bool,
+) -> ApiResult<Message> {
+    parse_message_sized(p, path, fifo, content_dedup, DEFAULT_MAX_MESSAGE_SIZE)
+}
+
+/// Validates one message (a Publish or one batch entry) for a topic that is FIFO or not (None:
+/// no topic, an SMS), deduplicates by content or not, and takes messages up to `max_size`.
+pub(super) fn parse_message_sized(
+    p: &Params,
+    path: &str,
+    fifo: Option<bool>,
+    content_dedup: bool,
+    max_size: usize,
 ) -> ApiResult<Message> {
     let text = match p.0.get("Message") {
         Some(Value::String(s)) => s.clone(),
@@ -190,7 +202,7 @@ pub(super) fn parse_message(
         return Err(invalid("Subject"));
     }
     let attributes = parse_attributes(p, path)?;
-    if size_of(&text, &attributes) > DEFAULT_MAX_MESSAGE_SIZE {
+    if size_of(&text, &attributes) > max_size {
         return Err(invalid("Message too long"));
     }
     let group_id = p.str("MessageGroupId")?.map(String::from);
@@ -357,6 +369,9 @@ mod tests {
         );
         let f = m(json!({"Message": "x", "MessageGroupId": "g"}), true, true).unwrap();
         assert_eq!(f.dedup_id.unwrap().len(), 64);
+        let big = params(json!({"Message": "x".repeat(300_000)}));
+        assert!(parse_message_sized(&big, "", Some(false), false, 1_048_576).is_ok());
+        assert!(parse_message_sized(&big, "", Some(false), false, 262_144).is_err());
     }
 
     proptest::proptest! {

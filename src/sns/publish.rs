@@ -3,9 +3,9 @@
 //! answer.
 
 use super::envelope::{self, Envelope, Kind, Signature};
-use super::message::{Message, parse_message, size_of};
+use super::message::{Message, parse_message, parse_message_sized, size_of};
 use super::subscriptions::Subscription;
-use super::{DEFAULT_MAX_MESSAGE_SIZE, Sns, invalid, not_found, parse_arn, policy, uuid};
+use super::{Sns, invalid, not_found, parse_arn, policy, uuid};
 use crate::caller::Caller;
 use crate::delivery::{Job, QueueAttribute, QueueMessage, RetryPolicy, Target};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -74,8 +74,8 @@ impl Sns {
                 ));
             }
         };
-        let (fifo, cbd) = self.topic_kind(topic_arn)?;
-        let mut m = parse_message(&p, "", Some(fifo), cbd)?;
+        let (fifo, cbd, max) = self.topic_kind(topic_arn)?;
+        let mut m = parse_message_sized(&p, "", Some(fifo), cbd, max)?;
         m.trace_header = p.str(super::TRACE_PARAM)?.map(String::from);
         let mut results = self.fan_out(caller, topic_arn, vec![m]).await?;
         Ok(results.remove(0))
@@ -127,12 +127,12 @@ impl Sns {
                 ));
             }
         }
-        let (fifo, cbd) = self.topic_kind(topic_arn)?;
+        let (fifo, cbd, max) = self.topic_kind(topic_arn)?;
         let mut messages = Vec::with_capacity(entries.len());
         let trace = p.str(super::TRACE_PARAM)?;
         for (i, e) in entries.iter().enumerate() {
             let path = format!("publishBatchRequestEntries.{}.member.", i + 1);
-            let mut m = parse_message(e, &path, Some(fifo), cbd)?;
+            let mut m = parse_message_sized(e, &path, Some(fifo), cbd, max)?;
             m.trace_header = trace.map(String::from);
             messages.push(m);
         }
@@ -140,7 +140,7 @@ impl Sns {
             .iter()
             .map(|m| size_of(&m.text, &m.attributes))
             .sum();
-        if total > DEFAULT_MAX_MESSAGE_SIZE {
+        if total > max {
             return Err(ApiError::new(
                 ErrorCode::BatchRequestTooLong,
                 "The length of all the messages put together is more than the limit.",
@@ -162,11 +162,11 @@ impl Sns {
         Ok(json!({"Successful": successful, "Failed": []}))
     }
 
-    /// (FIFO, content-based deduplication) of an existing topic.
-    fn topic_kind(&self, arn: &str) -> ApiResult<(bool, bool)> {
+    /// (FIFO, content-based deduplication, largest message) of an existing topic.
+    fn topic_kind(&self, arn: &str) -> ApiResult<(bool, bool, usize)> {
         let state = self.read();
         let t = state.topics.get(arn).ok_or_else(|| not_found("Topic"))?;
-        Ok((t.is_fifo(), t.content_dedup()))
+        Ok((t.is_fifo(), t.content_dedup(), t.max_message_size()))
     }
 
     /// Deduplicates (FIFO), matches, records the deliveries and waits for them to be on disk.

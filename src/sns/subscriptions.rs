@@ -102,6 +102,9 @@ impl Sns {
             .is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let given = p.string_map("Attributes")?;
         let fifo_topic = self.with_topic(caller, &p, |t| t.is_fifo())?;
+        if fifo_topic && protocol != "sqs" {
+            return Err(invalid(format!("Invalid protocol type: {protocol}")));
+        }
         let fifo_pair = fifo_topic && protocol == "sqs" && endpoint.ends_with(".fifo");
         let scope = given
             .get("FilterPolicyScope")

@@ -21,6 +21,7 @@ const SETTABLE: &[&str] = &[
     "ContentBasedDeduplication",
     "ArchivePolicy",
     "FifoThroughputScope",
+    "MaximumMessageSize",
 ];
 
 fn is_feedback(name: &str) -> bool {
@@ -63,6 +64,14 @@ impl Topic {
         self.attributes
             .get("ContentBasedDeduplication")
             .is_some_and(|v| v == "true")
+    }
+
+    /// `MaximumMessageSize`: body and attributes together, 256 KiB unless set (up to 1 MiB).
+    pub fn max_message_size(&self) -> usize {
+        self.attributes
+            .get("MaximumMessageSize")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(super::DEFAULT_MAX_MESSAGE_SIZE)
     }
 
     /// "1" (SHA1withRSA, the default) or "2" (SHA256withRSA).
@@ -126,6 +135,12 @@ fn check_attribute(name: &str, value: &str, creating: bool) -> ApiResult<Option<
         "TracingConfig" => match value {
             "PassThrough" | "Active" => Ok(Some(value.into())),
             _ => Err(bad_value()),
+        },
+        "MaximumMessageSize" => match value.parse::<usize>() {
+            Ok(n) if (1024..=1_048_576).contains(&n) => Ok(Some(n.to_string())),
+            _ => Err(invalid(format!(
+                "Attributes Reason: MaximumMessageSize: Invalid value [{value}]. Must be an integer between 1024 and 1048576."
+            ))),
         },
         "FifoThroughputScope" => match value {
             "Topic" | "MessageGroup" => Ok(Some(value.into())),
