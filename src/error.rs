@@ -61,6 +61,13 @@ pub enum ErrorCode {
     OperationDisabledException,
     PolicyLengthExceededException,
     IllegalStatusException,
+    // SNS, from the botocore model (codes as AWS answers them).
+    NotFound,
+    InvalidParameter,
+    ParameterValueInvalid,
+    AuthorizationError,
+    EndpointDisabled,
+    ResourceNotFound,
 }
 
 impl ErrorCode {
@@ -108,11 +115,17 @@ impl ErrorCode {
             OperationDisabledException => "OperationDisabledException",
             PolicyLengthExceededException => "PolicyLengthExceededException",
             IllegalStatusException => "IllegalStatusException",
+            NotFound => "NotFound",
+            InvalidParameter => "InvalidParameter",
+            ParameterValueInvalid => "ParameterValueInvalid",
+            AuthorizationError => "AuthorizationError",
+            EndpointDisabled => "EndpointDisabled",
+            ResourceNotFound => "ResourceNotFound",
         }
     }
 
-    /// The code awsQuery clients see in `<Code>` and awsJson clients in `x-amzn-query-error`
-    /// (from the last botocore SQS model that spoke awsQuery).
+    /// The code SQS's awsQuery clients see in `<Code>` and awsJson clients in `x-amzn-query-error`
+    /// (from the last botocore SQS model that spoke awsQuery). Other services answer `shape_name`.
     pub fn legacy_code(self) -> &'static str {
         use ErrorCode::*;
         match self {
@@ -135,8 +148,9 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            OverLimit | PurgeQueueInProgress | AccessDenied | InvalidSecurity => 403,
-            ResourceNotFoundException => 404,
+            OverLimit | PurgeQueueInProgress | AccessDenied | InvalidSecurity
+            | AuthorizationError => 403,
+            ResourceNotFoundException | NotFound | ResourceNotFound => 404,
             RequestEntityTooLarge => 413,
             InternalFailure => 500,
             _ => 400,

@@ -8,6 +8,9 @@
 //! - `error`    — [`error::ApiError`]: codes spelled as AWS spells them, with status and fault.
 //! - `caller`   — who is calling (account, region, access key, host).
 //! - `sqs`      — SQS actions; `queue` holds per-queue state, `message` MD5s and handles.
+//! - `sns`      — SNS actions: topics, subscriptions, publish, envelopes.
+//! - `delivery` — the durable fan-out engine (outbox, lanes, retries, DLQs) SNS delivers through;
+//!   it reaches ferry's queues through `delivery::Queues`, which `sqs` implements.
 //! - `sts`      — `GetCallerIdentity`, `AssumeRole` (keys that carry the role's account).
 //! - `events`   — EventBridge: buses, rules, targets, connections, archives; pure modules for
 //!   schedules, target input and PutEvents envelopes.
@@ -18,11 +21,13 @@
 pub mod caller;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod pattern;
 pub mod protocol;
 pub mod server;
+pub mod sns;
 pub mod sqs;
 pub mod storage;
 pub mod sts;
@@ -39,6 +44,8 @@ pub struct App {
     pub config: Config,
     pub sqs: Arc<sqs::Sqs>,
     pub events: Arc<events::Events>,
+    pub sns: Arc<sns::Sns>,
+    pub delivery: Arc<delivery::Delivery>,
     durable: Arc<storage::Durable>,
 }
 
@@ -49,10 +56,15 @@ impl App {
         let clock = clock::Clock::new();
         let sqs = sqs::Sqs::open(durable.clone(), clock, config.max_message_size)?;
         let events = events::Events::open(durable.clone(), clock)?;
+        let queues: Arc<dyn delivery::Queues> = sqs.clone();
+        let delivery = delivery::Delivery::open(durable.clone(), clock, queues)?;
+        let sns = sns::Sns::open(durable.clone(), delivery.clone(), clock)?;
         Ok(Arc::new(App {
             config,
             sqs,
             events,
+            sns,
+            delivery,
             durable,
         }))
     }
@@ -61,13 +73,16 @@ impl App {
     pub fn health(&self) -> Value {
         json!({
             "version": env!("CARGO_PKG_VERSION"),
-            "services": {"sqs": "running", "sts": "running", "sns": "not-implemented", "events": "partial"},
+            "services": {"sqs": "running", "sts": "running", "sns": "running", "events": "partial"},
             "store": if self.config.in_memory { "memory" } else { "disk" },
+            "deliveries": self.delivery.counters.to_json(),
         })
     }
 
     /// Wipes every resource of every account and region.
     pub async fn reset(&self) -> Result<(), storage::StoreError> {
+        self.delivery.reset();
+        self.sns.reset();
         self.sqs.reset();
         self.events.reset();
         self.durable.clear().await
@@ -121,6 +136,7 @@ pub async fn run(
     let app = App::open(config).map_err(|e| e.to_string())?;
     app.sqs.start_background();
     app.start_housekeeping();
+    app.delivery.start();
     tracing::info!(addr = %listener.local_addr().map_err(|e| e.to_string())?, "ferry ready");
     server::serve(app.clone(), listener, shutdown).await;
     app.close();

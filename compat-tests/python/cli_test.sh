@@ -115,4 +115,26 @@ out=$("${AWS[@]}" events list-event-buses --name-prefix "$bus")
 check "events delete-event-bus removes it" "$out" "d['EventBuses'] == []"
 trap - EXIT
 
+# SNS: a topic fanning out to a queue, raw and as the envelope.
+out=$("${AWS[@]}" sns create-topic --name "$name-topic")
+check "sns create-topic returns the ARN" "$out" "d['TopicArn'] == 'arn:aws:sns:us-east-1:000000000000:$name-topic'"
+topic="arn:aws:sns:us-east-1:000000000000:$name-topic"
+out=$("${AWS[@]}" sqs create-queue --queue-name "$name-fan")
+fan=$(printf '%s' "$out" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['QueueUrl'])")
+trap '"${AWS[@]}" sqs delete-queue --queue-url "$fan" >/dev/null 2>&1 || true; "${AWS[@]}" sns delete-topic --topic-arn "$topic" >/dev/null 2>&1 || true' EXIT
+out=$("${AWS[@]}" sns subscribe --topic-arn "$topic" --protocol sqs \
+  --notification-endpoint "arn:aws:sqs:us-east-1:000000000000:$name-fan" --attributes RawMessageDelivery=true)
+check "sns subscribe returns the subscription ARN" "$out" "d['SubscriptionArn'].startswith('$topic:')"
+out=$("${AWS[@]}" sns publish --topic-arn "$topic" --message "fanned out" \
+  --message-attributes '{"color":{"DataType":"String","StringValue":"blue"}}')
+check "sns publish returns a MessageId" "$out" "len(d['MessageId']) == 36"
+out=$("${AWS[@]}" sqs receive-message --queue-url "$fan" --wait-time-seconds 5 --message-attribute-names All)
+check "the raw message reaches the queue with its attributes" "$out" \
+  "d['Messages'][0]['Body'] == 'fanned out' and d['Messages'][0]['MessageAttributes']['color']['StringValue'] == 'blue'"
+out=$("${AWS[@]}" sns list-subscriptions-by-topic --topic-arn "$topic")
+check "sns list-subscriptions-by-topic lists it" "$out" "len(d['Subscriptions']) == 1 and d['Subscriptions'][0]['Protocol'] == 'sqs'"
+"${AWS[@]}" sns delete-topic --topic-arn "$topic"
+"${AWS[@]}" sqs delete-queue --queue-url "$fan"
+trap - EXIT
+
 echo "cli: $passed checks passed"

@@ -11,6 +11,9 @@ pub struct XmlShape {
     pub lists: &'static [(&'static str, &'static str)],
     /// (JSON member, entry element, key element, value element).
     pub maps: &'static [(&'static str, &'static str, &'static str, &'static str)],
+    /// True when lists and maps sit inside an element of their own name (`<Topics><member>…`,
+    /// `<Attributes><entry><key>…`), as SNS writes them; false for SQS's flattened ones.
+    pub wrapped: bool,
 }
 
 pub const SQS: XmlShape = XmlShape {
@@ -28,11 +31,13 @@ pub const SQS: XmlShape = XmlShape {
         ("MessageAttributes", "MessageAttribute", "Name", "Value"),
         ("Tags", "Tag", "Key", "Value"),
     ],
+    wrapped: false,
 };
 
 pub const PLAIN: XmlShape = XmlShape {
     lists: &[],
     maps: &[],
+    wrapped: false,
 };
 
 /// Escapes text for XML. Carriage returns are written as `&#xD;` because XML parsers would
@@ -68,6 +73,13 @@ impl Writer<'_> {
     fn element(&mut self, name: &str, v: &Value) {
         match v {
             Value::Null => {}
+            Value::Array(items) if self.shape.wrapped => {
+                open(&mut self.out, name);
+                for item in items {
+                    self.element("member", item);
+                }
+                close(&mut self.out, name);
+            }
             Value::Array(items) => {
                 let item_name = if name == "Successful" {
                     format!("{}ResultEntry", self.action)
@@ -87,6 +99,9 @@ impl Writer<'_> {
                 if let Some((_, entry, key, value)) =
                     self.shape.maps.iter().find(|(j, ..)| *j == name)
                 {
+                    if self.shape.wrapped {
+                        open(&mut self.out, name);
+                    }
                     for (k, v) in m {
                         open(&mut self.out, entry);
                         open(&mut self.out, key);
@@ -94,6 +109,9 @@ impl Writer<'_> {
                         close(&mut self.out, key);
                         self.element(value, v);
                         close(&mut self.out, entry);
+                    }
+                    if self.shape.wrapped {
+                        close(&mut self.out, name);
                     }
                 } else {
                     open(&mut self.out, name);
@@ -196,7 +214,11 @@ pub fn render_error(service: Service, err: &ApiError, request_id: &str) -> Rende
         Fault::Receiver => "Receiver",
     });
     out.push_str("</Type><Code>");
-    out.push_str(err.code.legacy_code());
+    out.push_str(if service == Service::Sqs {
+        err.code.legacy_code()
+    } else {
+        err.code.shape_name()
+    });
     out.push_str("</Code><Message>");
     escape(query_message(service, err), &mut out);
     out.push_str("</Message><Detail/></Error><RequestId>");
@@ -227,6 +249,35 @@ mod tests {
              <Attribute><Name>SentTimestamp</Name><Value>1</Value></Attribute>\
              <MessageAttribute><Name>k</Name><Value><StringValue>v</StringValue><DataType>String</DataType></Value></MessageAttribute>\
              </Message></ReceiveMessageResult><ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></ReceiveMessageResponse>"
+        );
+    }
+
+    #[test]
+    fn golden_wrapped_lists_and_maps() {
+        const SHAPE: XmlShape = XmlShape {
+            lists: &[],
+            maps: &[("Attributes", "entry", "key", "value")],
+            wrapped: true,
+        };
+        let out =
+            json!({"Topics": [{"TopicArn": "a"}], "Attributes": {"k": "v"}, "NextToken": null});
+        let r = render_ok(Service::Sns, &SHAPE, "X", &out, "r");
+        assert_eq!(
+            String::from_utf8(r.body).unwrap(),
+            "<?xml version=\"1.0\"?><XResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><XResult>\
+             <Topics><member><TopicArn>a</TopicArn></member></Topics>\
+             <Attributes><entry><key>k</key><value>v</value></entry></Attributes>\
+             </XResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></XResponse>"
+        );
+        let e = render_error(
+            Service::Sns,
+            &ApiError::new(ErrorCode::BatchEntryIdsNotDistinct, "m"),
+            "r",
+        );
+        assert!(
+            String::from_utf8(e.body)
+                .unwrap()
+                .contains("<Code>BatchEntryIdsNotDistinct</Code>")
         );
     }
 

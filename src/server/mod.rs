@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod route;
+pub mod services;
 
 use crate::App;
 use crate::error::{ApiError, ErrorCode};
@@ -141,6 +142,20 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
     if req.uri().path().starts_with("/_ferry/") {
         return ferry_endpoint(&app, req, &rid).await;
     }
+    if req.method() == Method::GET {
+        let path = req.uri().path();
+        if let Some((content_type, body)) =
+            services::ALL.iter().find_map(|e| e.resource(&app, path))
+        {
+            let r = Rendered {
+                status: 200,
+                content_type,
+                headers: Vec::new(),
+                body: body.into_bytes(),
+            };
+            return respond(r, &rid);
+        }
+    }
     let (parts, body) = req.into_parts();
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let target = header("x-amz-target").map(String::from);
@@ -195,74 +210,39 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
         }
         Err(u) => return respond(render_error(u.service, u.protocol, &u.error, &rid), &rid),
     };
-    // Queue-less actions are not valid at a queue URL.
-    if r.service == Service::Sqs
-        && r.protocol == Protocol::AwsQuery
-        && queue_path
-        && matches!(r.action.as_str(), "CreateQueue" | "ListQueues")
-    {
-        let e = ApiError::new(
-            ErrorCode::InvalidAction,
-            format!("The action {} is not valid for this endpoint.", r.action),
-        );
-        return respond(render_error(r.service, r.protocol, &e, &rid), &rid);
-    }
-    // Old SQS clients post to the queue URL and leave QueueUrl out of the form.
-    if r.service == Service::Sqs && !r.params.contains_key("QueueUrl") && queue_path {
-        r.params.insert(
-            "QueueUrl".into(),
-            format!("http://{}{}", caller.host, parts.uri.path()).into(),
-        );
-    }
-    if r.service == Service::Sqs
-        && let Some(trace) = header("x-amzn-trace-id")
-    {
-        crate::sqs::apply_trace_header(&r.action, &mut r.params, trace);
-    }
-    // awsJson answers an unknown operation with UnknownOperationException.
-    if r.protocol != Protocol::AwsQuery
-        && r.service == Service::Sqs
-        && !crate::sqs::ACTIONS.contains(&r.action.as_str())
-    {
-        let e = ApiError::new(
-            ErrorCode::UnknownOperation,
-            format!("Operation {} is not supported.", r.action),
-        );
+    let entry = services::entry(r.service);
+    let line = services::RequestLine {
+        protocol: r.protocol,
+        action: &r.action,
+        path: parts.uri.path(),
+        caller: &caller,
+        trace_id: header("x-amzn-trace-id"),
+        queue_path,
+    };
+    if let Err(e) = entry.prepare(&line, &mut r.params) {
         return respond(render_error(r.service, r.protocol, &e, &rid), &rid);
     }
     let span = tracing::debug_span!("request", service = r.service.name(), action = %r.action, request_id = %rid);
-    let result = async {
-        match r.service {
-            Service::Sqs => app.sqs.call(&r.action, &caller, Params(r.params)).await,
-            Service::Sts => crate::sts::call(&r.action, &caller, Params(r.params)),
-            Service::Sns => Err(ApiError::new(
-                ErrorCode::InvalidAction,
-                format!("The action {} is not valid for this endpoint.", r.action),
-            )),
-            Service::Events => app.events.call(&r.action, &caller, Params(r.params)).await,
-        }
-    }
-    .instrument(span)
-    .await;
-    // awsQuery SQS clients may ask for AWS's JSON form of the answer.
-    let query_json = r.protocol == Protocol::AwsQuery && r.service == Service::Sqs && accept_json;
-    let rendered = match result {
-        Ok(out) if query_json => {
-            query_json::render_ok(&r.action, query_json::SQS_NAMES, &out, &rid)
-        }
-        Err(e) if query_json => query_json::render_error(r.service, &e, &rid),
-        Ok(out) => match r.protocol {
+    let result = entry
+        .call(&app, &r.action, &caller, Params(r.params))
+        .instrument(span)
+        .await;
+    // awsQuery clients may ask for AWS's JSON form of the answer (SQS has one).
+    let query_json = if r.protocol == Protocol::AwsQuery && accept_json {
+        entry.query_json_names()
+    } else {
+        None
+    };
+    let rendered = match (result, query_json) {
+        (Ok(out), Some(names)) => query_json::render_ok(&r.action, names, &out, &rid),
+        (Err(e), Some(_)) => query_json::render_error(r.service, &e, &rid),
+        (Ok(out), None) => match r.protocol {
             Protocol::AwsQuery => {
-                let shape = if r.service == Service::Sqs {
-                    &xml::SQS
-                } else {
-                    &xml::PLAIN
-                };
-                xml::render_ok(r.service, shape, &r.action, &out, &rid)
+                xml::render_ok(r.service, entry.xml_shape(), &r.action, &out, &rid)
             }
             p => json::render_ok(p, &out),
         },
-        Err(e) => {
+        (Err(e), None) => {
             tracing::debug!(code = e.code.shape_name(), message = %e.message, action = %r.action, "request failed");
             render_error(r.service, r.protocol, &e, &rid)
         }

@@ -2,6 +2,7 @@
 //! otherwise a form or query string `Action=` means awsQuery, whose service comes from the SigV4
 //! credential scope, then from the action and its parameters.
 
+use super::services;
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::{Protocol, Service, json, query};
 use serde_json::{Map, Value};
@@ -23,27 +24,6 @@ pub struct Unrouted {
     pub error: ApiError,
 }
 
-/// SNS actions, to tell SNS from SQS when an awsQuery request carries no credential scope.
-const SNS_ACTIONS: &[&str] = &[
-    "CreateTopic",
-    "DeleteTopic",
-    "ListTopics",
-    "GetTopicAttributes",
-    "SetTopicAttributes",
-    "Subscribe",
-    "ConfirmSubscription",
-    "Unsubscribe",
-    "ListSubscriptions",
-    "ListSubscriptionsByTopic",
-    "GetSubscriptionAttributes",
-    "SetSubscriptionAttributes",
-    "Publish",
-    "PublishBatch",
-    "TagResource",
-    "UntagResource",
-    "ListTagsForResource",
-];
-
 fn service_of_scope(scope: Option<&str>) -> Option<Service> {
     match scope? {
         "sqs" => Some(Service::Sqs),
@@ -64,21 +44,20 @@ pub fn route(
 ) -> Result<Routed, Unrouted> {
     if let Some(target) = target {
         let (prefix, action) = target.split_once('.').unwrap_or((target, ""));
-        let (service, protocol) = match prefix {
-            "AmazonSQS" => (Service::Sqs, Protocol::AwsJson10),
-            "AWSEvents" => (Service::Events, Protocol::AwsJson11),
-            "AWSSecurityTokenServiceV20110615" => (Service::Sts, Protocol::AwsJson10),
-            _ => {
-                let service = service_of_scope(scope_service).unwrap_or(Service::Sqs);
-                return Err(Unrouted {
-                    service,
-                    protocol: Protocol::AwsJson10,
-                    error: ApiError::new(
-                        ErrorCode::UnknownOperation,
-                        format!("Operation {target} is not supported."),
-                    ),
-                });
-            }
+        let Some((service, protocol)) = services::ALL.into_iter().find_map(|e| {
+            e.json_target()
+                .filter(|(p, _)| *p == prefix)
+                .map(|(_, protocol)| (e.service(), protocol))
+        }) else {
+            let service = service_of_scope(scope_service).unwrap_or(Service::Sqs);
+            return Err(Unrouted {
+                service,
+                protocol: Protocol::AwsJson10,
+                error: ApiError::new(
+                    ErrorCode::UnknownOperation,
+                    format!("Operation {target} is not supported."),
+                ),
+            });
         };
         let params = json::decode(body).map_err(|error| Unrouted {
             service,
@@ -129,23 +108,14 @@ pub fn route(
             error,
         });
     };
+    let has = |key: &str| form_has(&form, key);
     let service = guess.unwrap_or_else(|| {
-        if action == "GetCallerIdentity" {
-            Service::Sts
-        } else if SNS_ACTIONS.contains(&action.as_str())
-            || (!crate::sqs::ACTIONS.contains(&action.as_str()) && form_has(&form, "TopicArn"))
-            || (matches!(action.as_str(), "AddPermission" | "RemovePermission")
-                && form_has(&form, "TopicArn"))
-        {
-            Service::Sns
-        } else {
-            Service::Sqs
-        }
+        services::ALL
+            .into_iter()
+            .find(|e| e.claims(&action, &has))
+            .map_or(Service::Sqs, |e| e.service())
     });
-    let shape = match service {
-        Service::Sqs => &query::SQS,
-        _ => &query::PLAIN,
-    };
+    let shape = services::entry(service).query_shape();
     let (_, params) = query::decode(&form, shape).map_err(|error| Unrouted {
         service,
         protocol: Protocol::AwsQuery,
@@ -237,6 +207,29 @@ mod tests {
                 None,
                 "Action=AddPermission&QueueUrl=a",
                 (Sqs, AwsQuery, "AddPermission"),
+            ),
+            (
+                None,
+                None,
+                Some(
+                    "Action=ConfirmSubscription&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A0%3At&Token=x",
+                ),
+                "",
+                (Sns, AwsQuery, "ConfirmSubscription"),
+            ),
+            (
+                None,
+                None,
+                None,
+                "Action=TagResource&ResourceArn=a&Tags.member.1.Key=k",
+                (Sns, AwsQuery, "TagResource"),
+            ),
+            (
+                None,
+                None,
+                None,
+                "Action=TagQueue&QueueUrl=a",
+                (Sqs, AwsQuery, "TagQueue"),
             ),
             (
                 None,

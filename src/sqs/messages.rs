@@ -88,7 +88,7 @@ fn batch_result(successful: Vec<Value>, failures: Vec<Value>) -> Value {
 impl Sqs {
     /// Validates one message for `queue` and builds it (not yet stored).
     /// A batch entry's size failure is worded as AWS words it there.
-    fn build_message(
+    pub(super) fn build_message(
         &self,
         caller: &Caller,
         q: &Queue,
@@ -209,7 +209,7 @@ impl Sqs {
     /// Stores messages in `q` in one commit and wakes its long polls. FIFO: a message whose
     /// deduplication id was seen in the last 5 minutes is not stored; its result names the
     /// original. Returns each message's result.
-    async fn enqueue(&self, q: &Queue, messages: Vec<Message>) -> ApiResult<Vec<Value>> {
+    pub(super) async fn enqueue(&self, q: &Queue, messages: Vec<Message>) -> ApiResult<Vec<Value>> {
         let mut results = Vec::with_capacity(messages.len());
         let (pending, before, after) = {
             let now = self.clock.now_ms();

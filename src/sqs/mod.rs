@@ -3,6 +3,7 @@
 //! `messages.rs`, per-queue state in `queue.rs`, permissions in `permissions.rs`.
 
 pub mod attributes;
+mod delivery_target;
 pub mod fifo;
 pub mod message;
 mod messages;

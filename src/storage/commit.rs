@@ -213,6 +213,11 @@ impl Durable {
         }
     }
 
+    /// True when nothing survives the process (`--in-memory`).
+    pub fn is_volatile(&self) -> bool {
+        self.hot.is_volatile()
+    }
+
     /// Bytes on disk (log and sled), for reports.
     pub fn size_on_disk(&self) -> Option<u64> {
         let hot = self.hot.size_on_disk();

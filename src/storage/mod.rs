@@ -73,7 +73,7 @@ pub trait Store: Send + Sync + 'static {
 pub mod keys {
     /// Families of hot records, kept in the message log rather than sled: written on every
     /// send, receive and delete, and dead soon after.
-    pub const HOT: &[u8] = &[MESSAGE, MESSAGE_STATE, DEDUP];
+    pub const HOT: &[u8] = &[MESSAGE, MESSAGE_STATE, DEDUP, DELIVERY];
 
     pub fn is_hot(family: u8) -> bool {
         HOT.contains(&family)
@@ -143,6 +143,32 @@ pub mod keys {
             k.extend_from_slice(p.as_bytes());
             k.push(0);
         }
+        k
+    }
+
+    /// SNS topic record: `n` + topic ARN.
+    pub const TOPIC: u8 = b'n';
+    /// SNS subscription record: `u` + subscription ARN.
+    pub const SUBSCRIPTION: u8 = b'u';
+    /// Pending delivery (SNS subscriptions, later EventBridge targets), a hot record:
+    /// `y` + delivery id (big-endian, so a scan yields record order).
+    pub const DELIVERY: u8 = b'y';
+
+    /// SNS's message-signing key and certificate: `g` + name.
+    pub const SIGNING_KEY: u8 = b'g';
+
+    /// A key of `family` followed by a name (topic and subscription ARNs).
+    pub fn named(family: u8, name: &str) -> Vec<u8> {
+        let mut k = Vec::with_capacity(1 + name.len());
+        k.push(family);
+        k.extend_from_slice(name.as_bytes());
+        k
+    }
+
+    pub fn delivery(id: u64) -> Vec<u8> {
+        let mut k = Vec::with_capacity(9);
+        k.push(DELIVERY);
+        k.extend_from_slice(&id.to_be_bytes());
         k
     }
 }

@@ -1,0 +1,390 @@
+//! The engine on tokio's paused clock with an in-memory queue service, and against a real HTTP
+//! server on 127.0.0.1.
+
+use super::*;
+use crate::storage::MemoryStore;
+use std::collections::HashSet;
+use tokio::time::Instant;
+
+/// Queues that fail a set number of times per ARN, and know which ARNs exist.
+#[derive(Default)]
+struct FakeQueues {
+    missing: HashSet<String>,
+    failures: Mutex<HashMap<String, u32>>,
+    attempts: Mutex<Vec<(String, Instant)>>,
+    received: Mutex<Vec<(String, QueueMessage)>>,
+    slow_ms: u64,
+}
+
+impl Queues for FakeQueues {
+    fn send<'a>(
+        &'a self,
+        arn: &'a str,
+        message: QueueMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), QueueError>> + Send + 'a>> {
+        Box::pin(async move {
+            self.attempts
+                .lock()
+                .unwrap()
+                .push((arn.to_string(), Instant::now()));
+            if self.slow_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(self.slow_ms)).await;
+            }
+            if self.missing.contains(arn) {
+                return Err(QueueError::Missing);
+            }
+            if let Some(n) = self.failures.lock().unwrap().get_mut(arn)
+                && *n > 0
+            {
+                *n -= 1;
+                return Err(QueueError::Unavailable("busy".into()));
+            }
+            self.received
+                .lock()
+                .unwrap()
+                .push((arn.to_string(), message));
+            Ok(())
+        })
+    }
+}
+
+fn job(lane: &str, arn: &str, body: &str) -> Job {
+    Job {
+        lane: lane.into(),
+        ordered: false,
+        target: Target::Queue { arn: arn.into() },
+        message: QueueMessage {
+            body: body.into(),
+            ..Default::default()
+        },
+        retry: RetryPolicy::sns_default(),
+        dead_letter: None,
+        max_per_second: None,
+        attempts: 0,
+        recorded_ms: 0,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn lanes_keep_to_their_rate() {
+    let q = Arc::new(FakeQueues::default());
+    let (d, _) = engine(q.clone());
+    let start = Instant::now();
+    let jobs = (0..5)
+        .map(|i| Job {
+            max_per_second: Some(2),
+            ..job("slow", "arn:q", &i.to_string())
+        })
+        .collect();
+    d.submit(jobs).wait().await.unwrap();
+    until(|| q.received.lock().unwrap().len() == 5).await;
+    let times: Vec<u128> = q
+        .attempts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, t)| (*t - start).as_millis())
+        .collect();
+    assert_eq!(times, vec![0, 500, 1000, 1500, 2000]);
+}
+
+fn engine(queues: Arc<FakeQueues>) -> (Arc<Delivery>, Arc<Durable>) {
+    let durable = Arc::new(Durable::memory());
+    let d = Delivery::open(durable.clone(), Clock::new(), queues).unwrap();
+    (d, durable)
+}
+
+fn pending_records(durable: &Durable) -> usize {
+    let mut n = 0;
+    durable
+        .scan(&[keys::DELIVERY], &mut |_, _| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+    n
+}
+
+/// Waits (on the paused clock) until `done` holds; at most ten virtual minutes.
+async fn until(mut done: impl FnMut() -> bool) {
+    for _ in 0..6000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("condition not reached");
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_follow_the_policy_then_deliver_and_forget() {
+    let q = Arc::new(FakeQueues::default());
+    q.failures.lock().unwrap().insert("arn:q".into(), 2);
+    let (d, durable) = engine(q.clone());
+    let start = Instant::now();
+    d.submit(vec![job("sub", "arn:q", "hello")])
+        .wait()
+        .await
+        .unwrap();
+    assert_eq!(
+        pending_records(&durable),
+        1,
+        "recorded before it is delivered"
+    );
+    until(|| !q.received.lock().unwrap().is_empty()).await;
+    let times: Vec<u64> = q
+        .attempts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, t)| (*t - start).as_secs())
+        .collect();
+    assert_eq!(
+        times,
+        vec![0, 20, 40],
+        "SNS's default: 20 s between attempts"
+    );
+    until(|| pending_records(&durable) == 0).await;
+    assert_eq!(d.counters.delivered.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn exhausted_or_final_failures_go_to_the_dead_letter_queue() {
+    let mut fake = FakeQueues::default();
+    fake.missing.insert("arn:gone".into());
+    let q = Arc::new(fake);
+    q.failures.lock().unwrap().insert("arn:down".into(), 100);
+    let (d, durable) = engine(q.clone());
+    let start = Instant::now();
+    let mut a = job("a", "arn:down", "retried");
+    a.dead_letter = Some("arn:dlq".into());
+    let mut b = job("b", "arn:gone", "missing");
+    b.dead_letter = Some("arn:dlq".into());
+    let c = job("c", "arn:gone", "no dlq");
+    d.submit(vec![a, b, c]).wait().await.unwrap();
+    until(|| q.received.lock().unwrap().len() == 2).await;
+    let received = q.received.lock().unwrap().clone();
+    // The missing queue fails at once; the busy one after 1 + 3 attempts, 60 s later.
+    assert_eq!(
+        received[0],
+        (
+            "arn:dlq".to_string(),
+            QueueMessage {
+                body: "missing".into(),
+                ..Default::default()
+            }
+        )
+    );
+    assert_eq!(received[1].1.body, "retried");
+    let down: Vec<u64> = q
+        .attempts
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(a, _)| a == "arn:down")
+        .map(|(_, t)| (*t - start).as_secs())
+        .collect();
+    assert_eq!(down, vec![0, 20, 40, 60]);
+    until(|| pending_records(&durable) == 0).await;
+    assert_eq!(d.counters.dead_lettered.load(Ordering::Relaxed), 2);
+    assert_eq!(d.counters.dropped.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_dead_lane_does_not_delay_another() {
+    let q = Arc::new(FakeQueues::default());
+    q.failures.lock().unwrap().insert("arn:down".into(), 100);
+    let (d, _) = engine(q.clone());
+    let start = Instant::now();
+    let jobs = (0..50)
+        .map(|i| job("dead", "arn:down", &i.to_string()))
+        .chain([job("live", "arn:up", "x")])
+        .collect();
+    d.submit(jobs).wait().await.unwrap();
+    until(|| !q.received.lock().unwrap().is_empty()).await;
+    assert!(Instant::now() - start < Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn ordered_lanes_keep_record_order() {
+    let q = Arc::new(FakeQueues {
+        slow_ms: 5,
+        ..Default::default()
+    });
+    q.failures.lock().unwrap().insert("arn:fifo".into(), 1);
+    let (d, _) = engine(q.clone());
+    let jobs: Vec<Job> = (0..20)
+        .map(|i| Job {
+            ordered: true,
+            ..job("fifo", "arn:fifo", &i.to_string())
+        })
+        .collect();
+    d.submit(jobs).wait().await.unwrap();
+    until(|| q.received.lock().unwrap().len() == 20).await;
+    let bodies: Vec<String> = q
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, m)| m.body.clone())
+        .collect();
+    assert_eq!(bodies, (0..20).map(|i| i.to_string()).collect::<Vec<_>>());
+}
+
+#[tokio::test(start_paused = true)]
+async fn pending_deliveries_resume_after_a_restart() {
+    let store: Arc<dyn crate::storage::Store> = Arc::new(MemoryStore::default());
+    let q = Arc::new(FakeQueues::default());
+    q.failures.lock().unwrap().insert("arn:q".into(), 1);
+    {
+        let durable = Arc::new(Durable::new(
+            store.clone(),
+            store.clone(),
+            crate::storage::SyncPolicy::default(),
+        ));
+        let d = Delivery::open(durable.clone(), Clock::new(), q.clone()).unwrap();
+        d.submit(vec![job("s", "arn:q", "survives")])
+            .wait()
+            .await
+            .unwrap();
+        until(|| q.attempts.lock().unwrap().len() == 1).await;
+        // The process dies here: the record stays, with its attempt count.
+        d.reset();
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let durable = Arc::new(Durable::new(
+        store.clone(),
+        store,
+        crate::storage::SyncPolicy::default(),
+    ));
+    let d = Delivery::open(durable.clone(), Clock::new(), q.clone()).unwrap();
+    let (_, job) = d.resumed.lock().unwrap()[0].clone();
+    assert_eq!((job.message.body.as_str(), job.attempts), ("survives", 1));
+    d.start();
+    until(|| q.received.lock().unwrap().len() == 1).await;
+    until(|| pending_records(&durable) == 0).await;
+}
+
+/// What the test server received: (headers, body) per request.
+type Received = Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>;
+
+/// A real HTTP server on 127.0.0.1 that answers `status` `fail` times, then 200, and keeps what it got.
+async fn http_server(
+    fail: u32,
+    status: u16,
+) -> (String, Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>) {
+    use hyper::server::conn::http1;
+    use hyper_util::rt::TokioIo;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let got: Received = Default::default();
+    let left = Arc::new(AtomicU64::new(u64::from(fail)));
+    let seen = got.clone();
+    tokio::spawn(async move {
+        for _ in 0..100 {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = seen.clone();
+            let left = left.clone();
+            let svc =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let seen = seen.clone();
+                    let left = left.clone();
+                    async move {
+                        let headers = req
+                            .headers()
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+                            .collect();
+                        let body = http_body_util::BodyExt::collect(req.into_body())
+                            .await
+                            .unwrap()
+                            .to_bytes();
+                        seen.lock()
+                            .unwrap()
+                            .push((headers, String::from_utf8_lossy(&body).into_owned()));
+                        let status = if left.load(Ordering::SeqCst) > 0 {
+                            left.fetch_sub(1, Ordering::SeqCst);
+                            status
+                        } else {
+                            200
+                        };
+                        Ok::<_, std::convert::Infallible>(
+                            hyper::Response::builder()
+                                .status(status)
+                                .body(http_body_util::Full::new(bytes::Bytes::new()))
+                                .unwrap(),
+                        )
+                    }
+                });
+            tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), svc));
+        }
+    });
+    (url, got)
+}
+
+#[tokio::test]
+async fn http_targets_are_retried_on_5xx_then_delivered() {
+    let q = Arc::new(FakeQueues::default());
+    let (d, durable) = engine(q.clone());
+    let (url, got) = http_server(2, 500).await;
+    let j = Job {
+        target: Target::Http {
+            url,
+            headers: vec![("x-amz-sns-message-type".into(), "Notification".into())],
+        },
+        retry: RetryPolicy::Phased {
+            num_retries: 3,
+            num_no_delay: 3,
+            num_min_delay: 0,
+            num_max_delay: 0,
+            min_delay_s: 1,
+            max_delay_s: 1,
+            backoff: Backoff::Linear,
+        },
+        ..job("h", "", "{\"k\":1}")
+    };
+    d.submit(vec![j]).wait().await.unwrap();
+    for _ in 0..500 {
+        if pending_records(&durable) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 3, "two 500s, then a 200");
+    assert!(got.iter().all(|(h, b)| b == "{\"k\":1}"
+        && h.contains(&("x-amz-sns-message-type".into(), "Notification".into()))));
+    assert_eq!(d.counters.delivered.load(Ordering::Relaxed), 1);
+    assert_eq!(pending_records(&durable), 0);
+}
+
+#[tokio::test]
+async fn http_outcomes_are_classified_as_aws_does() {
+    let q = Arc::new(FakeQueues::default());
+    let (d, _) = engine(q.clone());
+    let (url, _) = http_server(1, 404).await;
+    assert!(matches!(
+        d.http.post(&url, &[], "x").await,
+        Outcome::Failed(_)
+    ));
+    assert_eq!(d.http.post(&url, &[], "x").await, Outcome::Delivered);
+    let (url, _) = http_server(1, 429).await;
+    assert!(matches!(
+        d.http.post(&url, &[], "x").await,
+        Outcome::Retry(_)
+    ));
+    assert!(matches!(
+        d.http.post("https://127.0.0.1:1/", &[], "x").await,
+        Outcome::Retry(_)
+    ));
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/", l.local_addr().unwrap())
+    };
+    assert!(matches!(
+        d.http.post(&closed, &[], "x").await,
+        Outcome::Retry(_)
+    ));
+}

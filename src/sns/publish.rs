@@ -1,0 +1,396 @@
+//! `Publish` and `PublishBatch`: AWS's validation, FIFO deduplication and sequence numbers at
+//! topic level, filter policies, and one recorded delivery per matching subscription before the
+//! answer.
+
+use super::envelope::{self, Envelope, Kind, Signature};
+use super::message::{Message, parse_message, parse_message_sized, size_of};
+use super::subscriptions::Subscription;
+use super::{Sns, invalid, not_found, parse_arn, policy, uuid};
+use crate::caller::Caller;
+use crate::delivery::{Job, QueueAttribute, QueueMessage, RetryPolicy, Target};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::pattern::MessageAttribute;
+use crate::protocol::Params;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// The topic's signature version, and the signatures made for the current message by text.
+struct Signing {
+    version: String,
+    cache: HashMap<String, String>,
+}
+
+/// A FIFO topic's deduplication memory and last sequence number (memory only: after a restart,
+/// sequence numbers continue from the clock, and deduplication starts afresh).
+#[derive(Debug, Default)]
+pub(super) struct FifoState {
+    /// Deduplication id → (message id, sequence number, expiry).
+    seen: HashMap<String, (String, String, u64)>,
+    last_sequence: u128,
+}
+
+/// How long a FIFO topic remembers a deduplication id.
+const DEDUP_WINDOW_MS: u64 = 5 * 60 * 1000;
+
+impl FifoState {
+    /// The next sequence number: 20 digits, increasing, time-based across restarts.
+    fn next_sequence(&mut self, now_ms: u64) -> String {
+        let next = (u128::from(now_ms) * 1_000_000).max(self.last_sequence + 1);
+        self.last_sequence = next;
+        format!("{next:020}")
+    }
+}
+
+impl Sns {
+    pub(super) async fn publish(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+        let topic_arn = match (
+            p.str("TopicArn")?,
+            p.str("TargetArn")?,
+            p.str("PhoneNumber")?,
+        ) {
+            (Some(t), _, _) => self.topic_arn(caller, "TopicArn", t)?,
+            (None, Some(t), _) => {
+                let arn = self.topic_arn(caller, "TargetArn", t)?;
+                if parse_arn("TargetArn", arn)?
+                    .resource
+                    .starts_with("endpoint/")
+                {
+                    return Err(not_found("Endpoint"));
+                }
+                arn
+            }
+            (None, None, Some(phone)) => {
+                let digits = phone.strip_prefix('+').unwrap_or(phone);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(invalid("PhoneNumber Reason: input incorrectly formatted"));
+                }
+                // SMS is not sent from a local emulator: accepted and dropped.
+                parse_message(&p, "", None, false)?;
+                return Ok(json!({"MessageId": uuid()}));
+            }
+            (None, None, None) => {
+                return Err(invalid(
+                    "TopicArn or TargetArn Reason: no value for required parameter",
+                ));
+            }
+        };
+        let (fifo, cbd, max) = self.topic_kind(topic_arn)?;
+        let mut m = parse_message_sized(&p, "", Some(fifo), cbd, max)?;
+        m.trace_header = p.str(super::TRACE_PARAM)?.map(String::from);
+        let mut results = self.fan_out(caller, topic_arn, vec![m]).await?;
+        Ok(results.remove(0))
+    }
+
+    pub(super) async fn publish_batch(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+        let topic_arn = self.topic_arn(caller, "TopicArn", super::required(&p, "TopicArn")?)?;
+        let entries = p.list("PublishBatchRequestEntries")?;
+        if entries.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::EmptyBatchRequest,
+                "The batch request doesn't contain any entries",
+            ));
+        }
+        if entries.len() > 10 {
+            return Err(ApiError::new(
+                ErrorCode::TooManyEntriesInBatchRequest,
+                "The batch request contains more entries than permissible.",
+            ));
+        }
+        let mut ids = HashSet::new();
+        for e in &entries {
+            let id = e.str("Id")?.unwrap_or("");
+            if !ids.insert(id.to_string()) {
+                return Err(ApiError::new(
+                    ErrorCode::BatchEntryIdsNotDistinct,
+                    "Two or more batch entries in the request have the same Id.",
+                ));
+            }
+        }
+        for e in &entries {
+            let id = e.str("Id")?.unwrap_or("");
+            if id.len() > 80 {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidBatchEntryId,
+                    format!("The Id of a batch entry in the batch request is too long: {id}"),
+                ));
+            }
+            if id.is_empty()
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidBatchEntryId,
+                    format!(
+                        "The Id of a batch entry in the batch request contains an impermissible character: {id}"
+                    ),
+                ));
+            }
+        }
+        let (fifo, cbd, max) = self.topic_kind(topic_arn)?;
+        let mut messages = Vec::with_capacity(entries.len());
+        let trace = p.str(super::TRACE_PARAM)?;
+        for (i, e) in entries.iter().enumerate() {
+            let path = format!("publishBatchRequestEntries.{}.member.", i + 1);
+            let mut m = parse_message_sized(e, &path, Some(fifo), cbd, max)?;
+            m.trace_header = trace.map(String::from);
+            messages.push(m);
+        }
+        let total: usize = messages
+            .iter()
+            .map(|m| size_of(&m.text, &m.attributes))
+            .sum();
+        if total > max {
+            return Err(ApiError::new(
+                ErrorCode::BatchRequestTooLong,
+                "The length of all the messages put together is more than the limit.",
+            ));
+        }
+        let results = self.fan_out(caller, topic_arn, messages).await?;
+        let successful: Vec<Value> = entries
+            .iter()
+            .zip(results)
+            .map(|(e, r)| {
+                let mut out = serde_json::Map::new();
+                out.insert("Id".into(), json!(e.str("Id").ok().flatten().unwrap_or("")));
+                if let Value::Object(fields) = r {
+                    out.extend(fields);
+                }
+                Value::Object(out)
+            })
+            .collect();
+        Ok(json!({"Successful": successful, "Failed": []}))
+    }
+
+    /// (FIFO, content-based deduplication, largest message) of an existing topic.
+    fn topic_kind(&self, arn: &str) -> ApiResult<(bool, bool, usize)> {
+        let state = self.read();
+        let t = state.topics.get(arn).ok_or_else(|| not_found("Topic"))?;
+        Ok((t.is_fifo(), t.content_dedup(), t.max_message_size()))
+    }
+
+    /// Deduplicates (FIFO), matches, records the deliveries and waits for them to be on disk.
+    /// Returns each message's result (`MessageId`, and `SequenceNumber` on FIFO topics).
+    async fn fan_out(
+        &self,
+        caller: &Caller,
+        topic_arn: &str,
+        messages: Vec<Message>,
+    ) -> ApiResult<Vec<Value>> {
+        let now = self.clock.now_ms();
+        let mut results = Vec::with_capacity(messages.len());
+        let pending = {
+            let state = self.read();
+            let topic = state
+                .topics
+                .get(topic_arn)
+                .ok_or_else(|| not_found("Topic"))?;
+            let fifo = topic.is_fifo();
+            // FIFO topics: one publisher at a time, so that sequence numbers, deduplication
+            // and the order of recorded deliveries agree.
+            let mut fifo_states = self.fifo.lock().unwrap_or_else(|p| p.into_inner());
+            let mut fifo_state =
+                fifo.then(|| fifo_states.entry(topic_arn.to_string()).or_default());
+            if let Some(f) = fifo_state.as_deref_mut() {
+                f.seen.retain(|_, (_, _, exp)| *exp > now);
+            }
+            let effective = topic.effective_policy();
+            let mut signing = Signing {
+                version: topic.signature_version().to_string(),
+                cache: HashMap::new(),
+            };
+            let prefix = format!("{topic_arn}:");
+            let subscriptions: Vec<&Subscription> = state
+                .subscriptions
+                .range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix))
+                .map(|(_, s)| s)
+                .filter(|s| s.confirmed)
+                .collect();
+            let mut jobs = Vec::new();
+            for m in messages {
+                signing.cache.clear();
+                let mut sequence = None;
+                if let Some(f) = fifo_state.as_deref_mut() {
+                    let key = m.dedup_id.clone().unwrap_or_default();
+                    if let Some((id, seq, _)) = f.seen.get(&key) {
+                        results.push(json!({"MessageId": id, "SequenceNumber": seq}));
+                        continue;
+                    }
+                    let seq = f.next_sequence(now);
+                    f.seen
+                        .insert(key, (m.id.clone(), seq.clone(), now + DEDUP_WINDOW_MS));
+                    sequence = Some(seq);
+                }
+                results.push(match &sequence {
+                    Some(seq) => json!({"MessageId": m.id, "SequenceNumber": seq}),
+                    None => json!({"MessageId": m.id}),
+                });
+                for s in &subscriptions {
+                    if let Some(job) = self.job_for(
+                        caller,
+                        s,
+                        &m,
+                        sequence.as_deref(),
+                        fifo,
+                        &effective,
+                        now,
+                        &mut signing,
+                    ) {
+                        jobs.push(job);
+                    }
+                }
+            }
+            self.delivery.submit(jobs)
+        };
+        pending
+            .wait()
+            .await
+            .map_err(|e| ApiError::internal("store write failed", e))?;
+        Ok(results)
+    }
+
+    /// The delivery of `m` to `s`, if `s` is delivered to and its filter policy lets `m` through.
+    #[allow(clippy::too_many_arguments)]
+    fn job_for(
+        &self,
+        caller: &Caller,
+        s: &Subscription,
+        m: &Message,
+        sequence: Option<&str>,
+        fifo: bool,
+        topic_effective: &Value,
+        now: u64,
+        signing: &mut Signing,
+    ) -> Option<Job> {
+        if !matches!(s.protocol.as_str(), "sqs" | "http" | "https") {
+            return None;
+        }
+        let text = m.text_for(&s.protocol);
+        if let Some(filter) = &s.filter {
+            let attrs: Vec<(&String, MessageAttribute)> = m
+                .attributes
+                .iter()
+                .map(|(k, a)| {
+                    (
+                        k,
+                        MessageAttribute {
+                            data_type: a.data_type.clone(),
+                            value: a.string_value.clone().unwrap_or_default(),
+                        },
+                    )
+                })
+                .collect();
+            if !filter.matches_message(text, attrs.iter().map(|(k, a)| (k.as_str(), a))) {
+                return None;
+            }
+        }
+        let raw = s.raw();
+        let unsubscribe_url = format!(
+            "http://{}/?Action=Unsubscribe&SubscriptionArn={}",
+            caller.host, s.arn
+        );
+        let body = if raw {
+            text.to_string()
+        } else {
+            let mut envelope = Envelope {
+                kind: Kind::Notification,
+                message_id: &m.id,
+                topic_arn: &s.topic_arn,
+                subject: m.subject.as_deref(),
+                message: text,
+                timestamp_ms: now,
+                sequence_number: sequence,
+                token: None,
+                subscribe_url: None,
+                unsubscribe_url: Some(&unsubscribe_url),
+                attributes: &m.attributes,
+                signature: None,
+            };
+            // FIFO topics' envelopes carry no signature. The signed fields do not include the
+            // subscription, so one signature per message text serves every subscription.
+            if !fifo {
+                let value = signing
+                    .cache
+                    .entry(text.to_string())
+                    .or_insert_with(|| {
+                        self.signer
+                            .sign(&signing.version, &envelope.string_to_sign())
+                    })
+                    .clone();
+                envelope.signature = Some(Signature {
+                    version: signing.version.clone(),
+                    value,
+                    cert_url: format!("http://{}{}", caller.host, self.signer.cert_path()),
+                });
+            }
+            envelope.render()
+        };
+        let attributes = if raw {
+            m.attributes
+                .iter()
+                .map(|(k, a)| {
+                    (
+                        k.clone(),
+                        QueueAttribute {
+                            data_type: a.data_type.clone(),
+                            string_value: a.string_value.clone(),
+                            binary_value: a.binary_value.clone(),
+                        },
+                    )
+                })
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        let to_fifo_queue = s.protocol == "sqs" && s.endpoint.ends_with(".fifo");
+        let message = QueueMessage {
+            body,
+            attributes,
+            group_id: m.group_id.clone().filter(|_| to_fifo_queue),
+            dedup_id: m.dedup_id.clone().filter(|_| to_fifo_queue),
+            trace_header: m.trace_header.clone(),
+        };
+        let (target, retry, max_per_second) = if s.protocol == "sqs" {
+            (
+                Target::Queue {
+                    arn: s.endpoint.clone(),
+                },
+                RetryPolicy::sns_default(),
+                None,
+            )
+        } else {
+            let eff = policy::effective_subscription(
+                topic_effective,
+                s.attributes.get("DeliveryPolicy").map(String::as_str),
+            );
+            let headers = envelope::http_headers(
+                Kind::Notification,
+                &m.id,
+                &s.topic_arn,
+                Some(&s.arn),
+                raw,
+                &policy::content_type_of(&eff),
+            );
+            (
+                Target::Http {
+                    url: s.endpoint.clone(),
+                    headers,
+                },
+                policy::retry_of(&eff),
+                policy::rate_of(&eff),
+            )
+        };
+        Some(Job {
+            lane: s.arn.clone(),
+            ordered: fifo,
+            target,
+            message,
+            retry,
+            dead_letter: s.dead_letter(),
+            max_per_second,
+            attempts: 0,
+            recorded_ms: 0,
+        })
+    }
+}
