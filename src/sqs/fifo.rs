@@ -280,6 +280,10 @@ impl Dedup {
         self.entries.insert(key, entry);
     }
 
+    pub fn remove(&mut self, key: &str) {
+        self.entries.remove(key);
+    }
+
     pub fn clear(&mut self) {
         self.entries.clear();
         self.expiry.clear();

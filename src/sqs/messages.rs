@@ -225,6 +225,7 @@ impl Sqs {
                 state.counts().visible
             };
             let mut ops = state.forget_dedup(now);
+            let (mut pushed, mut remembered) = (Vec::new(), Vec::new());
             for mut m in messages {
                 if state.settings.fifo {
                     let group = m.extra().group_id.clone().unwrap_or_default();
@@ -244,12 +245,25 @@ impl Sqs {
                         sequence_number,
                         expires_ms: now + fifo::DEDUP_WINDOW_MS,
                     };
+                    remembered.push(key.clone());
                     ops.push(state.remember_dedup(key, entry));
                 }
                 results.push(send_result(&m));
-                ops.extend(state.push(m, now).1);
+                let (seq, push_ops) = state.push(m, now);
+                pushed.push(seq);
+                ops.extend(push_ops);
             }
-            (self.submit(ops), before, state.counts().visible)
+            let pending = self.submit(ops);
+            if pending.failed() {
+                // Nothing reached the store: memory must not keep what the store lacks.
+                for seq in pushed {
+                    state.remove(seq);
+                }
+                for key in remembered {
+                    state.dedup.remove(&key);
+                }
+            }
+            (pending, before, state.counts().visible)
         };
         // Waiting long polls are woken once the whole commit group is on disk.
         let persisted = self.persist(pending).await;

@@ -264,10 +264,24 @@ impl Sqs {
 
     /// Reads a message's body back from the store into memory, before it is rendered or moved.
     /// Called under the queue's lock, so a concurrent delete cannot remove the record first.
+    /// A failure is logged here; callers drop the message rather than fail the request.
     fn hydrate(&self, queue_id: u64, m: &mut Message) -> ApiResult<()> {
         let message::Body::Stored { seq, .. } = m.body else {
             return Ok(());
         };
+        match self.read_body(queue_id, seq) {
+            Ok(body) => {
+                m.body = message::Body::Here(body);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(queue_id, seq, error = %e.message, "a message's record could not be read back; dropping it");
+                Err(e)
+            }
+        }
+    }
+
+    fn read_body(&self, queue_id: u64, seq: u64) -> ApiResult<Box<str>> {
         let key = keys::message(keys::MESSAGE, queue_id, seq);
         let record = self
             .durable
@@ -279,11 +293,7 @@ impl Sqs {
                     format!("message {queue_id}/{seq} is missing from the store"),
                 )
             })?;
-        m.body = message::Body::Here(
-            Message::decode_body(&record)
-                .map_err(|e| ApiError::internal("store read failed", e))?,
-        );
-        Ok(())
+        Message::decode_body(&record).map_err(|e| ApiError::internal("store read failed", e))
     }
 
     /// Submits `ops` and waits for the flush, mapping store failures to `InternalFailure`.

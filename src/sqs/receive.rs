@@ -153,9 +153,7 @@ impl Sqs {
             }
             let attempt = attempt.filter(|_| state.settings.fifo);
             if let Some(mut again) = attempt.and_then(|a| state.repeat_attempt(a, now)) {
-                for (_, m) in &mut again {
-                    self.hydrate(q.id, m)?;
-                }
+                again.retain_mut(|(_, m)| self.hydrate(q.id, m).is_ok());
                 return Ok(again);
             }
             let visibility = visibility.unwrap_or(state.settings.visibility);
@@ -174,8 +172,10 @@ impl Sqs {
                     };
                     if over {
                         if let Some((mut m, remove_ops)) = state.remove(seq) {
-                            self.hydrate(q.id, &mut m)?;
-                            moved.push((m, remove_ops));
+                            match self.hydrate(q.id, &mut m) {
+                                Ok(()) => moved.push((m, remove_ops)),
+                                Err(_) => ops.extend(remove_ops),
+                            }
                         }
                         continue;
                     }
@@ -186,8 +186,12 @@ impl Sqs {
                         }
                         if let Some(m) = state.get(seq) {
                             let mut m = m.clone();
-                            self.hydrate(q.id, &mut m)?;
-                            out.push((handle, m));
+                            if self.hydrate(q.id, &mut m).is_ok() {
+                                out.push((handle, m));
+                            } else if let Some((_, remove_ops)) = state.remove(seq) {
+                                // Its record is gone (a send whose write failed): drop it.
+                                ops.extend(remove_ops);
+                            }
                         }
                     }
                 }

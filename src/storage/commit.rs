@@ -71,6 +71,12 @@ impl Pending {
         }
     }
 
+    /// True when the write already failed (nothing reached the store): the caller should undo
+    /// its change in memory.
+    pub fn failed(&self) -> bool {
+        self.result.is_err()
+    }
+
     pub async fn wait(self) -> StoreResult<()> {
         self.result?;
         for rx in self.waits.into_iter().flatten() {

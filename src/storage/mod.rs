@@ -217,7 +217,10 @@ fn check_format(dir: &std::path::Path) -> StoreResult<()> {
                     dir.display()
                 )));
             }
-            std::fs::write(&file, format!("ferry data format {FORMAT}\n")).map_err(err)?;
+            let mut f = std::fs::File::create(&file).map_err(err)?;
+            std::io::Write::write_all(&mut f, format!("ferry data format {FORMAT}\n").as_bytes())
+                .and_then(|_| f.sync_all())
+                .map_err(err)?;
             std::fs::File::open(dir)
                 .and_then(|d| d.sync_all())
                 .map_err(err)

@@ -253,6 +253,19 @@ def test_in_flight_messages_return_after_restart(ferry):
     assert (a["ApproximateNumberOfMessages"], a["ApproximateNumberOfMessagesNotVisible"]) == ("0", "0")
 
 
+def send_and_record(c, url, body, batch, acked, lock):
+    """Sends `body` (or, as a batch, ten bodies `body-b0`..`body-b9`) and records what was acknowledged."""
+    if batch:
+        entries = [{"Id": f"e{j}", "MessageBody": f"{body}-b{j}"} for j in range(10)]
+        r = c.send_message_batch(QueueUrl=url, Entries=entries)
+        with lock:
+            acked.update(f"{body}-b{e['Id'][1:]}" for e in r.get("Successful", []))
+    else:
+        c.send_message(QueueUrl=url, MessageBody=body)
+        with lock:
+            acked.add(body)
+
+
 def test_kill_9_loses_nothing_acknowledged(ferry):
     """kill -9 while 4 senders and a deleter are busy: every acknowledged send is there after the
     restart, no acknowledged delete comes back. Requests cut off by the kill may go either way."""
@@ -285,16 +298,7 @@ def test_kill_9_loses_nothing_acknowledged(ferry):
         for i in range(1000):
             if killed.is_set() or time.monotonic() > deadline:
                 return
-            if i % 5 == 0:
-                entries = [{"Id": f"e{j}", "MessageBody": f"t{tid}-{i}-b{j}"} for j in range(10)]
-                r = c.send_message_batch(QueueUrl=url, Entries=entries)
-                with lock:
-                    acked.update(f"t{tid}-{i}-b{e['Id'][1:]}" for e in r.get("Successful", []))
-            else:
-                body = f"t{tid}-{i}"
-                c.send_message(QueueUrl=url, MessageBody=body)
-                with lock:
-                    acked.add(body)
+            send_and_record(c, url, f"t{tid}-{i}", i % 5 == 0, acked, lock)
 
     @guarded
     def deleter():
@@ -372,16 +376,7 @@ def test_kill_9_twenty_cycles_of_mixed_load(ferry):
             try:
                 while not killed.is_set() and time.monotonic() < stop_at + 5:
                     i += 1
-                    if i % 3 == 0:
-                        entries = [{"Id": f"e{j}", "MessageBody": f"c{cycle}-t{tid}-{i}-b{j}"} for j in range(10)]
-                        r = c.send_message_batch(QueueUrl=url, Entries=entries)
-                        with lock:
-                            acked.update(f"c{cycle}-t{tid}-{i}-b{e['Id'][1:]}" for e in r.get("Successful", []))
-                    else:
-                        body = f"c{cycle}-t{tid}-{i}"
-                        c.send_message(QueueUrl=url, MessageBody=body)
-                        with lock:
-                            acked.add(body)
+                    send_and_record(c, url, f"c{cycle}-t{tid}-{i}", i % 3 == 0, acked, lock)
             except Exception as e:  # noqa: BLE001 - requests cut off by the kill
                 if not killed.is_set():
                     errors.append(repr(e))

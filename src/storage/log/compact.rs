@@ -28,8 +28,10 @@ pub(super) fn run(log: &Log) -> StoreResult<usize> {
     let candidates: Vec<u32> = {
         let mut inner = log.lock();
         let head = inner.head;
-        let h = &inner.segments[&head];
-        if h.len >= SEAL_DEAD_HEAD_BYTES && (h.live as f64) < 0.25 * h.len as f64 {
+        let Some(h) = inner.segments.get(&head) else {
+            return Ok(0);
+        };
+        if h.len >= SEAL_DEAD_HEAD_BYTES && ((h.live + h.tombs) as f64) < 0.25 * h.len as f64 {
             log.start_segment(&mut inner, head + 1)?;
         }
         inner
@@ -93,7 +95,11 @@ fn compact_one(log: &Log, id: u32) -> StoreResult<()> {
                     }
                 }
                 Entry::Delete { key, first, last } => {
-                    let needed = inner.segments.range(first..=last).any(|(&s, _)| s != id);
+                    // The copy must not reach puts in this segment: while it exists (a crash
+                    // before it is deleted) its own tombstone orders them; once gone, they are.
+                    let last = last.min(id.saturating_sub(1));
+                    let needed =
+                        first <= last && inner.segments.range(first..=last).next().is_some();
                     if needed {
                         out.delete(key, first, last);
                         kept.push((key, Change::Tombstone));
@@ -108,13 +114,15 @@ fn compact_one(log: &Log, id: u32) -> StoreResult<()> {
     }
     // The copies must be on the device before the original goes.
     let head = {
-        let inner = log.lock();
-        inner.segments[&inner.head].file.clone()
+        let mut inner = log.lock();
+        inner.head().file.clone()
     };
     head.sync_data()
         .map_err(|e| StoreError(format!("message log head: {e}")))?;
-    log.lock().segments.remove(&id);
+    // The file goes first: were the segment forgotten while its file stayed, tombstones that
+    // hide its puts could be dropped, and the next replay would bring those puts back.
     std::fs::remove_file(&path).map_err(|e| StoreError(format!("{}: {e}", path.display())))?;
+    log.lock().segments.remove(&id);
     sync_dir(&log.dir)
 }
 

@@ -45,13 +45,17 @@ impl Entry<'_> {
     pub fn size(&self) -> usize {
         match self {
             Entry::Put { key, value, .. } => put_size(key.len(), value.len()),
-            Entry::Delete { key, .. } => 11 + key.len(),
+            Entry::Delete { key, .. } => delete_size(key.len()),
         }
     }
 }
 
 pub fn put_size(key: usize, value: usize) -> usize {
     7 + key + value
+}
+
+pub fn delete_size(key: usize) -> usize {
+    11 + key
 }
 
 /// Builds one frame; ops are added, then `finish` fills in the header.
@@ -90,6 +94,11 @@ impl FrameBuf {
 
     pub fn is_empty(&self) -> bool {
         self.buf.len() == HEADER
+    }
+
+    /// Bytes of ops so far.
+    pub fn payload_len(&self) -> usize {
+        self.buf.len() - HEADER
     }
 
     /// The finished frame bytes.

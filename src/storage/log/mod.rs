@@ -29,6 +29,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// A head segment is sealed and a new one started once it holds this many bytes.
 pub const SEGMENT_BYTES: u64 = 32 * 1024 * 1024;
 
+/// A frame being built is written out once it holds this many bytes of ops.
+const SPLIT_BYTES: usize = 64 * 1024 * 1024;
+
 /// Where a live value sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Loc {
@@ -64,6 +67,10 @@ struct Segment {
     len: u64,
     /// Bytes of puts that the index still points at.
     live: u64,
+    /// Bytes of tombstones written here. They count as live when deciding whether a head is
+    /// dead enough to seal, or a head of tombstones still needed would be sealed and copied
+    /// forward again and again.
+    tombs: u64,
 }
 
 struct Inner {
@@ -85,6 +92,11 @@ pub struct Log {
 
 fn io(what: impl std::fmt::Display, e: std::io::Error) -> StoreError {
     StoreError(format!("{what}: {e}"))
+}
+
+/// An index entry that names a segment the log no longer has (a bug, or a failed clear).
+fn missing(seg: u32) -> StoreError {
+    StoreError(format!("the message log has no segment {seg}"))
 }
 
 fn segment_path(dir: &Path, id: u32) -> PathBuf {
@@ -160,7 +172,12 @@ impl Inner {
                         first: seg,
                     },
                 ),
-                Entry::Delete { key, last, .. } => self.delete(key, last),
+                Entry::Delete { key, last, .. } => {
+                    if let Some(s) = self.segments.get_mut(&seg) {
+                        s.tombs += e.size() as u64;
+                    }
+                    self.delete(key, last)
+                }
             }
         }
     }
@@ -199,8 +216,11 @@ impl Inner {
                         first: head,
                     },
                 ),
-                Change::Delete => self.delete(key, head),
-                Change::Tombstone => {}
+                Change::Delete => {
+                    self.head().tombs += frame::delete_size(key.len()) as u64;
+                    self.delete(key, head)
+                }
+                Change::Tombstone => self.head().tombs += frame::delete_size(key.len()) as u64,
             }
         }
         Ok(())
@@ -258,7 +278,15 @@ impl Log {
                 len = stop as u64;
             }
             let file = Arc::new(open_segment(dir, id, false)?);
-            inner.segments.insert(id, Segment { file, len, live: 0 });
+            inner.segments.insert(
+                id,
+                Segment {
+                    file,
+                    len,
+                    live: 0,
+                    tombs: 0,
+                },
+            );
             for (start, plen) in scan.frames {
                 let entries = frame::entries(&buf[start..start + plen]).map_err(|e| {
                     StoreError(format!("{} at offset {start}: {}", path.display(), e.0))
@@ -302,6 +330,7 @@ impl Log {
                 file,
                 len: 0,
                 live: 0,
+                tombs: 0,
             },
         );
         inner.head = id;
@@ -344,6 +373,15 @@ impl Log {
                     }
                 }
             }
+            // A huge batch (a purge of millions) is split: replay refuses frames above
+            // MAX_PAYLOAD, and deletes need not be atomic with one another.
+            if frame.payload_len() >= SPLIT_BYTES {
+                inner.write_frame(&mut frame, &kept)?;
+                self.dirty.store(true, Ordering::Release);
+                self.make_room(&mut inner)?;
+                frame = FrameBuf::new();
+                kept.clear();
+            }
         }
         if frame.is_empty() {
             return Ok(());
@@ -360,7 +398,11 @@ impl Log {
             let Some(&loc) = inner.index.get(key) else {
                 return Ok(None);
             };
-            (loc, inner.segments[&loc.seg].file.clone())
+            let seg = inner
+                .segments
+                .get(&loc.seg)
+                .ok_or_else(|| missing(loc.seg))?;
+            (loc, seg.file.clone())
         };
         let mut buf = vec![0; loc.len as usize];
         file.read_exact_at(&mut buf, loc.off as u64)
@@ -437,7 +479,10 @@ impl Store for Log {
         let mut big = Vec::new();
         for (key, loc) in found {
             let (off, len) = (loc.off as u64, loc.len as usize);
-            let seg = &inner.segments[&loc.seg];
+            let seg = inner
+                .segments
+                .get(&loc.seg)
+                .ok_or_else(|| missing(loc.seg))?;
             let read = |buf: &mut Vec<u8>, at: u64, n: usize| {
                 buf.resize(n, 0);
                 seg.file
@@ -466,6 +511,7 @@ impl Store for Log {
 
     fn clear(&self) -> StoreResult<()> {
         let mut inner = self.lock();
+        inner.index = HashMap::new();
         let next = inner.head + 1;
         self.start_segment(&mut inner, next)?;
         let old: Vec<u32> = inner
@@ -479,7 +525,6 @@ impl Store for Log {
             let path = segment_path(&self.dir, id);
             std::fs::remove_file(&path).map_err(|e| io(path.display(), e))?;
         }
-        inner.index = HashMap::new();
         sync_dir(&self.dir)
     }
 

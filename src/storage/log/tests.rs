@@ -278,3 +278,61 @@ fn a_tombstone_hides_every_older_put_of_its_key() {
     assert_eq!(log.get(b"k").unwrap(), None);
     assert_eq!(all(&log).len(), 2);
 }
+
+/// Found in review: compaction copies a segment's tombstone in one chunk and a later re-put of
+/// the same key in another; a crash between the two must not let the copied tombstone hide the
+/// re-put, which the original segment (still on disk) holds.
+#[test]
+fn a_crash_between_compaction_chunks_keeps_a_put_that_follows_a_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = |id: u32| dir.path().join(format!("{id:010}.log"));
+    let kib = |n: usize| "x".repeat(n * 1024);
+    let log = Log::open_with(dir.path(), 400 * 1024).unwrap();
+    log.write(&[put("k", "old"), put("pin", &kib(450))])
+        .unwrap(); // segment 1, stays
+    log.write(&[del("k")]).unwrap(); // segment 2: a tombstone covering segment 1
+    log.write(&[put("f1", &kib(300))]).unwrap(); // pushes the re-put into another chunk
+    log.write(&[put("k", "new")]).unwrap();
+    log.write(&[put("f2", &kib(150))]).unwrap();
+    log.write(&[del("f1"), del("f2")]).unwrap(); // segment 3 (the head): segment 2 is mostly dead
+    let seg2 = std::fs::read(seg(2)).unwrap();
+    let head_before = std::fs::metadata(seg(3)).unwrap().len();
+    assert_eq!(log.compact().unwrap(), 1);
+    drop(log);
+    assert!(!seg(2).exists());
+    // The crash: segment 2 still on disk, the head holding only the first copied chunk.
+    std::fs::write(seg(2), &seg2).unwrap();
+    let tombstone_frame = (frame::HEADER + frame::delete_size(1)) as u64;
+    let head = OpenOptions::new().write(true).open(seg(3)).unwrap();
+    head.set_len(head_before + tombstone_frame).unwrap();
+    let log = Log::open_with(dir.path(), 400 * 1024).unwrap();
+    assert_eq!(log.get(b"k").unwrap().as_deref(), Some(&b"new"[..]));
+}
+
+/// Found in review: a head of tombstones that are still needed is not "dead"; an idle server
+/// must not seal and copy it forward on every pass.
+#[test]
+fn an_idle_log_reaches_a_fixed_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open_with(dir.path(), 64 * 1024 * 1024).unwrap();
+    let keys: Vec<String> = (0..60_000).map(|i| format!("k{i:06}")).collect();
+    let mut ops: Vec<Op> = keys.iter().map(|k| put(k, "v")).collect();
+    ops.push(put("pin", &"p".repeat(2 * 1024 * 1024)));
+    log.write(&ops).unwrap();
+    // Seal segment 1 (mostly live thanks to the pin), then delete the keys from segment 2.
+    {
+        let mut inner = log.lock();
+        log.start_segment(&mut inner, 2).unwrap();
+    }
+    log.write(&keys.iter().map(|k| del(k)).collect::<Vec<_>>())
+        .unwrap();
+    log.compact().unwrap();
+    let settled = files(dir.path());
+    for _ in 0..3 {
+        assert_eq!(log.compact().unwrap(), 0);
+        assert_eq!(files(dir.path()), settled);
+    }
+    drop(log);
+    let log = Log::open_with(dir.path(), 64 * 1024 * 1024).unwrap();
+    assert_eq!(all(&log).len(), 1);
+}

@@ -67,6 +67,13 @@ pub async fn run(ctx: &Ctx) -> Result<Map<String, Value>, String> {
             ));
         }
     }
+    // One PutEvents that no rule matches: a broker without PutEvents gives an error line here,
+    // instead of a run of failed calls.
+    setup(
+        &mut conn,
+        wire::put_events(&bus, SOURCE, "probe", &[json!({"k": "probe"})]),
+    )
+    .await?;
     let bus: Arc<str> = bus.into();
     let t0 = Instant::now();
     let cpu0 = Snapshot::take(ctx.server_pid);
