@@ -8,6 +8,7 @@
 
 pub(crate) mod envelope;
 mod message;
+mod platform;
 mod policy;
 mod publish;
 mod signing;
@@ -42,6 +43,8 @@ pub const TRACE_PARAM: &str = "AWSTraceHeader";
 struct State {
     topics: BTreeMap<String, Topic>,
     subscriptions: BTreeMap<String, Subscription>,
+    /// Platform applications, endpoints and SMS settings, by ARN.
+    platform: BTreeMap<String, platform::Record>,
 }
 
 /// The SNS service.
@@ -74,6 +77,12 @@ impl Sns {
                 crate::storage::decode_json(RECORD_VERSION, v, "subscription")?;
             s.compile();
             state.subscriptions.insert(s.arn.clone(), s);
+            Ok(())
+        })?;
+        store.scan(&[keys::PLATFORM], &mut |_, v| {
+            let r: platform::Record =
+                crate::storage::decode_json(RECORD_VERSION, v, "platform record")?;
+            state.platform.insert(r.arn().to_string(), r);
             Ok(())
         })?;
         tracing::info!(
@@ -116,7 +125,10 @@ impl Sns {
             "SetSubscriptionAttributes" => self.set_subscription_attributes(caller, p).await,
             "Publish" => self.publish(caller, p).await,
             "PublishBatch" => self.publish_batch(caller, p).await,
-            other => unsupported::call(other, caller, &p),
+            other => match self.platform_call(other, caller, &p).await {
+                Some(answer) => answer,
+                None => unsupported::call(other, caller, &p),
+            },
         }
     }
 
@@ -130,6 +142,7 @@ impl Sns {
         let mut s = self.write();
         s.topics.clear();
         s.subscriptions.clear();
+        s.platform.clear();
         self.fifo.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
