@@ -35,6 +35,9 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 262_144;
 
 const RECORD_VERSION: u8 = 1;
 
+/// The lane suffix of unsubscribe confirmations, which outlive their subscription.
+const UNSUBSCRIBE_LANE_SUFFIX: &str = "#unsubscribe";
+
 /// The parameter the request path fills with the caller's `X-Amzn-Trace-Id` header.
 pub const TRACE_PARAM: &str = "AWSTraceHeader";
 
@@ -137,6 +140,14 @@ impl Sns {
         (path == self.signer.cert_path()).then(|| self.signer.cert_pem.clone())
     }
 
+    /// Whether pending deliveries of `lane` should still go out: a subscription's lane is its
+    /// ARN, and lives as long as the subscription; an unsubscribe confirmation always goes out.
+    pub fn lane_is_live(&self, lane: &str) -> bool {
+        lane.ends_with(UNSUBSCRIBE_LANE_SUFFIX)
+            || !lane.starts_with("arn:aws:sns:")
+            || self.read().subscriptions.contains_key(lane)
+    }
+
     /// Forgets every topic and subscription (the store is cleared by the caller).
     pub fn reset(&self) {
         let mut s = self.write();
@@ -176,6 +187,7 @@ pub(crate) fn invalid(what: impl std::fmt::Display) -> ApiError {
     )
 }
 
+/// `NotFound` (404) with AWS's `<what> does not exist`.
 pub(crate) fn not_found(what: &str) -> ApiError {
     ApiError::new(ErrorCode::NotFound, format!("{what} does not exist"))
 }

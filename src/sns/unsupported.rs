@@ -6,6 +6,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::protocol::Params;
 use serde_json::{Value, json};
 
+/// Answers an SNS action nothing else serves.
 pub(super) fn call(action: &str, _caller: &Caller, _p: &Params) -> ApiResult<Value> {
     match action {
         "GetSMSSandboxAccountStatus" => Ok(json!({"IsInSandbox": true})),

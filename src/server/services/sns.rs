@@ -8,6 +8,7 @@ use crate::error::ApiResult;
 use crate::protocol::{Params, Service, query, xml};
 use serde_json::{Map, Value};
 
+/// The SNS entry.
 pub struct Sns;
 
 /// SNS actions, to tell SNS from SQS when an awsQuery request carries no credential scope.
