@@ -136,7 +136,7 @@ pub async fn run(
     let app = App::open(config).map_err(|e| e.to_string())?;
     app.sqs.start_background();
     app.start_housekeeping();
-    app.delivery.start();
+    app.delivery.start(&|lane| app.sns.lane_is_live(lane));
     tracing::info!(addr = %listener.local_addr().map_err(|e| e.to_string())?, "ferry ready");
     server::serve(app.clone(), listener, shutdown).await;
     app.close();

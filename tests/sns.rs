@@ -279,7 +279,7 @@ fn topics_answer_in_aws_xml() {
     assert_eq!(status, 400);
     assert!(body.contains("Invalid parameter: Duplicated keys are not allowed."));
     // An action SNS does not serve says so.
-    let (status, body) = f.sns(&[("Action", "CreatePlatformApplication")]);
+    let (status, body) = f.sns(&[("Action", "CreateSMSSandboxPhoneNumber")]);
     assert_eq!(status, 400);
     assert!(body.contains("<Code>InvalidAction</Code>"));
 }

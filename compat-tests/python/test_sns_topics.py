@@ -263,3 +263,65 @@ def test_subscribe_errors(sns, new_topic):
     with pytest.raises(ClientError) as e:
         sns.unsubscribe(SubscriptionArn=f"arn:aws:sns:{REGION}:111111111111:random")
     assert e.value.response["Error"]["Message"] == "Invalid parameter: SubscriptionId"
+
+
+def test_platform_applications_and_endpoints_are_stored(sns, sns_unvalidated):
+    name = f"app-{uuid.uuid4().hex[:8]}"
+    app = sns.create_platform_application(
+        Name=name, Platform="ADM", Attributes={"PlatformPrincipal": "p", "PlatformCredential": "c"}
+    )["PlatformApplicationArn"]
+    assert app == f"arn:aws:sns:{REGION}:{ACCOUNT}:app/ADM/{name}"
+    try:
+        assert sns.get_platform_application_attributes(PlatformApplicationArn=app)["Attributes"] == {"Enabled": "true"}
+        sns.set_platform_application_attributes(PlatformApplicationArn=app, Attributes={"SuccessFeedbackSampleRate": "50"})
+        assert sns.get_platform_application_attributes(PlatformApplicationArn=app)["Attributes"] == {
+            "Enabled": "true", "SuccessFeedbackSampleRate": "50"}
+        endpoint = sns.create_platform_endpoint(PlatformApplicationArn=app, Token="token_1")["EndpointArn"]
+        assert endpoint.startswith(f"arn:aws:sns:{REGION}:{ACCOUNT}:endpoint/ADM/{name}/")
+        assert sns.create_platform_endpoint(PlatformApplicationArn=app, Token="token_1")["EndpointArn"] == endpoint
+        assert sns.get_endpoint_attributes(EndpointArn=endpoint)["Attributes"] == {"Enabled": "true", "Token": "token_1"}
+        with pytest.raises(ClientError) as e:
+            sns.create_platform_endpoint(PlatformApplicationArn=app, Token="token_1", Attributes={"Enabled": "false"})
+        assert e.value.response["Error"]["Message"] == (
+            f"Invalid parameter: Token Reason: Endpoint {endpoint} already exists with the same Token, but different attributes.")
+        with pytest.raises(ClientError) as e:
+            sns.set_endpoint_attributes(EndpointArn=endpoint, Attributes={"InvalidKey": "x"})
+        assert e.value.response["Error"]["Message"] == "Invalid parameter: Attributes Reason: Invalid attribute name: InvalidKey"
+        sns.publish(TargetArn=endpoint, Message="accepted, never sent")
+        sns.set_endpoint_attributes(EndpointArn=endpoint, Attributes={"Enabled": "false"})
+        with pytest.raises(ClientError) as e:
+            sns.publish(TargetArn=endpoint, MessageStructure="json", Message=json.dumps({"default": "x"}))
+        assert (error_code(e), e.value.response["Error"]["Message"]) == ("EndpointDisabled", "Endpoint is disabled")
+        listed = sns.list_endpoints_by_platform_application(PlatformApplicationArn=app)["Endpoints"]
+        assert listed == [{"EndpointArn": endpoint, "Attributes": {"Enabled": "false", "Token": "token_1"}}]
+        sns.delete_endpoint(EndpointArn=endpoint)
+        assert sns.list_endpoints_by_platform_application(PlatformApplicationArn=app)["Endpoints"] == []
+    finally:
+        sns.delete_platform_application(PlatformApplicationArn=app)
+    with pytest.raises(ClientError) as e:
+        sns.list_endpoints_by_platform_application(PlatformApplicationArn=app)
+    assert (error_code(e), e.value.response["Error"]["Message"]) == ("NotFound", "PlatformApplication does not exist")
+    with pytest.raises(ClientError) as e:
+        sns.create_platform_application(Name=name, Platform="AAA", Attributes={"PlatformPrincipal": "p", "PlatformCredential": "c"})
+    assert e.value.response["Error"]["Message"] == "Invalid parameter: Platform Reason: AAA is not supported"
+    with pytest.raises(ClientError) as e:
+        sns_unvalidated.create_platform_application(Name=name, Platform="ADM", Attributes={"PlatformPrincipal": "p"})
+    assert e.value.response["Error"]["Message"] == "Invalid parameter: Attributes Reason: PlatformPrincipal attribute provided without PlatformCredential"
+    with pytest.raises(ClientError) as e:
+        sns.get_platform_application_attributes(PlatformApplicationArn="invalid-arn")
+    assert e.value.response["Error"]["Message"] == "Invalid parameter: PlatformApplicationArn Reason: An ARN must have at least 6 elements, not 1"
+
+
+def test_sms_settings(sns):
+    assert sns.get_sms_attributes()["attributes"]["MonthlySpendLimit"] == "1"
+    with pytest.raises(ClientError) as e:
+        sns.set_sms_attributes(attributes={"InvalidAttribute": "x"})
+    assert e.value.response["Error"]["Message"] == "InvalidAttribute is not a valid attribute"
+    with pytest.raises(ClientError) as e:
+        sns.set_sms_attributes(attributes={"DefaultSMSType": "invalid"})
+    assert e.value.response["Error"]["Message"] == "DefaultSMSType is invalid"
+    assert sns.check_if_phone_number_is_opted_out(phoneNumber="+4411111111")["isOptedOut"] is False
+    sns.opt_in_phone_number(phoneNumber="+4411111111")
+    with pytest.raises(ClientError) as e:
+        sns.opt_in_phone_number(phoneNumber="invalid")
+    assert e.value.response["Error"]["Message"] == "Invalid parameter: PhoneNumber Reason: input incorrectly formatted"

@@ -22,7 +22,7 @@ pub use retry::{Backoff, RetryPolicy};
 use crate::clock::Clock;
 use crate::storage::{Durable, Op, Pending, StoreError, StoreResult, keys};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -162,6 +162,8 @@ pub struct Delivery {
     generation: AtomicU64,
     /// Jobs found on disk at open, dispatched by `start`.
     resumed: Mutex<Vec<(u64, Job)>>,
+    /// Lanes whose owner is gone (an unsubscribed subscription): their jobs are dropped.
+    cancelled: Mutex<HashSet<String>>,
     pub counters: Counters,
     me: Weak<Delivery>,
 }
@@ -200,17 +202,44 @@ impl Delivery {
             lanes: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
             resumed: Mutex::new(resumed),
+            cancelled: Mutex::default(),
             counters: Counters::default(),
             me: me.clone(),
         }))
     }
 
-    /// Resumes the deliveries found at open (call from inside the runtime).
-    pub fn start(&self) {
+    /// Resumes the deliveries found at open whose lane is still `live` (call from inside the
+    /// runtime); the others are forgotten.
+    pub fn start(&self, live: &dyn Fn(&str) -> bool) {
         let resumed = std::mem::take(&mut *self.resumed.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut forget = Vec::new();
         for (id, job) in resumed {
-            self.dispatch(id, job);
+            if live(&job.lane) {
+                self.dispatch(id, job);
+            } else {
+                forget.push(Op::Delete(keys::delivery(id)));
+            }
         }
+        self.durable.submit_detached(forget);
+    }
+
+    /// Drops every pending job of `lane`, now and when it would be retried.
+    pub fn cancel(&self, lane: &str) {
+        self.cancelled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(lane.to_string());
+        self.lanes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(lane);
+    }
+
+    fn is_cancelled(&self, lane: &str) -> bool {
+        self.cancelled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(lane)
     }
 
     /// Records `jobs` and hands them to their lanes. Await the result before acknowledging the
@@ -240,6 +269,10 @@ impl Delivery {
     pub fn reset(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.lanes.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.cancelled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     fn dispatch(&self, id: u64, job: Job) {
@@ -276,6 +309,10 @@ impl Delivery {
         loop {
             if !current() {
                 return;
+            }
+            if self.is_cancelled(&job.lane) {
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                break;
             }
             let outcome = self.attempt(&job).await;
             job.attempts += 1;

@@ -260,7 +260,7 @@ async fn pending_deliveries_resume_after_a_restart() {
     let d = Delivery::open(durable.clone(), Clock::new(), q.clone()).unwrap();
     let (_, job) = d.resumed.lock().unwrap()[0].clone();
     assert_eq!((job.message.body.as_str(), job.attempts), ("survives", 1));
-    d.start();
+    d.start(&|_| true);
     until(|| q.received.lock().unwrap().len() == 1).await;
     until(|| pending_records(&durable) == 0).await;
 }
@@ -387,4 +387,53 @@ async fn http_outcomes_are_classified_as_aws_does() {
         d.http.post(&closed, &[], "x").await,
         Outcome::Retry(_)
     ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelled_lanes_stop_and_are_not_resumed() {
+    let store: Arc<dyn crate::storage::Store> = Arc::new(MemoryStore::default());
+    let q = Arc::new(FakeQueues::default());
+    q.failures.lock().unwrap().insert("arn:q1".into(), 100);
+    q.failures.lock().unwrap().insert("arn:q2".into(), 100);
+    let durable = Arc::new(Durable::new(
+        store.clone(),
+        store.clone(),
+        crate::storage::SyncPolicy::default(),
+    ));
+    let d = Delivery::open(durable.clone(), Clock::new(), q.clone()).unwrap();
+    d.submit(vec![job("gone", "arn:q1", "a"), job("kept", "arn:q2", "b")])
+        .wait()
+        .await
+        .unwrap();
+    until(|| q.attempts.lock().unwrap().len() == 2).await;
+    d.cancel("gone");
+    until(|| pending_records(&durable) == 1).await;
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    let tries = |arn: &str| {
+        q.attempts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(a, _)| a == arn)
+            .count()
+    };
+    assert_eq!(tries("arn:q1"), 1, "the cancelled lane was not tried again");
+    assert!(tries("arn:q2") >= 3, "the other lane kept retrying");
+    d.reset();
+    let d = Delivery::open(
+        Arc::new(Durable::new(
+            store.clone(),
+            store,
+            crate::storage::SyncPolicy::default(),
+        )),
+        Clock::new(),
+        q.clone(),
+    )
+    .unwrap();
+    d.start(&|lane| lane != "kept");
+    assert_eq!(
+        pending_records(&d.durable),
+        0,
+        "a lane that is gone is forgotten at start"
+    );
 }

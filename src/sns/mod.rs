@@ -8,6 +8,7 @@
 
 pub(crate) mod envelope;
 mod message;
+mod platform;
 mod policy;
 mod publish;
 mod signing;
@@ -34,6 +35,9 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 262_144;
 
 const RECORD_VERSION: u8 = 1;
 
+/// The lane suffix of unsubscribe confirmations, which outlive their subscription.
+const UNSUBSCRIBE_LANE_SUFFIX: &str = "#unsubscribe";
+
 /// The parameter the request path fills with the caller's `X-Amzn-Trace-Id` header.
 pub const TRACE_PARAM: &str = "AWSTraceHeader";
 
@@ -42,6 +46,8 @@ pub const TRACE_PARAM: &str = "AWSTraceHeader";
 struct State {
     topics: BTreeMap<String, Topic>,
     subscriptions: BTreeMap<String, Subscription>,
+    /// Platform applications, endpoints and SMS settings, by ARN.
+    platform: BTreeMap<String, platform::Record>,
 }
 
 /// The SNS service.
@@ -73,6 +79,12 @@ impl Sns {
                 crate::storage::decode_json(RECORD_VERSION, v, "subscription")?;
             s.compile();
             state.subscriptions.insert(s.arn.clone(), s);
+            Ok(())
+        })?;
+        durable.scan(&[keys::PLATFORM], &mut |_, v| {
+            let r: platform::Record =
+                crate::storage::decode_json(RECORD_VERSION, v, "platform record")?;
+            state.platform.insert(r.arn().to_string(), r);
             Ok(())
         })?;
         tracing::info!(
@@ -115,7 +127,10 @@ impl Sns {
             "SetSubscriptionAttributes" => self.set_subscription_attributes(caller, p).await,
             "Publish" => self.publish(caller, p).await,
             "PublishBatch" => self.publish_batch(caller, p).await,
-            other => unsupported::call(other, caller, &p),
+            other => match self.platform_call(other, caller, &p).await {
+                Some(answer) => answer,
+                None => unsupported::call(other, caller, &p),
+            },
         }
     }
 
@@ -124,11 +139,20 @@ impl Sns {
         (path == self.signer.cert_path()).then(|| self.signer.cert_pem.clone())
     }
 
+    /// Whether pending deliveries of `lane` should still go out: a subscription's lane is its
+    /// ARN, and lives as long as the subscription; an unsubscribe confirmation always goes out.
+    pub fn lane_is_live(&self, lane: &str) -> bool {
+        lane.ends_with(UNSUBSCRIBE_LANE_SUFFIX)
+            || !lane.starts_with("arn:aws:sns:")
+            || self.read().subscriptions.contains_key(lane)
+    }
+
     /// Forgets every topic and subscription (the store is cleared by the caller).
     pub fn reset(&self) {
         let mut s = self.write();
         s.topics.clear();
         s.subscriptions.clear();
+        s.platform.clear();
         self.fifo.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
@@ -162,6 +186,7 @@ pub(crate) fn invalid(what: impl std::fmt::Display) -> ApiError {
     )
 }
 
+/// `NotFound` (404) with AWS's `<what> does not exist`.
 pub(crate) fn not_found(what: &str) -> ApiError {
     ApiError::new(ErrorCode::NotFound, format!("{what} does not exist"))
 }

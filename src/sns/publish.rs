@@ -55,7 +55,10 @@ impl Sns {
                     .resource
                     .starts_with("endpoint/")
                 {
-                    return Err(not_found("Endpoint"));
+                    // Mobile push is accepted (or refused as AWS would) but never sent.
+                    self.check_endpoint_publish(arn)?;
+                    parse_message(&p, "", None, false)?;
+                    return Ok(json!({"MessageId": uuid()}));
                 }
                 arn
             }

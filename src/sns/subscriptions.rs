@@ -253,8 +253,12 @@ impl Sns {
             false,
             "text/plain; charset=UTF-8",
         );
+        let lane = match kind {
+            Kind::UnsubscribeConfirmation => format!("{}{}", s.arn, super::UNSUBSCRIBE_LANE_SUFFIX),
+            _ => s.arn.clone(),
+        };
         Job {
-            lane: s.arn.clone(),
+            lane,
             ordered: false,
             target: Target::Http {
                 url: s.endpoint.clone(),
@@ -338,6 +342,7 @@ impl Sns {
             (Op::Delete(keys::named(keys::SUBSCRIPTION, arn)), job)
         };
         self.persist(vec![op]).await?;
+        self.delivery.cancel(arn);
         if let Some(job) = job {
             let _ = self.delivery.submit(vec![job]).wait().await;
         }

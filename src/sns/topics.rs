@@ -322,13 +322,17 @@ impl Sns {
                 .map(|s| s.arn.clone())
                 .collect();
             let mut ops = vec![Op::Delete(keys::named(keys::TOPIC, arn))];
-            for s in subs {
-                state.subscriptions.remove(&s);
-                ops.push(Op::Delete(keys::named(keys::SUBSCRIPTION, &s)));
+            for s in &subs {
+                state.subscriptions.remove(s);
+                ops.push(Op::Delete(keys::named(keys::SUBSCRIPTION, s)));
             }
-            ops
+            (ops, subs)
         };
+        let (ops, subs) = ops;
         self.persist(ops).await?;
+        for s in subs {
+            self.delivery.cancel(&s);
+        }
         Ok(json!({}))
     }
 

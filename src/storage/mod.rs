@@ -154,6 +154,9 @@ pub mod keys {
     /// `y` + delivery id (big-endian, so a scan yields record order).
     pub const DELIVERY: u8 = b'y';
 
+    /// SNS platform application, platform endpoint or SMS settings: `w` + ARN.
+    pub const PLATFORM: u8 = b'w';
+
     /// SNS's message-signing key and certificate: `g` + name.
     pub const SIGNING_KEY: u8 = b'g';
 

@@ -5,6 +5,7 @@ use crate::App;
 use crate::caller::Caller;
 use crate::protocol::{Params, Protocol, Service};
 
+/// The EventBridge entry.
 pub struct Events;
 
 impl Entry for Events {

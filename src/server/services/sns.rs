@@ -8,6 +8,7 @@ use crate::error::ApiResult;
 use crate::protocol::{Params, Service, query, xml};
 use serde_json::{Map, Value};
 
+/// The SNS entry.
 pub struct Sns;
 
 /// SNS actions, to tell SNS from SQS when an awsQuery request carries no credential scope.
@@ -31,6 +32,29 @@ const ACTIONS: &[&str] = &[
     "ListTagsForResource",
     "AddPermission",
     "RemovePermission",
+    "GetDataProtectionPolicy",
+    "PutDataProtectionPolicy",
+    "CreatePlatformApplication",
+    "GetPlatformApplicationAttributes",
+    "SetPlatformApplicationAttributes",
+    "DeletePlatformApplication",
+    "ListPlatformApplications",
+    "CreatePlatformEndpoint",
+    "GetEndpointAttributes",
+    "SetEndpointAttributes",
+    "DeleteEndpoint",
+    "ListEndpointsByPlatformApplication",
+    "GetSMSAttributes",
+    "SetSMSAttributes",
+    "CheckIfPhoneNumberIsOptedOut",
+    "OptInPhoneNumber",
+    "ListPhoneNumbersOptedOut",
+    "GetSMSSandboxAccountStatus",
+    "CreateSMSSandboxPhoneNumber",
+    "DeleteSMSSandboxPhoneNumber",
+    "VerifySMSSandboxPhoneNumber",
+    "ListSMSSandboxPhoneNumbers",
+    "ListOriginationNumbers",
 ];
 
 /// SNS forms name members as the model does (`Attributes.entry.1.key`,
@@ -38,13 +62,16 @@ const ACTIONS: &[&str] = &[
 /// list so that a repeated key can be refused.
 const QUERY: query::QueryShape = query::QueryShape {
     renames: &[],
-    maps: &["Attributes", "MessageAttributes"],
+    maps: &["Attributes", "MessageAttributes", "attributes"],
 };
 
 /// SNS wraps lists in `member` and maps in `entry`/`key`/`value`.
 const XML: xml::XmlShape = xml::XmlShape {
     lists: &[],
-    maps: &[("Attributes", "entry", "key", "value")],
+    maps: &[
+        ("Attributes", "entry", "key", "value"),
+        ("attributes", "entry", "key", "value"),
+    ],
     wrapped: true,
 };
 

@@ -10,6 +10,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::protocol::{Params, Protocol, Service, query, xml};
 use serde_json::{Map, Value};
 
+/// The SQS entry.
 pub struct Sqs;
 
 /// Actions SQS shares with SNS; a form naming a topic is SNS's.

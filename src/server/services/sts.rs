@@ -5,6 +5,7 @@ use crate::App;
 use crate::caller::Caller;
 use crate::protocol::{Params, Protocol, Service};
 
+/// The STS entry.
 pub struct Sts;
 
 impl Entry for Sts {
