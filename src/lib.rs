@@ -59,6 +59,7 @@ impl App {
         let queues: Arc<dyn delivery::Queues> = sqs.clone();
         let delivery = delivery::Delivery::open(durable.clone(), clock, queues)?;
         let sns = sns::Sns::open(durable.clone(), delivery.clone(), clock)?;
+        events.deliver_through(delivery.clone());
         Ok(Arc::new(App {
             config,
             sqs,

@@ -617,7 +617,7 @@ fn events_resources_over_json_1_1() {
     let (status, err) = events_call(&s, "PutEvents", json!({"Entries": []}));
     assert_eq!(
         (status, err["__type"].as_str()),
-        (400, Some("UnknownOperationException"))
+        (400, Some("ValidationException"))
     );
 }
 

@@ -45,8 +45,14 @@ def test_event_envelope_is_validated(events):
 
 
 def test_unimplemented_eventbridge_action_is_a_clear_error(events):
-    # PutEvents waits for the delivery engine: an accepted event must be delivered.
+    # Replays wait for archives that record events.
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        events.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}])
+        events.start_replay(
+            ReplayName="r",
+            EventSourceArn="arn:aws:events:us-east-1:000000000000:archive/a",
+            EventStartTime=0,
+            EventEndTime=1,
+            Destination={"Arn": "arn:aws:events:us-east-1:000000000000:event-bus/default"},
+        )
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert e.value.response["Error"]["Code"] == "UnknownOperationException"

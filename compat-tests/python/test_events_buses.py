@@ -150,6 +150,12 @@ def test_out_of_scope_and_pending_actions_are_clear_errors(events):
         events.list_partner_event_sources(NamePrefix="aws.partner")
     assert error_code(e) == "OperationDisabledException"
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        events.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}])
+        events.start_replay(
+            ReplayName="r",
+            EventSourceArn="arn:aws:events:us-east-1:000000000000:archive/a",
+            EventStartTime=0,
+            EventEndTime=1,
+            Destination={"Arn": "arn:aws:events:us-east-1:000000000000:event-bus/default"},
+        )
     assert error_code(e) == "UnknownOperationException"
     assert http_status(e) == 400

@@ -7,23 +7,24 @@
 //! - `rules.rs`: rules (pattern and schedule validation), enable/disable, listing.
 //! - `targets.rs`: Put/RemoveTargets, ListTargetsByRule, ListRuleNamesByTarget.
 //! - `connections.rs`: connections and API destinations. `archives.rs`: archives, replays' reads.
-//! - `schedule.rs`, `cron.rs`, `transform.rs`, `envelope.rs`: pure, ready for the delivery
-//!   engine: schedule expressions and when they fire; target input (Input, InputPath,
-//!   InputTransformer); PutEvents entries and their envelope.
+//! - `put.rs`: PutEvents, recording one delivery per matching SQS target in the delivery engine.
+//! - `schedule.rs`, `cron.rs`, `transform.rs`, `envelope.rs`: pure: schedule expressions and
+//!   when they fire; target input (Input, InputPath, InputTransformer); PutEvents entries and
+//!   their envelope.
 //! - `Events::matching`: which enabled rules (one compiled rule set per bus) an event reaches.
 //! - `validate.rs`: AWS's "N validation errors detected" messages.
 //! - tests: `tests.rs` (buses, rules, tags, rebuild), `resources_tests.rs`, `matching_tests.rs`.
 //!
 //! The AWS answers the tests assert (EB-nnn) are listed in `compat-tests/events-aws-facts.md`.
 //!
-//! `PutEvents` and `StartReplay` answer `UnknownOperationException` until the delivery engine
-//! exists: an accepted event must be delivered, so none is accepted that would go nowhere.
+//! `StartReplay` answers `UnknownOperationException` until archives record events.
 
 mod archives;
 mod buses;
 mod connections;
 pub mod cron;
 pub mod envelope;
+mod put;
 mod rules;
 pub mod schedule;
 mod state;
@@ -45,6 +46,8 @@ pub struct Events {
     registry: Mutex<Registry>,
     durable: Arc<Durable>,
     clock: Clock,
+    /// Where PutEvents records its deliveries; `lib.rs` connects it at start.
+    delivery: std::sync::OnceLock<Arc<crate::delivery::Delivery>>,
 }
 
 impl Events {
@@ -55,7 +58,13 @@ impl Events {
             registry: Mutex::new(registry),
             durable,
             clock,
+            delivery: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Connects the delivery engine that PutEvents records into.
+    pub fn deliver_through(&self, delivery: Arc<crate::delivery::Delivery>) {
+        let _ = self.delivery.set(delivery);
     }
 
     /// Forgets every resource (the store is cleared by the caller).
@@ -100,6 +109,7 @@ impl Events {
         let c = caller;
         match action {
             "TestEventPattern" => test_event_pattern(p),
+            "PutEvents" => self.put_events(c, p).await,
             // Buses, policy, tags.
             "CreateEventBus" => self.change(|r, now| buses::create(r, c, &p, now)).await,
             "DescribeEventBus" => self.read(|r, now| buses::describe(r, c, &p, now)),

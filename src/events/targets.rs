@@ -77,6 +77,11 @@ fn check_target(i: usize, t: &Params, checks: &mut Checks) -> ApiResult<()> {
 
 /// The input settings, validated as PutTargets validates them.
 fn check_input(t: &Params) -> ApiResult<()> {
+    input_mode(t).map(|_| ())
+}
+
+/// How a target (as PutTargets stored it) shapes what it receives.
+pub(super) fn input_mode(t: &Params) -> ApiResult<transform::InputMode> {
     let id = t.str("Id")?.unwrap_or("");
     let transformer = match t.get("InputTransformer") {
         None => None,
@@ -96,7 +101,6 @@ fn check_input(t: &Params) -> ApiResult<()> {
         t.str("InputPath")?,
         transformer.as_ref().map(|(m, tpl)| (m, *tpl)),
     )
-    .map(|_| ())
     .map_err(validation)
 }
 

@@ -44,7 +44,7 @@ async fn test_event_pattern_still_answers() {
     assert_eq!(x.code, ErrorCode::InvalidEventPatternException);
     assert_eq!(
         err(&e, "PutEvents", json!({})).await.code,
-        ErrorCode::UnknownOperation
+        ErrorCode::ValidationException
     );
 }
 

@@ -56,7 +56,7 @@ pub struct Sns {
     durable: Arc<Durable>,
     delivery: Arc<Delivery>,
     clock: Clock,
-    signer: Arc<signing::Signer>,
+    signer: signing::LazySigner,
     /// FIFO topics' deduplication and sequence state, by topic ARN.
     fifo: Mutex<HashMap<String, publish::FifoState>>,
 }
@@ -92,7 +92,7 @@ impl Sns {
             subscriptions = state.subscriptions.len(),
             "sns state loaded"
         );
-        let signer = signing::Signer::open(&durable)?;
+        let signer = signing::LazySigner::start(&durable)?;
         Ok(Arc::new(Sns {
             state: RwLock::new(state),
             durable,
@@ -136,7 +136,8 @@ impl Sns {
 
     /// The signing certificate, PEM, when `path` is its `SigningCertURL` path.
     pub fn certificate(&self, path: &str) -> Option<String> {
-        (path == self.signer.cert_path()).then(|| self.signer.cert_pem.clone())
+        let signer = self.signer.get();
+        (path == signer.cert_path()).then(|| signer.cert_pem.clone())
     }
 
     /// Whether pending deliveries of `lane` should still go out: a subscription's lane is its

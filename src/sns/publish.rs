@@ -318,13 +318,14 @@ impl Sns {
                     .entry(text.to_string())
                     .or_insert_with(|| {
                         self.signer
+                            .get()
                             .sign(&signing.version, &envelope.string_to_sign())
                     })
                     .clone();
                 envelope.signature = Some(Signature {
                     version: signing.version.clone(),
                     value,
-                    cert_url: format!("http://{}{}", caller.host, self.signer.cert_path()),
+                    cert_url: format!("http://{}{}", caller.host, self.signer.get().cert_path()),
                 });
             }
             envelope.render()

@@ -36,42 +36,81 @@ struct Stored {
 /// One key per process for volatile stores, so that in-memory servers (and tests) start fast.
 static VOLATILE: OnceLock<Arc<Signer>> = OnceLock::new();
 
-impl Signer {
-    /// Loads the stored key, or creates and stores one.
-    pub fn open(durable: &Durable) -> StoreResult<Arc<Signer>> {
+/// The signer. A stored key is loaded at start; without one (a fresh data directory, as in
+/// every `docker run` of a CI job), generating an RSA key takes a few hundred milliseconds, so it
+/// happens in a background thread rather than before ferry answers, and is stored once made. A
+/// request that needs the key first waits for it (or makes it).
+pub struct LazySigner {
+    cell: Arc<OnceLock<Arc<Signer>>>,
+}
+
+impl LazySigner {
+    pub fn start(durable: &Arc<Durable>) -> StoreResult<LazySigner> {
+        let cell: Arc<OnceLock<Arc<Signer>>> = Arc::default();
         if durable.is_volatile() {
-            let now = crate::clock::Clock::new().now_ms();
-            return Ok(VOLATILE
-                .get_or_init(|| Arc::new(Signer::generate(now)))
-                .clone());
+            if let Some(s) = VOLATILE.get() {
+                let _ = cell.set(s.clone());
+                return Ok(LazySigner { cell });
+            }
+        } else if let Some(s) = Signer::load(durable)? {
+            let _ = cell.set(Arc::new(s));
+            return Ok(LazySigner { cell });
         }
+        // The thread holds no strong reference to the store, so a server that stops meanwhile
+        // releases its files at once.
+        let (warm, store) = (cell.clone(), Arc::downgrade(durable));
+        let spawned = std::thread::Builder::new()
+            .name("ferry-sns-key".into())
+            .spawn(move || {
+                let made = Arc::new(Signer::generate(crate::clock::Clock::new().now_ms()));
+                let used = warm.get_or_init(|| made).clone();
+                match store.upgrade() {
+                    Some(d) if d.is_volatile() => {
+                        let _ = VOLATILE.set(used);
+                    }
+                    Some(d) => d.submit_detached(vec![used.record_op()]),
+                    None => {}
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(%e, "could not prepare the SNS signing key in the background");
+        }
+        Ok(LazySigner { cell })
+    }
+
+    pub fn get(&self) -> &Arc<Signer> {
+        self.cell
+            .get_or_init(|| Arc::new(Signer::generate(crate::clock::Clock::new().now_ms())))
+    }
+}
+
+impl Signer {
+    /// The stored key, if there is a usable one.
+    fn load(durable: &Durable) -> StoreResult<Option<Signer>> {
         let mut found = None;
         durable.scan(&keys::named(keys::SIGNING_KEY, KEY_NAME), &mut |_, v| {
             let s: Stored = crate::storage::decode_json(RECORD_VERSION, v, "signing key")?;
             found = Some(s);
             Ok(())
         })?;
-        if let Some(s) = found
-            && let Some(signer) = Signer::from_stored(&s)
-        {
-            return Ok(Arc::new(signer));
-        }
-        let signer = Signer::generate(crate::clock::Clock::new().now_ms());
+        Ok(found.and_then(|s| Signer::from_stored(&s)))
+    }
+
+    /// The op that stores this key.
+    fn record_op(&self) -> Op {
         let stored = Stored {
             key: base64::engine::general_purpose::STANDARD.encode(
-                signer
-                    .key
+                self.key
                     .to_pkcs8_der()
                     .map(|d| d.as_bytes().to_vec())
                     .unwrap_or_default(),
             ),
-            cert_pem: signer.cert_pem.clone(),
+            cert_pem: self.cert_pem.clone(),
         };
-        durable.submit_detached(vec![Op::Put(
+        Op::Put(
             keys::named(keys::SIGNING_KEY, KEY_NAME),
             crate::storage::encode_json(RECORD_VERSION, &stored),
-        )]);
-        Ok(Arc::new(signer))
+        )
     }
 
     fn from_stored(s: &Stored) -> Option<Signer> {

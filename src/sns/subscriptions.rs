@@ -238,8 +238,8 @@ impl Sns {
         let body = Envelope {
             signature: Some(Signature {
                 version: version.to_string(),
-                value: self.signer.sign(version, &body.string_to_sign()),
-                cert_url: format!("http://{}{}", s.host, self.signer.cert_path()),
+                value: self.signer.get().sign(version, &body.string_to_sign()),
+                cert_url: format!("http://{}{}", s.host, self.signer.get().cert_path()),
             }),
             ..body
         }

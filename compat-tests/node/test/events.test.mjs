@@ -28,7 +28,8 @@ import {
   RemoveTargetsCommand,
   TagResourceCommand,
 } from "@aws-sdk/client-eventbridge";
-import { ACCOUNT, REGION, eventsClient, expectServiceError, uniqueName } from "../lib/ferry.mjs";
+import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { ACCOUNT, REGION, eventsClient, expectServiceError, queueArnFor, sqsClient, uniqueName } from "../lib/ferry.mjs";
 
 const eb = eventsClient();
 after(() => eb.destroy());
@@ -123,9 +124,32 @@ test("connections, API destinations and archives", async () => {
   await eb.send(new DeleteArchiveCommand({ ArchiveName: aname }));
 });
 
-test("PutEvents is refused clearly until events can be delivered", async () => {
-  await expectServiceError(
-    eb.send(new PutEventsCommand({ Entries: [{ Source: "js", DetailType: "t", Detail: "{}" }] })),
-    "UnknownOperationException",
-  );
+test("PutEvents: a matching event reaches an SQS target through InputTransformer", async () => {
+  const sqs = sqsClient();
+  const bus = uniqueName("put-bus");
+  const qname = uniqueName("put-q");
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: qname }));
+  await eb.send(new CreateEventBusCommand({ Name: bus }));
+  await eb.send(new PutRuleCommand({ Name: "r", EventBusName: bus, EventPattern: JSON.stringify({ source: ["js.app"] }) }));
+  await eb.send(new PutTargetsCommand({
+    Rule: "r",
+    EventBusName: bus,
+    Targets: [{
+      Id: "q",
+      Arn: queueArnFor(qname),
+      InputTransformer: { InputPathsMap: { n: "$.detail.n" }, InputTemplate: '{"n": <n>, "rule": "<aws.events.rule-name>"}' },
+    }],
+  }));
+  const put = await eb.send(new PutEventsCommand({
+    Entries: [{ Source: "js.app", DetailType: "t", Detail: JSON.stringify({ n: 5 }), EventBusName: bus }],
+  }));
+  assert.equal(put.FailedEntryCount, 0);
+  assert.equal(put.Entries.length, 1);
+  const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 5 }));
+  assert.deepEqual(JSON.parse(got.Messages[0].Body), { n: 5, rule: "r" });
+  await eb.send(new RemoveTargetsCommand({ Rule: "r", EventBusName: bus, Ids: ["q"] }));
+  await eb.send(new DeleteRuleCommand({ Name: "r", EventBusName: bus }));
+  await eb.send(new DeleteEventBusCommand({ Name: bus }));
+  await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+  sqs.destroy();
 });
