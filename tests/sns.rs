@@ -3,86 +3,30 @@
 //! servers on 127.0.0.1 (confirmation, notification headers, retries, dead-lettering), and pending
 //! deliveries that survive a restart on a real sled directory.
 
+#[path = "support/server.rs"]
+mod server;
+
 use ferry::Config;
 use serde_json::{Value, json};
+use server::Server;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
 
-struct Ferry {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    done: Option<std::thread::JoinHandle<()>>,
-}
+type Ferry = Server;
 
-impl Ferry {
-    fn start(config: Config) -> Ferry {
-        let (tx, rx) = oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                ferry::run(config, listener, async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        Ferry {
-            addr: addr_rx.recv().unwrap(),
-            stop: Some(tx),
-            done: Some(done),
-        }
-    }
-
-    fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(done) = self.done.take() {
-            done.join().unwrap();
-        }
-    }
-
-    /// One request; returns (status, body).
-    fn request(
+impl Server {
+    /// One request; returns (status, body as text).
+    fn text_request(
         &self,
         method: &str,
         path: &str,
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> (u16, String) {
-        let mut s = TcpStream::connect(self.addr).unwrap();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            self.addr,
-            body.len()
-        );
-        for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str("\r\n");
-        s.write_all(head.as_bytes()).unwrap();
-        s.write_all(body).unwrap();
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).unwrap();
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        (status, body.to_string())
+        let (status, _, body) = self.request(method, path, headers, body);
+        (status, String::from_utf8_lossy(&body).into_owned())
     }
 
     /// An awsQuery SNS request signed for region us-east-1 (only the credential scope matters).
@@ -91,7 +35,7 @@ impl Ferry {
             .append_pair("Version", "2010-03-31")
             .extend_pairs(pairs)
             .finish();
-        self.request(
+        self.text_request(
             "POST",
             "/",
             &[
@@ -104,7 +48,7 @@ impl Ferry {
 
     fn sqs(&self, action: &str, body: Value) -> Value {
         let target = format!("AmazonSQS.{action}");
-        let (_, out) = self.request(
+        let (_, out) = self.text_request(
             "POST",
             "/",
             &[
@@ -146,12 +90,6 @@ impl Ferry {
             }
         }
         got
-    }
-}
-
-impl Drop for Ferry {
-    fn drop(&mut self) {
-        self.shutdown();
     }
 }
 
@@ -388,7 +326,7 @@ fn publish_fans_out_to_queues_as_envelope_raw_and_filtered() {
     // The certificate is served where SigningCertURL says.
     let cert_url = env["SigningCertURL"].as_str().unwrap();
     let cert_path = &cert_url[cert_url.find("/SimpleNotificationService-").unwrap()..];
-    let (status, pem) = f.request("GET", cert_path, &[], b"");
+    let (status, pem) = f.text_request("GET", cert_path, &[], b"");
     assert_eq!(status, 200);
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
     assert!(
@@ -588,12 +526,12 @@ fn http_subscriptions_confirm_then_receive_notifications() {
     // Following SubscribeURL, as an endpoint would, with no credentials.
     let subscribe_url = confirmation["SubscribeURL"].as_str().unwrap();
     let path = &subscribe_url[subscribe_url.find("/?").unwrap()..];
-    let (status, body) = f.request("GET", path, &[], b"");
+    let (status, body) = f.text_request("GET", path, &[], b"");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("<ConfirmSubscriptionResponse"), "{body}");
     let sub = xml_field(&body, "SubscriptionArn");
     assert!(sub.starts_with(&format!("{t}:")));
-    let (status, _) = f.request("GET", path, &[], b"");
+    let (status, _) = f.text_request("GET", path, &[], b"");
     assert_eq!(status, 200, "confirming again is idempotent");
 
     let (_, body) = f.sns(&[
@@ -850,7 +788,7 @@ fn the_publishers_trace_header_reaches_the_queue() {
             ("Message", "m"),
         ])
         .finish();
-    let (status, body) = f.request(
+    let (status, body) = f.text_request(
         "POST",
         "/",
         &[

@@ -42,17 +42,3 @@ def test_event_envelope_is_validated(events):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         events.test_event_pattern(EventPattern='{"source":["a"]}', Event='{"source":"a"}')
     assert e.value.response["Error"]["Code"] == "ValidationException"
-
-
-def test_unimplemented_eventbridge_action_is_a_clear_error(events):
-    # Replays wait for archives that record events.
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        events.start_replay(
-            ReplayName="r",
-            EventSourceArn="arn:aws:events:us-east-1:000000000000:archive/a",
-            EventStartTime=0,
-            EventEndTime=1,
-            Destination={"Arn": "arn:aws:events:us-east-1:000000000000:event-bus/default"},
-        )
-    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert e.value.response["Error"]["Code"] == "UnknownOperationException"
