@@ -171,3 +171,72 @@ def test_default_bus_and_request_limits(events, sqs):
     finally:
         events.remove_targets(Rule=rule, Ids=["q"])
         events.delete_rule(Name=rule)
+
+
+def _through_put_events(case):
+    """A recorded case that PutEvents can replay as it was recorded: the pattern looks only at
+    fields a PutEvents entry sets (source, detail-type, detail, resources), and the event has them."""
+    if case["expect"] not in ("match", "no-match"):
+        return False
+    pattern = case["pattern"] if isinstance(case["pattern"], dict) else json.loads(case["pattern"])
+    event = case["event"] if isinstance(case["event"], dict) else json.loads(case["event"])
+    if not set(pattern) <= {"source", "detail-type", "detail", "resources"}:
+        return False
+    return (
+        isinstance(event.get("source"), str)
+        and event["source"] != ""
+        and isinstance(event.get("detail-type"), str)
+        and event["detail-type"] != ""
+        and isinstance(event.get("detail"), dict)
+        and all(isinstance(r, str) for r in event.get("resources", []))
+    )
+
+
+def test_recorded_pattern_cases_through_put_events_into_a_queue(events, sqs):
+    """The AWS-recorded TestEventPattern cases (tests/data/event-patterns.json) that PutEvents can
+    replay: each gets a bus with one rule, whose SQS target names the case; only the cases AWS
+    recorded as matching may arrive, and all of them must."""
+    from test_event_patterns import CASES
+
+    cases = [c for c in CASES if _through_put_events(c)]
+    assert len(cases) >= 30
+    url, arn = queue(sqs, unique("put-cases"))
+    buses = []
+    try:
+        for i, case in enumerate(cases):
+            bus = unique(f"case{i}")
+            buses.append(bus)
+            events.create_event_bus(Name=bus)
+            pattern = case["pattern"] if isinstance(case["pattern"], str) else json.dumps(case["pattern"])
+            events.put_rule(Name="r", EventBusName=bus, EventPattern=pattern)
+            events.put_targets(
+                Rule="r", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn, "Input": json.dumps({"case": case["name"]})}]
+            )
+            event = case["event"] if isinstance(case["event"], dict) else json.loads(case["event"])
+            r = events.put_events(
+                Entries=[
+                    {
+                        "Source": event["source"],
+                        "DetailType": event["detail-type"],
+                        "Detail": json.dumps(event["detail"]),
+                        "Resources": event.get("resources", []),
+                        "EventBusName": bus,
+                    }
+                ]
+            )
+            assert r["FailedEntryCount"] == 0, (case["name"], r)
+        want = sorted(c["name"] for c in cases if c["expect"] == "match")
+        got = []
+        empty = 0
+        while empty < 2:
+            msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            empty = 0 if msgs else empty + 1
+            for m in msgs:
+                got.append(json.loads(m["Body"])["case"])
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        assert sorted(got) == want
+    finally:
+        for bus in buses:
+            events.remove_targets(Rule="r", EventBusName=bus, Ids=["q"])
+            events.delete_rule(Name="r", EventBusName=bus)
+            events.delete_event_bus(Name=bus)
