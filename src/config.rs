@@ -66,6 +66,15 @@ impl Config {
         }
     }
 
+    /// The same defaults with state under `dir` (tests that restart on a real data directory).
+    pub fn on_disk(dir: &std::path::Path) -> Self {
+        Config {
+            in_memory: false,
+            data_dir: dir.to_path_buf(),
+            ..Config::in_memory()
+        }
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         if self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!(

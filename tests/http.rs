@@ -374,11 +374,7 @@ fn events_test_event_pattern_over_json_1_1() {
 #[test]
 fn state_survives_restart_on_sled() {
     let dir = tempfile::tempdir().unwrap();
-    let config = || Config {
-        in_memory: false,
-        data_dir: dir.path().to_path_buf(),
-        ..Config::in_memory()
-    };
+    let config = || Config::on_disk(dir.path());
     let s = Server::start(config());
     let (_, _, out) = s.json("CreateQueue", json!({"QueueName": "keep", "Attributes": {"VisibilityTimeout": "100"}, "tags": {"k": "v"}}));
     let url = out["QueueUrl"].as_str().unwrap().to_string();
@@ -530,11 +526,7 @@ fn events_resources_over_json_1_1() {
 #[test]
 fn events_state_survives_restart_on_sled() {
     let dir = tempfile::tempdir().unwrap();
-    let config = || Config {
-        in_memory: false,
-        data_dir: dir.path().to_path_buf(),
-        ..Config::in_memory()
-    };
+    let config = || Config::on_disk(dir.path());
     let s = Server::start(config());
     events_call(
         &s,

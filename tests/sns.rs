@@ -697,11 +697,7 @@ fn failing_http_endpoints_are_retried_then_dead_lettered() {
 #[test]
 fn pending_deliveries_survive_a_restart_on_sled() {
     let dir = tempfile::tempdir().unwrap();
-    let config = || Config {
-        in_memory: false,
-        data_dir: dir.path().to_path_buf(),
-        ..Config::in_memory()
-    };
+    let config = || Config::on_disk(dir.path());
     // An endpoint that is down: bind a port, then close it, so connections are refused.
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -444,11 +444,7 @@ async fn redrive_keeps_group_order_and_needs_a_fifo_dlq() {
 #[tokio::test]
 async fn dedup_and_sequence_survive_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let config = || Config {
-        in_memory: false,
-        data_dir: dir.path().to_path_buf(),
-        ..Config::in_memory()
-    };
+    let config = || Config::on_disk(dir.path());
     let (first, url) = {
         let app = App::open(config()).unwrap();
         let url = fifo(&app, "p.fifo", json!({})).await;

@@ -488,14 +488,6 @@ async fn reset_stops_and_forgets_tasks() {
     assert!(tasks(&app, "dlq", 10).await.is_empty());
 }
 
-fn sled_config(dir: &std::path::Path) -> Config {
-    Config {
-        in_memory: false,
-        data_dir: dir.to_path_buf(),
-        ..Config::in_memory()
-    }
-}
-
 /// Shuts an app down as `run` does and waits until its store is released.
 async fn shut(app: Arc<App>) {
     app.begin_shutdown();
@@ -514,7 +506,7 @@ async fn shut(app: Arc<App>) {
 #[tokio::test(start_paused = true)]
 async fn running_task_resumes_after_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let app = App::open(sled_config(dir.path())).unwrap();
+    let app = App::open(Config::on_disk(dir.path())).unwrap();
     let dlq = queue(&app, "dlq", json!({})).await;
     let a = source(&app, "a", "dlq").await;
     let all: Vec<String> = (0..20).map(|i| format!("m{i:02}")).collect();
@@ -531,7 +523,7 @@ async fn running_task_resumes_after_restart() {
     assert_eq!(before["ApproximateNumberOfMessagesMoved"], 5);
     shut(app).await;
 
-    let app = App::open(sled_config(dir.path())).unwrap();
+    let app = App::open(Config::on_disk(dir.path())).unwrap();
     let t = latest(&app, "dlq").await;
     assert_eq!(t["Status"], "RUNNING");
     assert_eq!(
@@ -565,7 +557,7 @@ async fn running_task_resumes_after_restart() {
 #[tokio::test(start_paused = true)]
 async fn cancel_during_shutdown_finishes_as_cancelled_after_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let app = App::open(sled_config(dir.path())).unwrap();
+    let app = App::open(Config::on_disk(dir.path())).unwrap();
     let dlq = queue(&app, "dlq", json!({})).await;
     source(&app, "a", "dlq").await;
     queue(&app, "dest", json!({})).await;
@@ -582,7 +574,7 @@ async fn cancel_during_shutdown_finishes_as_cancelled_after_restart() {
     assert_eq!(latest(&app, "dlq").await["Status"], "CANCELLING");
     shut(app).await;
 
-    let app = App::open(sled_config(dir.path())).unwrap();
+    let app = App::open(Config::on_disk(dir.path())).unwrap();
     assert_eq!(latest(&app, "dlq").await["Status"], "CANCELLING");
     app.sqs.start_background();
     let t = latest(&app, "dlq").await;

@@ -86,6 +86,26 @@ def sqs_unvalidated():
 
 
 @pytest.fixture(scope="session")
+def sns():
+    return make_client("sns")
+
+
+@pytest.fixture
+def new_topic(sns):
+    """Makes topics (`new_topic(suffix, **create_topic_args)` returns the ARN), deleted afterwards."""
+    created = []
+
+    def make(suffix="", **kwargs):
+        arn = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:12]}{suffix}", **kwargs)["TopicArn"]
+        created.append(arn)
+        return arn
+
+    yield make
+    for arn in created:
+        sns.delete_topic(TopicArn=arn)
+
+
+@pytest.fixture(scope="session")
 def protocol(sqs):
     return sqs.meta.service_model.protocol
 

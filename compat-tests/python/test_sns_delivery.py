@@ -8,7 +8,6 @@ import http.server
 import json
 import threading
 import time
-import uuid
 from urllib.parse import urlparse
 
 import pytest
@@ -16,25 +15,6 @@ import requests
 from botocore.exceptions import ClientError
 
 from conftest import ENDPOINT, error_code, make_client, name_of, queue_arn_for
-
-
-@pytest.fixture(scope="session")
-def sns():
-    return make_client("sns")
-
-
-@pytest.fixture
-def topic(sns):
-    created = []
-
-    def make(suffix="", **kwargs):
-        arn = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:12]}{suffix}", **kwargs)["TopicArn"]
-        created.append(arn)
-        return arn
-
-    yield make
-    for arn in created:
-        sns.delete_topic(TopicArn=arn)
 
 
 def subscribed_queue(sns, sqs, new_queue, topic_arn, suffix="", queue_attributes=None, **attributes):
@@ -57,8 +37,8 @@ def drain(sqs, url, want, timeout=5.0):
     return got
 
 
-def test_envelope_to_sqs_as_aws_writes_it(sns, sqs, topic, new_queue):
-    arn = topic()
+def test_envelope_to_sqs_as_aws_writes_it(sns, sqs, new_topic, new_queue):
+    arn = new_topic()
     url, sub = subscribed_queue(sns, sqs, new_queue, arn)
     text = 'ö§a1"_!?,. £$-'
     mid = sns.publish(TopicArn=arn, Message=text, Subject="subject",
@@ -81,8 +61,8 @@ def test_envelope_to_sqs_as_aws_writes_it(sns, sqs, topic, new_queue):
     assert env["Timestamp"].endswith("Z") and len(env["Timestamp"]) == 24
 
 
-def test_raw_delivery_carries_attributes(sns, sqs, topic, new_queue):
-    arn = topic()
+def test_raw_delivery_carries_attributes(sns, sqs, new_topic, new_queue):
+    arn = new_topic()
     url, sub = subscribed_queue(sns, sqs, new_queue, arn, RawMessageDelivery="true")
     sns.publish(TopicArn=arn, Message="raw text", Subject="dropped",
                 MessageAttributes={"attr1": {"DataType": "Number", "StringValue": "99.12"},
@@ -97,8 +77,8 @@ def test_raw_delivery_carries_attributes(sns, sqs, topic, new_queue):
     assert json.loads(m["Body"])["Message"] == "now wrapped"
 
 
-def test_message_structure_json_per_protocol(sns, sqs, topic, new_queue):
-    arn = topic()
+def test_message_structure_json_per_protocol(sns, sqs, new_topic, new_queue):
+    arn = new_topic()
     url, _ = subscribed_queue(sns, sqs, new_queue, arn, RawMessageDelivery="true")
     sns.publish(TopicArn=arn, MessageStructure="json", Message=json.dumps({"default": "d", "sqs": "test sqs"}))
     sns.publish(TopicArn=arn, MessageStructure="json", Message=json.dumps({"default": "fallback", "sqs": {"o": 1}}))
@@ -131,8 +111,8 @@ FILTER_CASES = [
 
 
 @pytest.mark.parametrize("scope,policy,yes,no", FILTER_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(FILTER_CASES)])
-def test_filter_policies(sns, sqs, topic, new_queue, scope, policy, yes, no):
-    arn = topic()
+def test_filter_policies(sns, sqs, new_topic, new_queue, scope, policy, yes, no):
+    arn = new_topic()
     url, _ = subscribed_queue(sns, sqs, new_queue, arn, RawMessageDelivery="true",
                               FilterPolicy=json.dumps(policy), FilterPolicyScope=scope)
     expected = []
@@ -149,8 +129,8 @@ def test_filter_policies(sns, sqs, topic, new_queue, scope, policy, yes, no):
     assert sorted(m["Body"] for m in got) == sorted(expected)
 
 
-def test_publish_batch_results_and_errors(sns, sqs, topic, new_queue):
-    arn = topic()
+def test_publish_batch_results_and_errors(sns, sqs, new_topic, new_queue):
+    arn = new_topic()
     url, _ = subscribed_queue(sns, sqs, new_queue, arn, RawMessageDelivery="true")
     out = sns.publish_batch(TopicArn=arn, PublishBatchRequestEntries=[{"Id": "a", "Message": "1"}, {"Id": "valid-message_123", "Message": "2"}])
     assert [s["Id"] for s in out["Successful"]] == ["a", "valid-message_123"] and out["Failed"] == []
@@ -166,8 +146,8 @@ def test_publish_batch_results_and_errors(sns, sqs, topic, new_queue):
     assert error_code(e) == "TooManyEntriesInBatchRequest"
 
 
-def test_publish_validation(sns, topic):
-    arn = topic()
+def test_publish_validation(sns, new_topic):
+    arn = new_topic()
     with pytest.raises(ClientError) as e:
         sns.publish(TopicArn=arn, Message="")
     assert e.value.response["Error"]["Message"] == "Invalid parameter: Empty message"
@@ -175,7 +155,7 @@ def test_publish_validation(sns, topic):
         sns.publish(TopicArn=arn, Message="x" * 262_133, MessageAttributes={"attr1": {"DataType": "Number", "StringValue": "1"}})
     assert e.value.response["Error"]["Message"] == "Invalid parameter: Message too long"
     sns.publish(TopicArn=arn, Message="x" * 262_132, MessageAttributes={"attr1": {"DataType": "Number", "StringValue": "1"}})
-    large = topic(Attributes={"MaximumMessageSize": "1048576"})  # AWS's topic attribute, up to 1 MiB
+    large = new_topic(Attributes={"MaximumMessageSize": "1048576"})  # AWS's topic attribute, up to 1 MiB
     sns.publish(TopicArn=large, Message="x" * 300_000)
     with pytest.raises(ClientError) as e:
         sns.publish(TopicArn=arn, Message="m", MessageAttributes={"attr1": {"DataType": "InvalidType", "StringValue": "v"}})
@@ -188,8 +168,8 @@ def test_publish_validation(sns, topic):
     assert e.value.response["Error"]["Message"] == "Invalid parameter: TopicArn"
 
 
-def test_fifo_topic_to_fifo_and_standard_queues(sns, sqs, topic, new_queue):
-    arn = topic(".fifo", Attributes={"FifoTopic": "true", "ContentBasedDeduplication": "true"})
+def test_fifo_topic_to_fifo_and_standard_queues(sns, sqs, new_topic, new_queue):
+    arn = new_topic(".fifo", Attributes={"FifoTopic": "true", "ContentBasedDeduplication": "true"})
     fifo_url, _ = subscribed_queue(sns, sqs, new_queue, arn, ".fifo", {"FifoQueue": "true"}, RawMessageDelivery="true")
     std_url, _ = subscribed_queue(sns, sqs, new_queue, arn)
     seqs = []
@@ -205,7 +185,7 @@ def test_fifo_topic_to_fifo_and_standard_queues(sns, sqs, topic, new_queue):
     assert list(envelopes[0])[:3] == ["Type", "MessageId", "SequenceNumber"]
     assert "Signature" not in envelopes[0]
     with pytest.raises(ClientError) as e:
-        sns.publish(TopicArn=topic(".fifo", Attributes={"FifoTopic": "true"}), Message="m", MessageGroupId="g")
+        sns.publish(TopicArn=new_topic(".fifo", Attributes={"FifoTopic": "true"}), Message="m", MessageGroupId="g")
     assert e.value.response["Error"]["Message"] == "Invalid parameter: The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
 
 
@@ -257,8 +237,8 @@ def endpoint():
         e.close()
 
 
-def test_http_confirmation_and_notifications(sns, topic, endpoint):
-    arn = topic()
+def test_http_confirmation_and_notifications(sns, new_topic, endpoint):
+    arn = new_topic()
     ep = endpoint()
     assert sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=ep.url)["SubscriptionArn"] == "pending confirmation"
     headers, body = ep.wait(1)[0]
@@ -279,8 +259,8 @@ def test_http_confirmation_and_notifications(sns, topic, endpoint):
     assert json.loads(body)["Message"] == "hello"
 
 
-def test_http_retries_then_dead_letter_queue(sns, sqs, topic, endpoint, new_queue):
-    arn = topic()
+def test_http_retries_then_dead_letter_queue(sns, sqs, new_topic, endpoint, new_queue):
+    arn = new_topic()
     dlq = new_queue()
     ep = endpoint([200, 500, 500])  # confirmation ok, then two failures, then success
     sns.subscribe(
@@ -336,8 +316,8 @@ def _string_to_sign(msg):
 
 
 @pytest.mark.parametrize("version,digest", [("1", "SHA-1"), ("2", "SHA-256")])
-def test_signatures_verify_against_the_served_certificate(sns, sqs, topic, new_queue, endpoint, version, digest):
-    arn = topic(Attributes={"SignatureVersion": version})
+def test_signatures_verify_against_the_served_certificate(sns, sqs, new_topic, new_queue, endpoint, version, digest):
+    arn = new_topic(Attributes={"SignatureVersion": version})
     url, _ = subscribed_queue(sns, sqs, new_queue, arn)
     ep = endpoint()
     sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=ep.url)

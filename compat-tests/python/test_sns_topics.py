@@ -12,27 +12,8 @@ from conftest import ACCOUNT, REGION, error_code, http_status, make_client, queu
 
 
 @pytest.fixture(scope="session")
-def sns():
-    return make_client("sns")
-
-
-@pytest.fixture(scope="session")
 def sns_unvalidated():
     return make_client("sns", validate=False)
-
-
-@pytest.fixture
-def new_topic(sns):
-    created = []
-
-    def make(suffix="", **kwargs):
-        arn = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:12]}{suffix}", **kwargs)["TopicArn"]
-        created.append(arn)
-        return arn
-
-    yield make
-    for arn in created:
-        sns.delete_topic(TopicArn=arn)
 
 
 DEFAULT_EFFECTIVE = {

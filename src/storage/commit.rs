@@ -224,20 +224,6 @@ impl Durable {
         self.hot.is_volatile()
     }
 
-    /// Bytes on disk (log and sled), for reports.
-    pub fn size_on_disk(&self) -> Option<u64> {
-        let hot = self.hot.size_on_disk();
-        let cold = if Arc::ptr_eq(&self.hot, &self.resources) {
-            None
-        } else {
-            self.resources.size_on_disk()
-        };
-        match (hot, cold) {
-            (None, None) => None,
-            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-        }
-    }
-
     /// Writes and syncs everything submitted so far, then stops the threads. Idempotent.
     pub fn shutdown(&self) {
         self.closed.store(true, Ordering::SeqCst);

@@ -126,14 +126,17 @@ impl Inner {
         if let Some(s) = self.segments.get_mut(&loc.seg) {
             s.live += loc.size(key.len());
         }
-        let old = self.index.get(key).copied();
-        loc.first = old.map_or(loc.seg, |o| o.first.min(loc.seg));
-        match self.index.get_mut(key) {
-            Some(slot) => *slot = loc,
-            None => {
-                self.index.insert(key.into(), loc);
+        let old = match self.index.get_mut(key) {
+            Some(slot) => {
+                loc.first = slot.first.min(loc.seg);
+                Some(std::mem::replace(slot, loc))
             }
-        }
+            None => {
+                loc.first = loc.seg;
+                self.index.insert(key.into(), loc);
+                None
+            }
+        };
         if let Some(old) = old {
             self.forget(old, key.len());
         }
@@ -424,11 +427,6 @@ impl Log {
     /// One compaction pass (see `compact.rs`); returns the number of segments reclaimed.
     pub fn compact(&self) -> StoreResult<usize> {
         compact::run(self)
-    }
-
-    /// The directory the segments live in.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 }
 

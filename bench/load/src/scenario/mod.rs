@@ -404,6 +404,36 @@ async fn drain(
     total
 }
 
+/// One worker of a scenario whose only work is one kind of call (sqs-send, raw).
+#[derive(Default)]
+struct Caller {
+    calls: Tally,
+    lat: Latencies,
+    last_end: Duration,
+    connects: u64,
+}
+
+/// The line of such a scenario: every successful call is one message.
+fn calls_line(out: Vec<Caller>, cpu: (Option<f64>, Option<f64>, Option<f64>)) -> Line {
+    let mut calls = Tally::default();
+    for s in &out {
+        calls.add(&s.calls);
+    }
+    Line {
+        seconds: secs(out.iter().map(|s| s.last_end).max().unwrap_or_default()),
+        ops: calls.ok,
+        msgs: calls.ok,
+        msgs_per_s: None,
+        connects: out.iter().map(|s| s.connects).sum(),
+        latency: merge_lat(out.into_iter().map(|s| s.lat)).summary(),
+        calls,
+        other_errors: 0,
+        lost: None,
+        duplicates: None,
+        cpu,
+    }
+}
+
 /// The parts of a JSON line every scenario has.
 struct Line {
     seconds: f64,

@@ -4,13 +4,6 @@ use super::*;
 use crate::body;
 use crate::cpu::Snapshot;
 
-struct Sender {
-    calls: Tally,
-    lat: Latencies,
-    last_end: Duration,
-    connects: u64,
-}
-
 pub async fn run(ctx: &Ctx) -> Result<Map<String, Value>, String> {
     let (url, _) = create_queue(ctx, &mut ctx.conn(), &ctx.name("send")).await?;
     let url: Arc<str> = url.into();
@@ -21,12 +14,7 @@ pub async fn run(ctx: &Ctx) -> Result<Map<String, Value>, String> {
         let url = url.clone();
         async move {
             let (p, size) = (ctx.settings.protocol, ctx.settings.size);
-            let mut s = Sender {
-                calls: Tally::default(),
-                lat: Latencies::default(),
-                last_end: Duration::ZERO,
-                connects: 0,
-            };
+            let mut s = Caller::default();
             let mut seq = 0;
             while Instant::now() < deadline {
                 let text = body::make(w as u16, seq, us_since(t0), size);
@@ -48,25 +36,5 @@ pub async fn run(ctx: &Ctx) -> Result<Map<String, Value>, String> {
     })
     .await;
     let cpu = cpu0.percent_until(&Snapshot::take(ctx.server_pid));
-    let mut calls = Tally::default();
-    for s in &out {
-        calls.add(&s.calls);
-    }
-    let seconds = secs(out.iter().map(|s| s.last_end).max().unwrap_or_default());
-    let connects = out.iter().map(|s| s.connects).sum();
-    let latency = merge_lat(out.into_iter().map(|s| s.lat)).summary();
-    let line = Line {
-        seconds,
-        ops: calls.ok,
-        msgs: calls.ok,
-        msgs_per_s: None,
-        latency,
-        calls,
-        other_errors: 0,
-        lost: None,
-        duplicates: None,
-        connects,
-        cpu,
-    };
-    Ok(line.render(ctx, Scenario::SqsSend, vec![]))
+    Ok(calls_line(out, cpu).render(ctx, Scenario::SqsSend, vec![]))
 }
