@@ -5,6 +5,7 @@
 //! `RetryPolicy` (AWS's defaults: 185 retries, 24 hours) and `DeadLetterConfig`. Targets of other
 //! kinds are stored and listed but not yet delivered to.
 
+use super::envelope::Accepted;
 use super::{Events, Matched, envelope, targets, transform, uuid};
 use crate::caller::Caller;
 use crate::delivery::{Job, QueueMessage, RetryPolicy, Target};
@@ -41,21 +42,8 @@ impl Events {
                     results.push(json!({"ErrorCode": e.code, "ErrorMessage": e.message}));
                 }
                 Ok(accepted) => {
-                    let bus = &accepted.bus;
                     let trace = entry.get("TraceHeader").and_then(Value::as_str);
-                    for rule in self.matching(&bus.account, &bus.region, &bus.name, &accepted.event)
-                    {
-                        for target in &rule.targets {
-                            jobs.extend(job_for(
-                                &rule,
-                                target,
-                                &accepted.event,
-                                &id,
-                                &ingestion,
-                                trace,
-                            ));
-                        }
-                    }
+                    jobs.extend(self.route(&accepted, &id, &ingestion, trace));
                     results.push(json!({"EventId": id}));
                 }
             }
@@ -66,6 +54,33 @@ impl Events {
             .await
             .map_err(|e| ApiError::internal("events: recording deliveries failed", e))?;
         Ok(json!({"FailedEntryCount": failed, "Entries": results}))
+    }
+
+    /// The deliveries one accepted event causes on its bus: one job per target of every enabled
+    /// rule it matches (and that ferry delivers to). PutEvents, schedules, replays and bus
+    /// targets all enter a bus here.
+    pub(super) fn route(
+        &self,
+        accepted: &Accepted,
+        event_id: &str,
+        ingestion: &str,
+        trace: Option<&str>,
+    ) -> Vec<Job> {
+        let bus = &accepted.bus;
+        let mut jobs = Vec::new();
+        for rule in self.matching(&bus.account, &bus.region, &bus.name, &accepted.event) {
+            for target in &rule.targets {
+                jobs.extend(job_for(
+                    &rule,
+                    target,
+                    &accepted.event,
+                    event_id,
+                    ingestion,
+                    trace,
+                ));
+            }
+        }
+        jobs
     }
 }
 
