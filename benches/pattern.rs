@@ -4,7 +4,7 @@
 //! event-ruler's citylots benchmark), wrapped in an EventBridge envelope. For each kind of rule
 //! (exact, prefix, numeric, anything-but, wildcard, `$or`) we compile 1, 100, 1,000 and 10,000
 //! rules into one `RuleSet` and measure events matched per second on one thread. About half of the
-//! events match some rule. Run with `cargo bench --bench pattern`.
+//! events match some rule. `parse/hostile-wildcard`: what the "too complex" check costs. Run with `cargo bench --bench pattern`.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -132,5 +132,28 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// What a hostile wildcard pattern costs PutRule: the "too complex" check's search is bounded,
+/// whatever the pattern's length.
+fn hostile(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parse/hostile-wildcard");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(Duration::from_secs(2));
+    let distinct: String = (0..200u8)
+        .map(|i| format!("*{}", (b'a' + i % 26) as char))
+        .collect();
+    for (name, w) in [
+        ("star-a-x600", "*a".repeat(600)),
+        ("distinct-x200", distinct),
+    ] {
+        let pattern = format!(r#"{{"detail":{{"f":[{{"wildcard":"{w}"}}]}}}}"#);
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(Pattern::parse(black_box(&pattern), Dialect::EventBridge).is_err()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, hostile);
 criterion_main!(benches);

@@ -71,14 +71,21 @@ pub enum QueueError {
     Unavailable(String),
 }
 
+/// A send that is in its queue and on its way to the store; it is complete (durable) when this
+/// resolves.
+pub type Pushed<'a> = Pin<Box<dyn Future<Output = Result<(), QueueError>> + Send + 'a>>;
+
 /// Ferry's own queues, as the engine sees them.
 pub trait Queues: Send + Sync + 'static {
+    /// Puts `message` on the queue named by `queue_arn` before returning, so that pushes made in
+    /// a row (under the caller's lock) arrive in that order; await the result before counting the
+    /// message as delivered.
+    fn push(&self, queue_arn: &str, message: QueueMessage) -> Result<Pushed<'_>, QueueError>;
+
     /// Sends `message` to the queue named by `queue_arn`.
-    fn send<'a>(
-        &'a self,
-        queue_arn: &'a str,
-        message: QueueMessage,
-    ) -> Pin<Box<dyn Future<Output = Result<(), QueueError>> + Send + 'a>>;
+    fn send<'a>(&'a self, queue_arn: &'a str, message: QueueMessage) -> Pushed<'a> {
+        Box::pin(async move { self.push(queue_arn, message)?.await })
+    }
 }
 
 /// Where a job goes.
@@ -148,7 +155,34 @@ impl Counters {
     }
 }
 
-type LaneTx = mpsc::UnboundedSender<(u64, Job)>;
+/// A job handed to a lane, with the outcome of an attempt already made in `submit`, if any.
+type Handed = (u64, Job, Option<Outcome>);
+
+/// One lane: its worker's inbox, and how many of its jobs are not finished yet.
+struct Lane {
+    tx: mpsc::UnboundedSender<Handed>,
+    outstanding: Arc<AtomicU64>,
+}
+
+/// What [`Delivery::submit`] started: the recorded jobs on their way to disk, and the messages
+/// delivered at once on their way into their queues.
+#[must_use = "await durability before acknowledging"]
+pub struct Submitted<'a> {
+    recorded: Pending,
+    pushed: Vec<Pushed<'a>>,
+}
+
+impl Submitted<'_> {
+    /// Resolves once every job is either recorded or in its queue, durably.
+    pub async fn wait(self) -> StoreResult<()> {
+        self.recorded.wait().await?;
+        for p in self.pushed {
+            p.await
+                .map_err(|e| StoreError(format!("delivery to a queue failed: {e:?}")))?;
+        }
+        Ok(())
+    }
+}
 
 /// The engine.
 pub struct Delivery {
@@ -157,7 +191,7 @@ pub struct Delivery {
     queues: Arc<dyn Queues>,
     http: http::Http,
     next_id: AtomicU64,
-    lanes: Mutex<HashMap<String, LaneTx>>,
+    lanes: Mutex<HashMap<String, Lane>>,
     /// Bumped by `reset`: jobs of an older generation stop.
     generation: AtomicU64,
     /// Jobs found on disk at open, dispatched by `start`.
@@ -215,7 +249,7 @@ impl Delivery {
         let mut forget = Vec::new();
         for (id, job) in resumed {
             if live(&job.lane) {
-                self.dispatch(id, job);
+                self.dispatch(id, job, None);
             } else {
                 forget.push(Op::Delete(keys::delivery(id)));
             }
@@ -242,27 +276,60 @@ impl Delivery {
             .contains(lane)
     }
 
-    /// Records `jobs` and hands them to their lanes. Await the result before acknowledging the
-    /// publish that caused them. Callers that need an order across jobs (a FIFO topic) call this
-    /// under the lock that ordered them.
-    pub fn submit(&self, jobs: Vec<Job>) -> Pending {
+    /// Delivers or records `jobs` and hands the recorded ones to their lanes. Await the result
+    /// before acknowledging the publish that caused them. Callers that need an order across jobs
+    /// (a FIFO topic) call this under the lock that ordered them.
+    ///
+    /// A job for one of ferry's queues is pushed into the queue right here when nothing of its
+    /// lane waits before it and no rate limit applies: the message in the queue is as durable as
+    /// a record of the job would be, and the record, its removal and the lane's hop cost more
+    /// than the delivery itself. A push that fails counts as the job's first attempt, and the
+    /// job is recorded to be retried or dead-lettered as usual.
+    pub fn submit(&self, jobs: Vec<Job>) -> Submitted<'_> {
         let now = self.clock.now_ms();
-        let mut ops = Vec::with_capacity(jobs.len());
-        let mut ready = Vec::with_capacity(jobs.len());
+        let mut ops = Vec::new();
+        let mut ready = Vec::new();
+        let mut pushed = Vec::new();
         for mut job in jobs {
+            let mut first = None;
+            let waiting = |lane: &str| {
+                self.outstanding(lane) || ready.iter().any(|(_, j, _): &Handed| j.lane == lane)
+            };
+            if let Target::Queue { arn } = &job.target
+                && job.max_per_second.is_none()
+                && !(job.ordered && waiting(&job.lane))
+            {
+                self.counters.attempts.fetch_add(1, Ordering::Relaxed);
+                match self.queues.push(arn, job.message.clone()) {
+                    Ok(p) => {
+                        self.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                        pushed.push(p);
+                        continue;
+                    }
+                    Err(e) => first = Some(queue_outcome(arn, e)),
+                }
+            }
             job.recorded_ms = now;
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
             ops.push(Op::Put(
                 keys::delivery(id),
                 crate::storage::encode_json(RECORD_VERSION, &job),
             ));
-            ready.push((id, job));
+            ready.push((id, job, first));
         }
-        let pending = self.durable.submit(ops);
-        for (id, job) in ready {
-            self.dispatch(id, job);
+        let recorded = self.durable.submit(ops);
+        for (id, job, first) in ready {
+            self.dispatch(id, job, first);
         }
-        pending
+        Submitted { recorded, pushed }
+    }
+
+    /// True when `lane` has jobs that are not finished.
+    fn outstanding(&self, lane: &str) -> bool {
+        let lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        lanes
+            .get(lane)
+            .is_some_and(|l| l.outstanding.load(Ordering::SeqCst) > 0)
     }
 
     /// Abandons every job (the store is cleared by the caller).
@@ -275,15 +342,17 @@ impl Delivery {
             .clear();
     }
 
-    fn dispatch(&self, id: u64, job: Job) {
+    fn dispatch(&self, id: u64, job: Job, first: Option<Outcome>) {
         let Some(me) = self.me.upgrade() else { return };
         let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = lanes.entry(job.lane.clone()).or_insert_with(|| {
+        let lane = lanes.entry(job.lane.clone()).or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(lane(me, rx));
-            tx
+            let outstanding = Arc::new(AtomicU64::new(0));
+            tokio::spawn(lane(me, rx, outstanding.clone()));
+            Lane { tx, outstanding }
         });
-        if let Err(mpsc::error::SendError(item)) = tx.send((id, job)) {
+        lane.outstanding.fetch_add(1, Ordering::SeqCst);
+        if let Err(mpsc::error::SendError(item)) = lane.tx.send((id, job, first)) {
             // The lane's worker is gone (its runtime stopped); the record stays for the next start.
             tracing::debug!(lane = %item.1.lane, "delivery lane closed");
         }
@@ -294,16 +363,15 @@ impl Delivery {
         match &job.target {
             Target::Queue { arn } => match self.queues.send(arn, job.message.clone()).await {
                 Ok(()) => Outcome::Delivered,
-                Err(QueueError::Missing) => Outcome::Failed(format!("queue {arn} does not exist")),
-                Err(QueueError::Rejected(why)) => Outcome::Failed(why),
-                Err(QueueError::Unavailable(why)) => Outcome::Retry(why),
+                Err(e) => queue_outcome(arn, e),
             },
             Target::Http { url, headers } => self.http.post(url, headers, &job.message.body).await,
         }
     }
 
     /// Tries `job` until it is delivered, final, or out of retries; then removes its record.
-    async fn run(&self, id: u64, mut job: Job) {
+    /// `first` is the outcome of an attempt made before the job was recorded.
+    async fn run(&self, id: u64, mut job: Job, mut first: Option<Outcome>) {
         let generation = self.generation.load(Ordering::SeqCst);
         let current = || self.generation.load(Ordering::SeqCst) == generation;
         loop {
@@ -314,7 +382,10 @@ impl Delivery {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 break;
             }
-            let outcome = self.attempt(&job).await;
+            let outcome = match first.take() {
+                Some(outcome) => outcome,
+                None => self.attempt(&job).await,
+            };
             job.attempts += 1;
             let why = match outcome {
                 Outcome::Delivered => {
@@ -367,26 +438,42 @@ impl Delivery {
     }
 }
 
+/// What a queue's refusal means for the job.
+fn queue_outcome(arn: &str, e: QueueError) -> Outcome {
+    match e {
+        QueueError::Missing => Outcome::Failed(format!("queue {arn} does not exist")),
+        QueueError::Rejected(why) => Outcome::Failed(why),
+        QueueError::Unavailable(why) => Outcome::Retry(why),
+    }
+}
+
 /// One lane's worker: ordered jobs one at a time, others up to `LANE_CONCURRENCY` at once, and
 /// no faster than the job's `max_per_second` allows.
-async fn lane(engine: Arc<Delivery>, mut rx: mpsc::UnboundedReceiver<(u64, Job)>) {
+async fn lane(
+    engine: Arc<Delivery>,
+    mut rx: mpsc::UnboundedReceiver<Handed>,
+    outstanding: Arc<AtomicU64>,
+) {
     let slots = Arc::new(Semaphore::new(LANE_CONCURRENCY));
     let mut next_start = tokio::time::Instant::now();
-    while let Some((id, job)) = rx.recv().await {
+    while let Some((id, job, first)) = rx.recv().await {
         if let Some(rate) = job.max_per_second.filter(|r| *r > 0) {
             tokio::time::sleep_until(next_start).await;
             next_start = tokio::time::Instant::now() + Duration::from_secs(1) / rate;
         }
         if job.ordered {
-            engine.run(id, job).await;
+            engine.run(id, job, first).await;
+            outstanding.fetch_sub(1, Ordering::SeqCst);
             continue;
         }
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return;
         };
         let engine = engine.clone();
+        let outstanding = outstanding.clone();
         tokio::spawn(async move {
-            engine.run(id, job).await;
+            engine.run(id, job, first).await;
+            outstanding.fetch_sub(1, Ordering::SeqCst);
             drop(permit);
         });
     }

@@ -17,34 +17,29 @@ struct FakeQueues {
 }
 
 impl Queues for FakeQueues {
-    fn send<'a>(
-        &'a self,
-        arn: &'a str,
-        message: QueueMessage,
-    ) -> Pin<Box<dyn Future<Output = Result<(), QueueError>> + Send + 'a>> {
-        Box::pin(async move {
-            self.attempts
-                .lock()
-                .unwrap()
-                .push((arn.to_string(), Instant::now()));
-            if self.slow_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(self.slow_ms)).await;
-            }
-            if self.missing.contains(arn) {
-                return Err(QueueError::Missing);
-            }
-            if let Some(n) = self.failures.lock().unwrap().get_mut(arn)
-                && *n > 0
-            {
-                *n -= 1;
-                return Err(QueueError::Unavailable("busy".into()));
-            }
-            self.received
-                .lock()
-                .unwrap()
-                .push((arn.to_string(), message));
+    fn push(&self, arn: &str, message: QueueMessage) -> Result<Pushed<'_>, QueueError> {
+        self.attempts
+            .lock()
+            .unwrap()
+            .push((arn.to_string(), Instant::now()));
+        if self.missing.contains(arn) {
+            return Err(QueueError::Missing);
+        }
+        if let Some(n) = self.failures.lock().unwrap().get_mut(arn)
+            && *n > 0
+        {
+            *n -= 1;
+            return Err(QueueError::Unavailable("busy".into()));
+        }
+        self.received
+            .lock()
+            .unwrap()
+            .push((arn.to_string(), message));
+        let slow = Duration::from_millis(self.slow_ms);
+        Ok(Box::pin(async move {
+            tokio::time::sleep(slow).await;
             Ok(())
-        })
+        }))
     }
 }
 
@@ -408,7 +403,7 @@ async fn cancelled_lanes_stop_and_are_not_resumed() {
     until(|| q.attempts.lock().unwrap().len() == 2).await;
     d.cancel("gone");
     until(|| pending_records(&durable) == 1).await;
-    tokio::time::sleep(Duration::from_secs(25)).await;
+    tokio::time::sleep(Duration::from_secs(45)).await;
     let tries = |arn: &str| {
         q.attempts
             .lock()
@@ -436,4 +431,19 @@ async fn cancelled_lanes_stop_and_are_not_resumed() {
         0,
         "a lane that is gone is forgotten at start"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn queue_jobs_are_pushed_at_once_and_leave_no_record() {
+    let q = Arc::new(FakeQueues::default());
+    let (d, durable) = engine(q.clone());
+    let submitted = d.submit(vec![job("a", "arn:q", "x"), job("b", "arn:q", "y")]);
+    assert_eq!(
+        q.received.lock().unwrap().len(),
+        2,
+        "in the queue before submit returns"
+    );
+    submitted.wait().await.unwrap();
+    assert_eq!(pending_records(&durable), 0);
+    assert_eq!(d.counters.delivered.load(Ordering::Relaxed), 2);
 }

@@ -203,17 +203,15 @@ mod tests {
         assert_eq!(c(&[&p]), 151);
         let ws = [Wildcard::parse(&p).unwrap()];
         assert_eq!(field_complexity(&[&ws[0]], 100), 100);
+        // The search is bounded by MAX_SUBSETS, not by the pattern's length (its time is in
+        // `benches/pattern.rs`, not asserted here).
         let many = "*a".repeat(600);
         let ws = [Wildcard::parse(&many).unwrap()];
-        let t = std::time::Instant::now();
         assert_eq!(field_complexity(&[&ws[0]], 100), 100);
-        assert!(t.elapsed().as_secs() < 2);
         let distinct: String = (0..200u8)
             .map(|i| format!("*{}", (b'a' + i % 26) as char))
             .collect();
         let ws = [Wildcard::parse(&distinct).unwrap()];
-        let t = std::time::Instant::now();
-        let _ = field_complexity(&[&ws[0]], 100);
-        assert!(t.elapsed().as_secs() < 5);
+        assert!(field_complexity(&[&ws[0]], 100) <= 100);
     }
 }

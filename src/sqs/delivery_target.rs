@@ -3,71 +3,64 @@
 
 use super::Sqs;
 use crate::caller::Caller;
-use crate::delivery::{QueueError, QueueMessage, Queues};
+use crate::delivery::{Pushed, QueueError, QueueMessage, Queues};
 use crate::error::ErrorCode;
 use crate::protocol::Params;
 use serde_json::{Map, Value, json};
-use std::future::Future;
-use std::pin::Pin;
 
 impl Queues for Sqs {
-    fn send<'a>(
-        &'a self,
-        queue_arn: &'a str,
-        m: QueueMessage,
-    ) -> Pin<Box<dyn Future<Output = Result<(), QueueError>> + Send + 'a>> {
-        Box::pin(async move {
-            use base64::Engine;
-            let Some(q) = self.by_arn(queue_arn) else {
-                return Err(QueueError::Missing);
-            };
-            let mut p = Map::new();
-            p.insert("MessageBody".into(), json!(m.body));
-            if !m.attributes.is_empty() {
-                let attrs: Map<String, Value> = m
-                    .attributes
-                    .iter()
-                    .map(|(k, a)| {
-                        let mut v = Map::new();
-                        v.insert("DataType".into(), json!(a.data_type));
-                        if let Some(s) = &a.string_value {
-                            v.insert("StringValue".into(), json!(s));
-                        }
-                        if let Some(b) = &a.binary_value {
-                            v.insert(
-                                "BinaryValue".into(),
-                                json!(base64::engine::general_purpose::STANDARD.encode(b)),
-                            );
-                        }
-                        (k.clone(), Value::Object(v))
-                    })
-                    .collect();
-                p.insert("MessageAttributes".into(), Value::Object(attrs));
-            }
-            if let Some(g) = m.group_id {
-                p.insert("MessageGroupId".into(), json!(g));
-            }
-            if let Some(d) = m.dedup_id {
-                p.insert("MessageDeduplicationId".into(), json!(d));
-            }
-            if let Some(t) = m.trace_header {
-                p.insert(
-                    "MessageSystemAttributes".into(),
-                    json!({"AWSTraceHeader": {"DataType": "String", "StringValue": t}}),
-                );
-            }
-            let caller = Caller::local(&q.account, &q.region);
-            let message = self
-                .build_message(&caller, &q, &Params(p), false)
-                .map_err(|e| QueueError::Rejected(e.message))?;
-            match self.enqueue(&q, vec![message]).await {
-                Ok(_) => Ok(()),
-                Err(e) if e.code == ErrorCode::QueueDoesNotExist => Err(QueueError::Missing),
-                Err(e) if e.code == ErrorCode::InternalFailure => {
-                    Err(QueueError::Unavailable(e.message))
-                }
-                Err(e) => Err(QueueError::Rejected(e.message)),
-            }
-        })
+    fn push(&self, queue_arn: &str, m: QueueMessage) -> Result<Pushed<'_>, QueueError> {
+        use base64::Engine;
+        let Some(q) = self.by_arn(queue_arn) else {
+            return Err(QueueError::Missing);
+        };
+        let mut p = Map::new();
+        p.insert("MessageBody".into(), json!(m.body));
+        if !m.attributes.is_empty() {
+            let attrs: Map<String, Value> = m
+                .attributes
+                .iter()
+                .map(|(k, a)| {
+                    let mut v = Map::new();
+                    v.insert("DataType".into(), json!(a.data_type));
+                    if let Some(s) = &a.string_value {
+                        v.insert("StringValue".into(), json!(s));
+                    }
+                    if let Some(b) = &a.binary_value {
+                        v.insert(
+                            "BinaryValue".into(),
+                            json!(base64::engine::general_purpose::STANDARD.encode(b)),
+                        );
+                    }
+                    (k.clone(), Value::Object(v))
+                })
+                .collect();
+            p.insert("MessageAttributes".into(), Value::Object(attrs));
+        }
+        if let Some(g) = m.group_id {
+            p.insert("MessageGroupId".into(), json!(g));
+        }
+        if let Some(d) = m.dedup_id {
+            p.insert("MessageDeduplicationId".into(), json!(d));
+        }
+        if let Some(t) = m.trace_header {
+            p.insert(
+                "MessageSystemAttributes".into(),
+                json!({"AWSTraceHeader": {"DataType": "String", "StringValue": t}}),
+            );
+        }
+        let caller = Caller::local(&q.account, &q.region);
+        let message = self
+            .build_message(&caller, &q, &Params(p), false)
+            .map_err(|e| QueueError::Rejected(e.message))?;
+        let refused = |e: crate::error::ApiError| match e.code {
+            ErrorCode::QueueDoesNotExist => QueueError::Missing,
+            ErrorCode::InternalFailure => QueueError::Unavailable(e.message),
+            _ => QueueError::Rejected(e.message),
+        };
+        let (_, stored) = self.enqueue_now(&q, vec![message]).map_err(refused)?;
+        Ok(Box::pin(
+            async move { stored.wait(&q).await.map_err(refused) },
+        ))
     }
 }

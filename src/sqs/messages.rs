@@ -210,6 +210,19 @@ impl Sqs {
     /// deduplication id was seen in the last 5 minutes is not stored; its result names the
     /// original. Returns each message's result.
     pub(super) async fn enqueue(&self, q: &Queue, messages: Vec<Message>) -> ApiResult<Vec<Value>> {
+        let (results, stored) = self.enqueue_now(q, messages)?;
+        stored.wait(q).await?;
+        Ok(results)
+    }
+
+    /// The first half of [`enqueue`](Self::enqueue): the messages are in the queue and on their way
+    /// to the store when this returns (so callers order sends by calling it under their own lock);
+    /// the send is complete once [`Stored::wait`] resolves.
+    pub(super) fn enqueue_now(
+        &self,
+        q: &Queue,
+        messages: Vec<Message>,
+    ) -> ApiResult<(Vec<Value>, Stored)> {
         let mut results = Vec::with_capacity(messages.len());
         let (pending, before, after) = {
             let now = self.clock.now_ms();
@@ -265,11 +278,14 @@ impl Sqs {
             }
             (pending, before, state.counts().visible)
         };
-        // Waiting long polls are woken once the whole commit group is on disk.
-        let persisted = self.persist(pending).await;
-        wake_arrivals(q, before, after);
-        persisted?;
-        Ok(results)
+        Ok((
+            results,
+            Stored {
+                pending,
+                before,
+                after,
+            },
+        ))
     }
 
     pub(super) async fn send_message(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
@@ -559,6 +575,28 @@ pub(super) fn wake(q: &Queue, ready: usize) {
 /// Wakes long polls for messages that arrived, `before` -> `after` ready: one when the queue
 /// stops being empty (it lingers for a batch) and one per batch completed since. A receive that
 /// leaves messages behind wakes the next.
+/// A send that is in its queue and on its way to the store.
+#[must_use = "await durability before acknowledging"]
+pub(super) struct Stored {
+    pending: crate::storage::Pending,
+    before: usize,
+    after: usize,
+}
+
+impl Stored {
+    /// Resolves once the send is durable; then wakes long polls (once the whole commit group is
+    /// on disk, so that no poll returns a message the store could still lose).
+    pub(super) async fn wait(self, q: &Queue) -> ApiResult<()> {
+        let persisted = self
+            .pending
+            .wait()
+            .await
+            .map_err(|e| ApiError::internal("store write failed", e));
+        wake_arrivals(q, self.before, self.after);
+        persisted
+    }
+}
+
 fn wake_arrivals(q: &Queue, before: usize, after: usize) {
     let first = usize::from(before == 0 && after > 0);
     let batches = (after / MAX_BATCH).saturating_sub(before / MAX_BATCH);
