@@ -24,6 +24,7 @@ pub mod config;
 pub mod delivery;
 pub mod error;
 pub mod events;
+pub mod ids;
 pub mod pattern;
 pub mod protocol;
 pub mod server;

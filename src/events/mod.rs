@@ -293,22 +293,7 @@ fn ts(ms: u64) -> Value {
     json!(ms as f64 / 1000.0)
 }
 
-/// A random version-4 UUID, lower-case.
-pub fn uuid() -> String {
-    let b: [u8; 16] = rand::random();
-    let mut b = b;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
+pub use crate::ids::uuid;
 
 fn not_found(message: String) -> ApiError {
     ApiError::new(ErrorCode::EventsResourceNotFound, message)

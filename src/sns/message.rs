@@ -242,9 +242,7 @@ pub(super) fn parse_message_sized(
     })
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+use crate::ids::hex;
 
 #[cfg(test)]
 mod tests {

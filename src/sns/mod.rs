@@ -237,24 +237,7 @@ pub(crate) fn arn_prefix(caller: &Caller) -> String {
     format!("arn:aws:sns:{}:{}:", caller.region, caller.account)
 }
 
-/// A random UUID (version 4), the form of SNS message ids and subscription ids.
-pub(crate) fn uuid() -> String {
-    let b: [u8; 16] = rand::random();
-    let h = |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
-    let mut s = format!(
-        "{}-{}-{}-{}-{}",
-        h(0..4),
-        h(4..6),
-        h(6..8),
-        h(8..10),
-        h(10..16)
-    );
-    // Version 4, variant 10.
-    s.replace_range(14..15, "4");
-    let v = ["8", "9", "a", "b"][usize::from(b[8] & 3)];
-    s.replace_range(19..20, v);
-    s
-}
+pub(crate) use crate::ids::uuid;
 
 /// One page of a list: at most `size` items after `token` (the last key of the previous page).
 pub(crate) fn page<T>(
@@ -322,14 +305,6 @@ mod tests {
             (a.region, a.account, a.resource),
             ("us-east-1", "000000000000", "t:sub")
         );
-    }
-
-    #[test]
-    fn uuids_look_like_uuids() {
-        let u = uuid();
-        assert_eq!(u.len(), 36);
-        assert_eq!(&u[14..15], "4");
-        assert_ne!(u, uuid());
     }
 
     #[test]

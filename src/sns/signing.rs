@@ -172,10 +172,7 @@ fn cert_id(public: &RsaPublicKey) -> String {
         .to_public_key_der()
         .map(|d| d.as_bytes().to_vec())
         .unwrap_or_default();
-    Sha256::digest(&spki)[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::ids::hex(&Sha256::digest(&spki)[..16])
 }
 
 fn pem(der: &[u8]) -> String {

@@ -244,15 +244,7 @@ pub fn md5_hex(data: &[u8]) -> String {
     hex(&Md5::digest(data))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
+pub use crate::ids::hex;
 
 /// MD5OfMessageAttributes / MD5OfMessageSystemAttributes exactly as AWS computes them: for each
 /// attribute in name order, length-prefixed name, length-prefixed type, a transport byte (1 string,
@@ -309,25 +301,13 @@ pub struct MessageId(pub [u8; 16]);
 impl MessageId {
     /// A random version-4 id.
     pub fn random() -> MessageId {
-        let mut b: [u8; 16] = rand::random();
-        b[6] = (b[6] & 0x0f) | 0x40;
-        b[8] = (b[8] & 0x3f) | 0x80;
-        MessageId(b)
+        MessageId(crate::ids::uuid_bytes())
     }
 }
 
 impl std::fmt::Display for MessageId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let h = hex(&self.0);
-        write!(
-            f,
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
+        f.write_str(&crate::ids::uuid_string(&self.0))
     }
 }
 

@@ -607,10 +607,7 @@ fn wake_arrivals(q: &Queue, before: usize, after: usize) {
 
 fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::ids::hex(&sha2::Sha256::digest(data))
 }
 
 fn send_result(m: &Message) -> Value {
