@@ -138,6 +138,7 @@ pub async fn run(
     app.sqs.start_background();
     app.start_housekeeping();
     app.delivery.start(&|lane| app.sns.lane_is_live(lane));
+    app.events.start_background();
     tracing::info!(addr = %listener.local_addr().map_err(|e| e.to_string())?, "ferry ready");
     server::serve(app.clone(), listener, shutdown).await;
     app.close();
