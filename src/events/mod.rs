@@ -79,14 +79,15 @@ impl Events {
 
     /// Starts the background work (call from inside the runtime, after `deliver_through`): the
     /// scheduler, the replay runner (which resumes unfinished replays), and the hourly removal
-    /// of archived events past their retention.
-    pub fn start_background(self: &Arc<Self>) {
+    /// of archived events past their retention. Aborting the tasks stops them (tests use this
+    /// to play a process that dies).
+    pub fn start_background(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
         let me = self.clone();
-        tokio::spawn(async move { me.run_schedules().await });
+        let schedules = tokio::spawn(async move { me.run_schedules().await });
         let me = self.clone();
-        tokio::spawn(async move { me.run_replays().await });
+        let replays = tokio::spawn(async move { me.run_replays().await });
         let me = Arc::downgrade(self);
-        tokio::spawn(async move {
+        let retention = tokio::spawn(async move {
             let hour = std::time::Duration::from_secs(3600);
             let mut every = tokio::time::interval_at(tokio::time::Instant::now() + hour, hour);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -98,6 +99,7 @@ impl Events {
                 }
             }
         });
+        vec![schedules, replays, retention]
     }
 
     /// Connects the delivery engine that PutEvents records into.

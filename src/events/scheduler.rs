@@ -226,6 +226,74 @@ mod tests {
         assert_eq!(s.next_after(0, 65 * MIN), Some(70 * MIN));
     }
 
+    fn scope_with(state: &str) -> Scope {
+        let mut scope = Scope::default();
+        let rule = super::super::state::Rule {
+            account: "1".into(),
+            region: "r".into(),
+            bus: "default".into(),
+            name: "t".into(),
+            schedule: Some("rate(1 minute)".into()),
+            state: state.into(),
+            ..Default::default()
+        };
+        scope
+            .rules
+            .entry("default".into())
+            .or_default()
+            .insert("t".into(), rule);
+        scope
+    }
+
+    #[test]
+    fn ticks_record_fire_pause_and_forget() {
+        let mut scope = scope_with("ENABLED");
+        let (mut fires, mut ops) = (Vec::new(), Vec::new());
+        // First sight: recorded, anchored, not fired.
+        assert_eq!(tick(&mut scope, 0, &mut fires, &mut ops), Some(MIN));
+        assert!(fires.is_empty());
+        assert_eq!(ops.len(), 1);
+        ops.clear();
+        assert_eq!(tick(&mut scope, MIN - 1, &mut fires, &mut ops), Some(MIN));
+        assert!(
+            fires.is_empty() && ops.is_empty(),
+            "nothing due, nothing written"
+        );
+        assert_eq!(tick(&mut scope, MIN, &mut fires, &mut ops), Some(2 * MIN));
+        assert_eq!(fires.len(), 1);
+        assert_eq!(fires[0].event["resources"][0], "arn:aws:events:r:1:rule/t");
+        assert_eq!(scope.fired["t"].last_ms, MIN);
+        // Disabled: no firing and no next slot; enabled later, the skipped slots stay skipped.
+        scope
+            .rules
+            .get_mut("default")
+            .unwrap()
+            .get_mut("t")
+            .unwrap()
+            .state = "DISABLED".into();
+        fires.clear();
+        assert_eq!(tick(&mut scope, 5 * MIN, &mut fires, &mut ops), None);
+        assert!(fires.is_empty() && scope.fired["t"].paused);
+        scope
+            .rules
+            .get_mut("default")
+            .unwrap()
+            .get_mut("t")
+            .unwrap()
+            .state = "ENABLED".into();
+        assert_eq!(
+            tick(&mut scope, 5 * MIN + 5, &mut fires, &mut ops),
+            Some(6 * MIN)
+        );
+        assert!(fires.is_empty());
+        // Deleted: its record goes.
+        scope.rules.clear();
+        ops.clear();
+        assert_eq!(tick(&mut scope, 7 * MIN, &mut fires, &mut ops), None);
+        assert!(scope.fired.is_empty());
+        assert!(matches!(ops.as_slice(), [Op::Delete(_)]));
+    }
+
     #[test]
     fn a_cron_fires_the_latest_missed_slot_once() {
         let s = schedule::parse("cron(0/10 * * * ? *)").unwrap();
