@@ -12,8 +12,8 @@
 //! - `delivery` — the durable fan-out engine (outbox, lanes, retries, DLQs) SNS delivers through;
 //!   it reaches ferry's queues through `delivery::Queues`, which `sqs` implements.
 //! - `sts`      — `GetCallerIdentity`, `AssumeRole` (keys that carry the role's account).
-//! - `events`   — EventBridge: buses, rules, targets, connections, archives; pure modules for
-//!   schedules, target input and PutEvents envelopes.
+//! - `events`   — EventBridge: buses, rules, targets, connections, archives and replays, the
+//!   scheduler; pure modules for schedules, target input and PutEvents envelopes.
 //! - `pattern`  — the event pattern / filter policy matcher (pure).
 //! - `storage`  — the `Store` seam: sled (resources), the message log (hot records), memory.
 //! - `clock`    — the one source of time, pausable in tests.
