@@ -264,7 +264,7 @@ impl Events {
             .get("replay-name")
             .and_then(Value::as_str)
             .and_then(|n| scope.replays.get(n));
-        let bus_arn = state::bus_arn(account, region, bus);
+        let bus_arn = replay.map(|_| state::bus_arn(account, region, bus));
         let Some(set) = scope.matchers.get(bus) else {
             return Vec::new();
         };
@@ -276,7 +276,10 @@ impl Events {
         names
             .iter()
             .filter_map(|n| rules.get(n))
-            .filter(|r| replay.is_none_or(|p| p.admits(&bus_arn, &r.arn())))
+            .filter(|r| match (replay, &bus_arn) {
+                (Some(p), Some(b)) => p.admits(b, &r.arn()),
+                _ => true,
+            })
             .map(|r| Matched {
                 rule_name: r.name.clone(),
                 rule_arn: r.arn(),

@@ -184,7 +184,7 @@ pub fn start(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
             "Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.",
         ));
     }
-    if to > now {
+    if to / 1000 > now / 1000 {
         return Err(validation(
             "Parameter EventEndTime is not valid. Reason: EventEndTime cannot be in the future.",
         ));

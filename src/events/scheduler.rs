@@ -294,6 +294,30 @@ mod tests {
         assert!(matches!(ops.as_slice(), [Op::Delete(_)]));
     }
 
+    /// The task sleeps until the next slot and is woken by rule changes.
+    #[tokio::test(start_paused = true)]
+    async fn the_scheduler_sleeps_until_due_and_wakes_on_change() {
+        use super::super::tests::{caller, ok, service};
+        let e = service();
+        let _tasks = e.start_background();
+        ok(
+            &e,
+            "PutRule",
+            serde_json::json!({"Name": "t", "ScheduleExpression": "rate(1 hour)"}),
+        )
+        .await;
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let c = caller();
+        let fired = |e: &Events| e.lock().scope(&c, 0).fired.get("t").cloned();
+        let first = fired(&e).expect("recorded on the change, without waiting");
+        assert_eq!(first.last_ms, first.anchor_ms);
+        tokio::time::sleep(std::time::Duration::from_secs(3_600)).await;
+        assert_eq!(fired(&e).unwrap().last_ms, first.anchor_ms + 3_600_000);
+        ok(&e, "DeleteRule", serde_json::json!({"Name": "t"})).await;
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        assert!(fired(&e).is_none(), "forgotten at the next tick");
+    }
+
     #[test]
     fn a_cron_fires_the_latest_missed_slot_once() {
         let s = schedule::parse("cron(0/10 * * * ? *)").unwrap();
