@@ -573,6 +573,22 @@ async fn start_replay_refuses_as_aws_does() {
         .await;
     assert_eq!(x.code, ErrorCode::ResourceAlreadyExistsException);
     assert_eq!(x.message, "Replay dup already exists.");
+    // At most ten replays STARTING or RUNNING at once (the runner has not run yet: no await
+    // has yielded since these calls).
+    for i in 1..10 {
+        f.ok(
+            "StartReplay",
+            start(&format!("many-{i}"), now - 60, now, b.clone()),
+        )
+        .await;
+    }
+    let x = f
+        .err("StartReplay", start("eleventh", now - 60, now, b.clone()))
+        .await;
+    assert_eq!(x.code, ErrorCode::LimitExceededException);
+    sleep(secs(1)).await;
+    f.ok("StartReplay", start("eleventh", now - 60, now, b.clone()))
+        .await;
     // EB-118
     let x = f.err("DescribeReplay", json!({"ReplayName": "zz"})).await;
     assert_eq!(x.message, "Replay zz does not exist.");
