@@ -72,7 +72,8 @@ pub trait Store: Send + Sync + 'static {
 /// Key layout, one place for every family prefix.
 pub mod keys {
     /// Families of hot records, kept in the message log rather than sled: written on every
-    /// send, receive and delete, and dead soon after.
+    /// send, receive and delete (or every archived event), and dead soon after (or when their
+    /// retention ends).
     pub const HOT: &[u8] = &[MESSAGE, MESSAGE_STATE, DEDUP, DELIVERY, ARCHIVED];
 
     pub fn is_hot(family: u8) -> bool {
@@ -134,7 +135,8 @@ pub mod keys {
 
     /// EventBridge resources: `e` + a kind byte + account, region and names, each ended by 0.
     /// Kinds: `b` bus, `r` rule (with its targets), `c` connection, `a` API destination,
-    /// `v` archive, `p` replay, `f` a scheduled rule's last firing. One family byte keeps EventBridge clear of other services' prefixes.
+    /// `v` archive, `p` replay, `f` a scheduled rule's last firing. One family byte keeps
+    /// EventBridge clear of other services' prefixes.
     pub const EVENTS: u8 = b'e';
 
     pub fn events(kind: u8, parts: &[&str]) -> Vec<u8> {
