@@ -12,8 +12,8 @@
 //! - `delivery` — the durable fan-out engine (outbox, lanes, retries, DLQs) SNS delivers through;
 //!   it reaches ferry's queues through `delivery::Queues`, which `sqs` implements.
 //! - `sts`      — `GetCallerIdentity`, `AssumeRole` (keys that carry the role's account).
-//! - `events`   — EventBridge: buses, rules, targets, connections, archives; pure modules for
-//!   schedules, target input and PutEvents envelopes.
+//! - `events`   — EventBridge: buses, rules, targets, connections, archives and replays, the
+//!   scheduler; pure modules for schedules, target input and PutEvents envelopes.
 //! - `pattern`  — the event pattern / filter policy matcher (pure).
 //! - `storage`  — the `Store` seam: sled (resources), the message log (hot records), memory.
 //! - `clock`    — the one source of time, pausable in tests.
@@ -139,6 +139,7 @@ pub async fn run(
     app.sqs.start_background();
     app.start_housekeeping();
     app.delivery.start(&|lane| app.sns.lane_is_live(lane));
+    app.events.start_background();
     tracing::info!(addr = %listener.local_addr().map_err(|e| e.to_string())?, "ferry ready");
     server::serve(app.clone(), listener, shutdown).await;
     app.close();

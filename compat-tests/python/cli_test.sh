@@ -108,6 +108,31 @@ case "$err" in
   *) echo "FAIL: unexpected error from put-rule: $err" >&2; exit 1 ;;
 esac
 
+# Archives record accepted events; a replay sends them back (events whose time is before now).
+out=$("${AWS[@]}" events create-archive --archive-name "$bus-arch" \
+  --event-source-arn "arn:aws:events:us-east-1:000000000000:event-bus/$bus" --event-pattern '{"source":["cli"]}')
+check "events create-archive returns the archive ARN" "$out" \
+  "d['ArchiveArn'] == 'arn:aws:events:us-east-1:000000000000:archive/$bus-arch' and d['State'] == 'ENABLED'"
+since=$(date -u -d '-1 minute' +%Y-%m-%dT%H:%M:%SZ)
+out=$("${AWS[@]}" events put-events --entries \
+  "[{\"Source\":\"cli\",\"DetailType\":\"t\",\"Detail\":\"{}\",\"EventBusName\":\"$bus\"},{\"Source\":\"other\",\"DetailType\":\"t\",\"Detail\":\"{}\",\"EventBusName\":\"$bus\"}]")
+check "events put-events accepts both entries" "$out" "d['FailedEntryCount'] == 0"
+out=$("${AWS[@]}" events describe-archive --archive-name "$bus-arch")
+check "events describe-archive counts the matching event" "$out" "d['EventCount'] == 1 and d['SizeBytes'] > 0"
+sleep 1
+out=$("${AWS[@]}" events start-replay --replay-name "$bus-rp" \
+  --event-source-arn "arn:aws:events:us-east-1:000000000000:archive/$bus-arch" \
+  --event-start-time "$since" --event-end-time "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  --destination "Arn=arn:aws:events:us-east-1:000000000000:event-bus/$bus")
+check "events start-replay starts" "$out" "d['State'] == 'STARTING'"
+for _ in $(seq 1 50); do
+  out=$("${AWS[@]}" events describe-replay --replay-name "$bus-rp")
+  case "$out" in *COMPLETED*) break ;; esac
+  sleep 0.2
+done
+check "events describe-replay reaches COMPLETED" "$out" "d['State'] == 'COMPLETED' and 'EventLastReplayedTime' in d"
+"${AWS[@]}" events delete-archive --archive-name "$bus-arch"
+
 "${AWS[@]}" events remove-targets --rule r --event-bus-name "$bus" --ids q >/dev/null
 "${AWS[@]}" events delete-rule --name r --event-bus-name "$bus"
 "${AWS[@]}" events delete-event-bus --name "$bus"

@@ -145,7 +145,7 @@ def test_tags_on_buses_and_rules(events):
     assert e.value.response["Error"]["Message"] == f"Event bus {name} does not exist."
 
 
-def test_out_of_scope_and_pending_actions_are_clear_errors(events):
+def test_out_of_scope_actions_and_replays_of_unknown_archives_are_clear_errors(events):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         events.list_partner_event_sources(NamePrefix="aws.partner")
     assert error_code(e) == "OperationDisabledException"
@@ -157,5 +157,6 @@ def test_out_of_scope_and_pending_actions_are_clear_errors(events):
             EventEndTime=1,
             Destination={"Arn": "arn:aws:events:us-east-1:000000000000:event-bus/default"},
         )
-    assert error_code(e) == "UnknownOperationException"
+    assert error_code(e) == "ResourceNotFoundException"
+    assert e.value.response["Error"]["Message"] == "Archive a does not exist."
     assert http_status(e) == 400

@@ -1,7 +1,7 @@
-//! Archives of a bus's events (pattern, retention) and the read side of replays. Until the
-//! delivery engine records events into archives, counts and sizes stay 0 and no replay exists;
-//! StartReplay answers `UnknownOperationException` (see `mod.rs`).
+//! Archives of a bus's events: pattern, retention, and the counts of what they hold. Recording
+//! the events is `archive_log.rs`; replaying them is `replay.rs`.
 
+use super::archive_log;
 use super::buses::bus_missing;
 use super::rules::check_pattern;
 use super::state::{self, Archive, Registry, page};
@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 type Changed = ApiResult<(Value, Vec<Op>)>;
 
-fn missing(name: &str) -> ApiError {
+pub(super) fn missing(name: &str) -> ApiError {
     not_found(format!("Archive {name} does not exist."))
 }
 
@@ -54,8 +54,8 @@ fn entry(a: &Archive, full: bool) -> Value {
     }
     o.insert("State".into(), "ENABLED".into());
     o.insert("RetentionDays".into(), a.retention_days.into());
-    o.insert("SizeBytes".into(), 0.into());
-    o.insert("EventCount".into(), 0.into());
+    o.insert("SizeBytes".into(), a.held.size_bytes.into());
+    o.insert("EventCount".into(), (a.held.entries.len() as u64).into());
     o.insert("CreationTime".into(), ts(a.created_ms));
     Value::Object(o)
 }
@@ -101,7 +101,7 @@ pub fn create(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
             format!("Archive {name} already exists."),
         ));
     }
-    let a = Archive {
+    let mut a = Archive {
         account: c.account.clone(),
         region: c.region.clone(),
         name: name.into(),
@@ -110,7 +110,9 @@ pub fn create(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
         event_pattern: p.str("EventPattern")?.map(String::from),
         retention_days: p.int("RetentionDays")?.unwrap_or(0),
         created_ms: now,
+        held: Default::default(),
     };
+    a.held.set_pattern(a.event_pattern.as_deref());
     let out = json!({"ArchiveArn": a.arn(), "State": "ENABLED", "CreationTime": ts(now)});
     let op = state::put_archive(&a);
     scope.archives.insert(name.into(), a);
@@ -154,6 +156,7 @@ pub fn update(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
     }
     if let Some(src) = pattern {
         a.event_pattern = Some(src.into());
+        a.held.set_pattern(Some(src));
     }
     if let Some(n) = days {
         a.retention_days = n;
@@ -169,7 +172,9 @@ pub fn delete(reg: &mut Registry, c: &Caller, p: &Params) -> Changed {
         .archives
         .remove(name)
         .ok_or_else(|| missing(name))?;
-    Ok((json!({}), vec![state::delete_archive(&a)]))
+    let mut ops = vec![state::delete_archive(&a)];
+    ops.extend(archive_log::delete_all(&a));
+    Ok((json!({}), ops))
 }
 
 pub fn list(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> ApiResult<Value> {
@@ -196,14 +201,4 @@ pub fn list(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> ApiResult<V
         out["NextToken"] = t.into();
     }
     Ok(out)
-}
-
-/// No replay can exist until StartReplay is served, so every name is unknown.
-pub fn describe_replay(p: &Params) -> ApiResult<Value> {
-    let name = required(p, "ReplayName", "replayName")?;
-    Err(not_found(format!("Replay {name} does not exist.")))
-}
-
-pub fn cancel_replay(p: &Params) -> ApiResult<Value> {
-    describe_replay(p)
 }

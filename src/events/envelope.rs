@@ -186,7 +186,7 @@ pub fn build(
 pub use crate::clock::{civil, days_from_civil, iso_millis, iso_seconds};
 
 /// Seconds for `YYYY-MM-DDThh:mm:ss[.fff](Z|±hh:mm)`.
-fn parse_iso(s: &str) -> Option<i64> {
+pub(super) fn parse_iso(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
         return None;

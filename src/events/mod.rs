@@ -6,8 +6,11 @@
 //! - `buses.rs`: event buses, the bus policy (Put/RemovePermission) and tags on buses and rules.
 //! - `rules.rs`: rules (pattern and schedule validation), enable/disable, listing.
 //! - `targets.rs`: Put/RemoveTargets, ListTargetsByRule, ListRuleNamesByTarget.
-//! - `connections.rs`: connections and API destinations. `archives.rs`: archives, replays' reads.
+//! - `connections.rs`: connections and API destinations. `archives.rs`: archives.
 //! - `put.rs`: PutEvents, recording one delivery per matching SQS target in the delivery engine.
+//! - `archive_log.rs`: the events archives hold (message log), their counts and retention.
+//! - `replay.rs`: Start/Describe/List/CancelReplay and the task that replays archived events.
+//! - `scheduler.rs`: the task that fires scheduled rules on the server's clock.
 //! - `schedule.rs`, `cron.rs`, `transform.rs`, `envelope.rs`: pure: schedule expressions and
 //!   when they fire; target input (Input, InputPath, InputTransformer); PutEvents entries and
 //!   their envelope.
@@ -16,17 +19,18 @@
 //! - tests: `tests.rs` (buses, rules, tags, rebuild), `resources_tests.rs`, `matching_tests.rs`.
 //!
 //! The AWS answers the tests assert (EB-nnn) are listed in `compat-tests/events-aws-facts.md`.
-//!
-//! `StartReplay` answers `UnknownOperationException` until archives record events.
 
+mod archive_log;
 mod archives;
 mod buses;
 mod connections;
 pub mod cron;
 pub mod envelope;
 mod put;
+mod replay;
 mod rules;
 pub mod schedule;
+mod scheduler;
 mod state;
 mod targets;
 pub mod transform;
@@ -48,18 +52,54 @@ pub struct Events {
     clock: Clock,
     /// Where PutEvents records its deliveries; `lib.rs` connects it at start.
     delivery: std::sync::OnceLock<Arc<crate::delivery::Delivery>>,
+    /// Sequence of archived events (their keys sort by event time, then this).
+    next_archived: std::sync::atomic::AtomicU64,
+    /// Wakes the scheduler when a rule changes, and the replay runner when a replay does.
+    schedule_wake: tokio::sync::Notify,
+    replay_wake: tokio::sync::Notify,
 }
 
 impl Events {
-    /// Rebuilds every bus, rule, connection, API destination and archive from the store.
+    /// Rebuilds every bus, rule, connection, API destination, archive (with the index of its
+    /// events), replay and schedule record from the store.
     pub fn open(durable: Arc<Durable>, clock: Clock) -> StoreResult<Arc<Events>> {
         let registry = Registry::load(durable.store_of(keys::EVENTS).as_ref())?;
-        Ok(Arc::new(Events {
+        let events = Arc::new(Events {
             registry: Mutex::new(registry),
             durable,
             clock,
             delivery: std::sync::OnceLock::new(),
-        }))
+            next_archived: Default::default(),
+            schedule_wake: Default::default(),
+            replay_wake: Default::default(),
+        });
+        events.load_archived()?;
+        Ok(events)
+    }
+
+    /// Starts the background work (call from inside the runtime, after `deliver_through`): the
+    /// scheduler, the replay runner (which resumes unfinished replays), and the hourly removal
+    /// of archived events past their retention. Aborting the tasks stops them (tests use this
+    /// to play a process that dies).
+    pub fn start_background(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        let me = self.clone();
+        let schedules = tokio::spawn(async move { me.run_schedules().await });
+        let me = self.clone();
+        let replays = tokio::spawn(async move { me.run_replays().await });
+        let me = Arc::downgrade(self);
+        let retention = tokio::spawn(async move {
+            let hour = std::time::Duration::from_secs(3600);
+            let mut every = tokio::time::interval_at(tokio::time::Instant::now() + hour, hour);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let Some(me) = me.upgrade() else { return };
+                if let Err(e) = me.expire_archived().wait().await {
+                    tracing::warn!(error = %e, "events: removing expired archived events failed");
+                }
+            }
+        });
+        vec![schedules, replays, retention]
     }
 
     /// Connects the delivery engine that PutEvents records into.
@@ -70,6 +110,7 @@ impl Events {
     /// Forgets every resource (the store is cleared by the caller).
     pub fn reset(&self) {
         *self.lock() = Registry::default();
+        self.schedule_wake.notify_one();
     }
 
     fn lock(&self) -> MutexGuard<'_, Registry> {
@@ -107,7 +148,7 @@ impl Events {
     /// Dispatches one EventBridge action.
     pub async fn call(&self, action: &str, caller: &Caller, p: Params) -> ApiResult<Value> {
         let c = caller;
-        match action {
+        let out = match action {
             "TestEventPattern" => test_event_pattern(p),
             "PutEvents" => self.put_events(c, p).await,
             // Buses, policy, tags.
@@ -183,11 +224,20 @@ impl Events {
             "UpdateArchive" => self.change(|r, now| archives::update(r, c, &p, now)).await,
             "DeleteArchive" => self.change(|r, _| archives::delete(r, c, &p)).await,
             "ListArchives" => self.read(|r, now| archives::list(r, c, &p, now)),
-            "DescribeReplay" => archives::describe_replay(&p),
-            "ListReplays" => Ok(json!({"Replays": []})),
-            "CancelReplay" => archives::cancel_replay(&p),
+            "StartReplay" => self.change(|r, now| replay::start(r, c, &p, now)).await,
+            "DescribeReplay" => self.read(|r, _| replay::describe(r, c, &p)),
+            "ListReplays" => self.read(|r, _| replay::list(r, c, &p)),
+            "CancelReplay" => self.change(|r, _| replay::cancel(r, c, &p)).await,
             _ => out_of_scope(action),
+        };
+        match action {
+            "PutRule" | "EnableRule" | "DisableRule" | "DeleteRule" => {
+                self.schedule_wake.notify_one()
+            }
+            "StartReplay" | "CancelReplay" => self.replay_wake.notify_one(),
+            _ => {}
         }
+        out
     }
 }
 
@@ -205,10 +255,16 @@ impl Events {
     /// The enabled rules of `bus` in (`account`, `region`) that `event` (an envelope) matches,
     /// in name order, with their targets: what PutEvents hands the delivery engine. The cost
     /// does not grow with the number of rules on the bus. An unknown bus matches nothing (AWS
-    /// accepts such events and delivers them nowhere, EB-066).
+    /// accepts such events and delivers them nowhere, EB-066). A replayed event (it carries
+    /// `replay-name`) reaches only the rules its replay's `FilterArns` name.
     pub fn matching(&self, account: &str, region: &str, bus: &str, event: &Value) -> Vec<Matched> {
         let mut reg = self.lock();
         let scope = reg.scope_of(account, region, self.now_ms());
+        let replay = event
+            .get("replay-name")
+            .and_then(Value::as_str)
+            .and_then(|n| scope.replays.get(n));
+        let bus_arn = replay.map(|_| state::bus_arn(account, region, bus));
         let Some(set) = scope.matchers.get(bus) else {
             return Vec::new();
         };
@@ -220,6 +276,10 @@ impl Events {
         names
             .iter()
             .filter_map(|n| rules.get(n))
+            .filter(|r| match (replay, &bus_arn) {
+                (Some(p), Some(b)) => p.admits(b, &r.arn()),
+                _ => true,
+            })
             .map(|r| Matched {
                 rule_name: r.name.clone(),
                 rule_arn: r.arn(),

@@ -34,6 +34,7 @@ impl Events {
         let mut results = Vec::with_capacity(entries.len());
         let mut failed = 0;
         let mut jobs = Vec::new();
+        let mut accepted_all = Vec::new();
         for entry in &entries {
             let id = uuid();
             match envelope::build(entry, &caller.account, &caller.region, &id, now) {
@@ -45,14 +46,20 @@ impl Events {
                     let trace = entry.get("TraceHeader").and_then(Value::as_str);
                     jobs.extend(self.route(&accepted, &id, &ingestion, trace));
                     results.push(json!({"EventId": id}));
+                    accepted_all.push(accepted);
                 }
             }
         }
+        let archived = self.archive(&accepted_all);
         delivery
             .submit(jobs)
             .wait()
             .await
             .map_err(|e| ApiError::internal("events: recording deliveries failed", e))?;
+        archived
+            .wait()
+            .await
+            .map_err(|e| ApiError::internal("events: archiving events failed", e))?;
         Ok(json!({"FailedEntryCount": failed, "Entries": results}))
     }
 
@@ -81,6 +88,23 @@ impl Events {
             }
         }
         jobs
+    }
+}
+
+impl Events {
+    /// The deliveries of `event` to the targets of one rule, without matching: a scheduled
+    /// rule fires its own targets.
+    pub(super) fn route_rule(
+        &self,
+        rule: &Matched,
+        event: &Value,
+        event_id: &str,
+        ingestion: &str,
+    ) -> Vec<Job> {
+        rule.targets
+            .iter()
+            .filter_map(|t| job_for(rule, t, event, event_id, ingestion, None))
+            .collect()
     }
 }
 

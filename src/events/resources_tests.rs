@@ -353,9 +353,11 @@ async fn archives_as_aws_answers() {
     // EB-118
     let x = err(&e, "DescribeReplay", json!({"ReplayName": "r"})).await;
     assert_eq!(x.message, "Replay r does not exist.");
-    assert_eq!(
-        err(&e, "StartReplay", json!({})).await.code,
-        ErrorCode::UnknownOperation
+    let x = err(&e, "StartReplay", json!({})).await;
+    assert_eq!(x.code, ErrorCode::ValidationException);
+    assert!(
+        x.message
+            .starts_with("5 validation errors detected: Value null at 'replayName'")
     );
 }
 

@@ -19,6 +19,8 @@ pub const KIND_RULE: u8 = b'r';
 pub const KIND_CONNECTION: u8 = b'c';
 pub const KIND_DESTINATION: u8 = b'a';
 pub const KIND_ARCHIVE: u8 = b'v';
+pub const KIND_REPLAY: u8 = b'p';
+pub const KIND_FIRED: u8 = b'f';
 
 /// A tag, kept in the order it was first added (ListTagsForResource answers in that order).
 pub type Tags = Vec<(String, String)>;
@@ -100,6 +102,9 @@ pub struct Archive {
     pub event_pattern: Option<String>,
     pub retention_days: i64,
     pub created_ms: u64,
+    /// The events it holds (records of their own) and its compiled pattern.
+    #[serde(skip)]
+    pub held: super::archive_log::Held,
 }
 
 /// One (account, region).
@@ -115,6 +120,10 @@ pub struct Scope {
     pub connections: BTreeMap<String, Connection>,
     pub destinations: BTreeMap<String, Destination>,
     pub archives: BTreeMap<String, Archive>,
+    /// Replays by name (names are unique per account and region).
+    pub replays: BTreeMap<String, super::replay::Replay>,
+    /// When each scheduled rule of the default bus last fired, by rule name.
+    pub fired: BTreeMap<String, super::scheduler::Fired>,
 }
 
 impl Scope {
@@ -186,16 +195,34 @@ impl Registry {
                         .insert(d.name.clone(), d);
                 }
                 Some(KIND_ARCHIVE) => {
-                    let a: Archive = decode_json(VERSION, v, "archive")?;
+                    let mut a: Archive = decode_json(VERSION, v, "archive")?;
+                    a.held.set_pattern(a.event_pattern.as_deref());
                     reg.raw(&a.account, &a.region)
                         .archives
                         .insert(a.name.clone(), a);
+                }
+                Some(KIND_REPLAY) => {
+                    let r: super::replay::Replay = decode_json(VERSION, v, "replay")?;
+                    reg.raw(&r.account, &r.region)
+                        .replays
+                        .insert(r.name.clone(), r);
+                }
+                Some(KIND_FIRED) => {
+                    let f: super::scheduler::Fired = decode_json(VERSION, v, "schedule")?;
+                    reg.raw(&f.account, &f.region)
+                        .fired
+                        .insert(f.rule.clone(), f);
                 }
                 _ => return Err(bad("key")),
             }
             Ok(())
         })?;
         Ok(reg)
+    }
+
+    /// Every scope, for the background work that spans them (schedules, retention, replays).
+    pub fn scopes_mut(&mut self) -> impl Iterator<Item = &mut Scope> {
+        self.scopes.values_mut()
     }
 
     fn raw(&mut self, account: &str, region: &str) -> &mut Scope {
@@ -288,6 +315,24 @@ pub fn delete_archive(a: &Archive) -> Op {
         KIND_ARCHIVE,
         &[&a.account, &a.region, &a.name],
     ))
+}
+
+pub fn put_replay(r: &super::replay::Replay) -> Op {
+    Op::Put(
+        keys::events(KIND_REPLAY, &[&r.account, &r.region, &r.name]),
+        encode_json(VERSION, r),
+    )
+}
+
+pub fn put_fired(f: &super::scheduler::Fired) -> Op {
+    Op::Put(
+        keys::events(KIND_FIRED, &[&f.account, &f.region, &f.rule]),
+        encode_json(VERSION, f),
+    )
+}
+
+pub fn delete_fired(f: &super::scheduler::Fired) -> Op {
+    Op::Delete(keys::events(KIND_FIRED, &[&f.account, &f.region, &f.rule]))
 }
 
 /// A bus's ARN, which policies, tags and archives name it by.

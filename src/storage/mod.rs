@@ -72,8 +72,9 @@ pub trait Store: Send + Sync + 'static {
 /// Key layout, one place for every family prefix.
 pub mod keys {
     /// Families of hot records, kept in the message log rather than sled: written on every
-    /// send, receive and delete, and dead soon after.
-    pub const HOT: &[u8] = &[MESSAGE, MESSAGE_STATE, DEDUP, DELIVERY];
+    /// send, receive and delete (or every archived event), and dead soon after (or when their
+    /// retention ends).
+    pub const HOT: &[u8] = &[MESSAGE, MESSAGE_STATE, DEDUP, DELIVERY, ARCHIVED];
 
     pub fn is_hot(family: u8) -> bool {
         HOT.contains(&family)
@@ -134,7 +135,8 @@ pub mod keys {
 
     /// EventBridge resources: `e` + a kind byte + account, region and names, each ended by 0.
     /// Kinds: `b` bus, `r` rule (with its targets), `c` connection, `a` API destination,
-    /// `v` archive. One family byte keeps EventBridge clear of other services' prefixes.
+    /// `v` archive, `p` replay, `f` a scheduled rule's last firing. One family byte keeps
+    /// EventBridge clear of other services' prefixes.
     pub const EVENTS: u8 = b'e';
 
     pub fn events(kind: u8, parts: &[&str]) -> Vec<u8> {
@@ -153,6 +155,11 @@ pub mod keys {
     /// Pending delivery (SNS subscriptions, later EventBridge targets), a hot record:
     /// `y` + delivery id (big-endian, so a scan yields record order).
     pub const DELIVERY: u8 = b'y';
+
+    /// An event an EventBridge archive holds, a hot record (written with the PutEvents that
+    /// caused it, aged out by retention): `x` + account, region and archive name, each ended
+    /// by 0, then the event's time and a sequence (big-endian, so a scan yields time order).
+    pub const ARCHIVED: u8 = b'x';
 
     /// SNS platform application, platform endpoint or SMS settings: `w` + ARN.
     pub const PLATFORM: u8 = b'w';
