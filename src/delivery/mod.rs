@@ -80,11 +80,14 @@ pub trait Queues: Send + Sync + 'static {
     /// Puts `message` on the queue named by `queue_arn` before returning, so that pushes made in
     /// a row (under the caller's lock) arrive in that order; await the result before counting the
     /// message as delivered.
-    fn push(&self, queue_arn: &str, message: QueueMessage) -> Result<Pushed<'_>, QueueError>;
+    fn push(&self, queue_arn: &str, message: &QueueMessage) -> Result<Pushed<'_>, QueueError>;
 
     /// Sends `message` to the queue named by `queue_arn`.
-    fn send<'a>(&'a self, queue_arn: &'a str, message: QueueMessage) -> Pushed<'a> {
-        Box::pin(async move { self.push(queue_arn, message)?.await })
+    fn send<'a>(&'a self, queue_arn: &'a str, message: &QueueMessage) -> Pushed<'a> {
+        match self.push(queue_arn, message) {
+            Ok(pushed) => pushed,
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
     }
 }
 
@@ -300,7 +303,7 @@ impl Delivery {
                 && !(job.ordered && waiting(&job.lane))
             {
                 self.counters.attempts.fetch_add(1, Ordering::Relaxed);
-                match self.queues.push(arn, job.message.clone()) {
+                match self.queues.push(arn, &job.message) {
                     Ok(p) => {
                         self.counters.delivered.fetch_add(1, Ordering::Relaxed);
                         pushed.push(p);
@@ -361,7 +364,7 @@ impl Delivery {
     async fn attempt(&self, job: &Job) -> Outcome {
         self.counters.attempts.fetch_add(1, Ordering::Relaxed);
         match &job.target {
-            Target::Queue { arn } => match self.queues.send(arn, job.message.clone()).await {
+            Target::Queue { arn } => match self.queues.send(arn, &job.message).await {
                 Ok(()) => Outcome::Delivered,
                 Err(e) => queue_outcome(arn, e),
             },
@@ -425,7 +428,7 @@ impl Delivery {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        match self.queues.send(dlq, job.message.clone()).await {
+        match self.queues.send(dlq, &job.message).await {
             Ok(()) => {
                 tracing::info!(lane = %job.lane, attempts = job.attempts, %why, %dlq, "delivery dead-lettered");
                 self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);

@@ -17,7 +17,7 @@ struct FakeQueues {
 }
 
 impl Queues for FakeQueues {
-    fn push(&self, arn: &str, message: QueueMessage) -> Result<Pushed<'_>, QueueError> {
+    fn push(&self, arn: &str, message: &QueueMessage) -> Result<Pushed<'_>, QueueError> {
         self.attempts
             .lock()
             .unwrap()
@@ -34,7 +34,7 @@ impl Queues for FakeQueues {
         self.received
             .lock()
             .unwrap()
-            .push((arn.to_string(), message));
+            .push((arn.to_string(), message.clone()));
         let slow = Duration::from_millis(self.slow_ms);
         Ok(Box::pin(async move {
             tokio::time::sleep(slow).await;

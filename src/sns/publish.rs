@@ -197,7 +197,6 @@ impl Sns {
             if let Some(f) = fifo_state.as_deref_mut() {
                 f.seen.retain(|_, (_, _, exp)| *exp > now);
             }
-            let effective = topic.effective_policy();
             let mut signing = Signing {
                 version: topic.signature_version().to_string(),
                 cache: HashMap::new(),
@@ -210,6 +209,12 @@ impl Sns {
                 .map(|(_, s)| s)
                 .filter(|s| s.confirmed)
                 .collect();
+            // Only HTTP subscriptions read the topic's delivery policy.
+            let effective = subscriptions
+                .iter()
+                .any(|s| s.protocol.starts_with("http"))
+                .then(|| topic.effective_policy())
+                .unwrap_or(Value::Null);
             let mut jobs = Vec::new();
             for m in messages {
                 signing.cache.clear();
@@ -289,13 +294,13 @@ impl Sns {
             }
         }
         let raw = s.raw();
-        let unsubscribe_url = format!(
-            "http://{}/?Action=Unsubscribe&SubscriptionArn={}",
-            caller.host, s.arn
-        );
         let body = if raw {
             text.to_string()
         } else {
+            let unsubscribe_url = format!(
+                "http://{}/?Action=Unsubscribe&SubscriptionArn={}",
+                caller.host, s.arn
+            );
             let mut envelope = Envelope {
                 kind: Kind::Notification,
                 message_id: &m.id,

@@ -9,7 +9,7 @@ use crate::protocol::Params;
 use serde_json::{Map, Value, json};
 
 impl Queues for Sqs {
-    fn push(&self, queue_arn: &str, m: QueueMessage) -> Result<Pushed<'_>, QueueError> {
+    fn push(&self, queue_arn: &str, m: &QueueMessage) -> Result<Pushed<'_>, QueueError> {
         use base64::Engine;
         let Some(q) = self.by_arn(queue_arn) else {
             return Err(QueueError::Missing);
@@ -37,13 +37,13 @@ impl Queues for Sqs {
                 .collect();
             p.insert("MessageAttributes".into(), Value::Object(attrs));
         }
-        if let Some(g) = m.group_id {
+        if let Some(g) = &m.group_id {
             p.insert("MessageGroupId".into(), json!(g));
         }
-        if let Some(d) = m.dedup_id {
+        if let Some(d) = &m.dedup_id {
             p.insert("MessageDeduplicationId".into(), json!(d));
         }
-        if let Some(t) = m.trace_header {
+        if let Some(t) = &m.trace_header {
             p.insert(
                 "MessageSystemAttributes".into(),
                 json!({"AWSTraceHeader": {"DataType": "String", "StringValue": t}}),
@@ -58,7 +58,9 @@ impl Queues for Sqs {
             ErrorCode::InternalFailure => QueueError::Unavailable(e.message),
             _ => QueueError::Rejected(e.message),
         };
-        let (_, stored) = self.enqueue_now(&q, vec![message]).map_err(refused)?;
+        let (_, stored) = self
+            .enqueue_now(&q, vec![message], false)
+            .map_err(refused)?;
         Ok(Box::pin(
             async move { stored.wait(&q).await.map_err(refused) },
         ))

@@ -216,6 +216,12 @@ fn is_sqs_number(s: &str) -> bool {
 
 /// The characters SQS allows in bodies and string attributes; returns the first bad one as `#xN`.
 pub fn validate_chars(s: &str) -> Result<(), String> {
+    // Fast path: printable ASCII, tab, LF and CR are all allowed.
+    if s.bytes()
+        .all(|b| (0x20..0x80).contains(&b) || matches!(b, 0x9 | 0xA | 0xD))
+    {
+        return Ok(());
+    }
     for c in s.chars() {
         let ok = matches!(c as u32, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF);
         if !ok {

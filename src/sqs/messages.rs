@@ -210,19 +210,22 @@ impl Sqs {
     /// deduplication id was seen in the last 5 minutes is not stored; its result names the
     /// original. Returns each message's result.
     pub(super) async fn enqueue(&self, q: &Queue, messages: Vec<Message>) -> ApiResult<Vec<Value>> {
-        let (results, stored) = self.enqueue_now(q, messages)?;
+        let (results, stored) = self.enqueue_now(q, messages, true)?;
         stored.wait(q).await?;
         Ok(results)
     }
 
     /// The first half of [`enqueue`](Self::enqueue): the messages are in the queue and on their way
     /// to the store when this returns (so callers order sends by calling it under their own lock);
-    /// the send is complete once [`Stored::wait`] resolves.
+    /// the send is complete once [`Stored::wait`] resolves. Each message's result (its id, MD5s,
+    /// sequence number) is made only when `results` asks for it.
     pub(super) fn enqueue_now(
         &self,
         q: &Queue,
         messages: Vec<Message>,
+        results: bool,
     ) -> ApiResult<(Vec<Value>, Stored)> {
+        let want = results;
         let mut results = Vec::with_capacity(messages.len());
         let (pending, before, after) = {
             let now = self.clock.now_ms();
@@ -245,10 +248,12 @@ impl Sqs {
                     let dedup_id = m.extra().dedup_id.clone().unwrap_or_default();
                     let key = fifo::Dedup::key(state.settings.dedup_per_group, &group, &dedup_id);
                     if let Some(seen) = state.dedup.get(&key, now) {
-                        let mut r = send_result(&m);
-                        r["MessageId"] = json!(seen.message_id);
-                        r["SequenceNumber"] = json!(seen.sequence_number);
-                        results.push(r);
+                        if want {
+                            let mut r = send_result(&m);
+                            r["MessageId"] = json!(seen.message_id);
+                            r["SequenceNumber"] = json!(seen.sequence_number);
+                            results.push(r);
+                        }
                         continue;
                     }
                     let sequence_number = state.sequencer.next(now);
@@ -261,7 +266,9 @@ impl Sqs {
                     remembered.push(key.clone());
                     ops.push(state.remember_dedup(key, entry));
                 }
-                results.push(send_result(&m));
+                if want {
+                    results.push(send_result(&m));
+                }
                 let (seq, push_ops) = state.push(m, now);
                 pushed.push(seq);
                 ops.extend(push_ops);
