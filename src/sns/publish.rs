@@ -210,11 +210,11 @@ impl Sns {
                 .filter(|s| s.confirmed)
                 .collect();
             // Only HTTP subscriptions read the topic's delivery policy.
-            let effective = subscriptions
-                .iter()
-                .any(|s| s.protocol.starts_with("http"))
-                .then(|| topic.effective_policy())
-                .unwrap_or(Value::Null);
+            let effective = if subscriptions.iter().any(|s| s.protocol.starts_with("http")) {
+                topic.effective_policy()
+            } else {
+                Value::Null
+            };
             let mut jobs = Vec::new();
             for m in messages {
                 signing.cache.clear();
