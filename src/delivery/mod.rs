@@ -71,21 +71,31 @@ pub enum QueueError {
     Unavailable(String),
 }
 
-/// A send that is in its queue and on its way to the store; it is complete (durable) when this
-/// resolves.
-pub type Pushed<'a> = Pin<Box<dyn Future<Output = Result<(), QueueError>> + Send + 'a>>;
+/// Messages that are in their queue and on their way to the store; they are delivered (durably)
+/// when this resolves.
+pub type Stored<'a> = Pin<Box<dyn Future<Output = Result<(), QueueError>> + Send + 'a>>;
+
+/// What a push did: the messages it took, on their way to disk, and per message pushed `None`
+/// (taken) or why the queue refused it.
+pub struct Pushed<'a> {
+    pub stored: Stored<'a>,
+    pub refused: Vec<Option<QueueError>>,
+}
 
 /// Ferry's own queues, as the engine sees them.
 pub trait Queues: Send + Sync + 'static {
-    /// Puts `message` on the queue named by `queue_arn` before returning, so that pushes made in
-    /// a row (under the caller's lock) arrive in that order; await the result before counting the
-    /// message as delivered.
-    fn push(&self, queue_arn: &str, message: &QueueMessage) -> Result<Pushed<'_>, QueueError>;
+    /// Puts `messages` on the queue named by `queue_arn`, in this order and in one write, before
+    /// returning, so that pushes made in a row (under the caller's lock) arrive in that order.
+    /// `Err` when the queue takes none of them (it does not exist, its store failed).
+    fn push(&self, queue_arn: &str, messages: &[&QueueMessage]) -> Result<Pushed<'_>, QueueError>;
 
     /// Sends `message` to the queue named by `queue_arn`.
-    fn send<'a>(&'a self, queue_arn: &'a str, message: &QueueMessage) -> Pushed<'a> {
-        match self.push(queue_arn, message) {
-            Ok(pushed) => pushed,
+    fn send<'a>(&'a self, queue_arn: &'a str, message: &QueueMessage) -> Stored<'a> {
+        match self.push(queue_arn, &[message]) {
+            Ok(Pushed { stored, refused }) => match refused.into_iter().next().flatten() {
+                None => stored,
+                Some(e) => Box::pin(std::future::ready(Err(e))),
+            },
             Err(e) => Box::pin(std::future::ready(Err(e))),
         }
     }
@@ -172,7 +182,7 @@ struct Lane {
 #[must_use = "await durability before acknowledging"]
 pub struct Submitted<'a> {
     recorded: Pending,
-    pushed: Vec<Pushed<'a>>,
+    pushed: Vec<Stored<'a>>,
 }
 
 impl Submitted<'_> {
@@ -290,28 +300,54 @@ impl Delivery {
     /// job is recorded to be retried or dead-lettered as usual.
     pub fn submit(&self, jobs: Vec<Job>) -> Submitted<'_> {
         let now = self.clock.now_ms();
-        let mut ops = Vec::new();
-        let mut ready = Vec::new();
-        let mut pushed = Vec::new();
-        for mut job in jobs {
-            let mut first = None;
+        // Which jobs go straight into their queue (grouped by queue, in order), which are recorded.
+        let mut direct: Vec<(String, Vec<Job>)> = Vec::new();
+        let mut later: Vec<(Job, Option<Outcome>)> = Vec::new();
+        for job in jobs {
             let waiting = |lane: &str| {
-                self.outstanding(lane) || ready.iter().any(|(_, j, _): &Handed| j.lane == lane)
+                self.outstanding(lane) || later.iter().any(|(j, _)| j.lane == lane)
             };
-            if let Target::Queue { arn } = &job.target
-                && job.max_per_second.is_none()
-                && !(job.ordered && waiting(&job.lane))
-            {
-                self.counters.attempts.fetch_add(1, Ordering::Relaxed);
-                match self.queues.push(arn, &job.message) {
-                    Ok(p) => {
-                        self.counters.delivered.fetch_add(1, Ordering::Relaxed);
-                        pushed.push(p);
-                        continue;
+            match &job.target {
+                Target::Queue { arn }
+                    if job.max_per_second.is_none() && !(job.ordered && waiting(&job.lane)) =>
+                {
+                    match direct.iter_mut().find(|(a, _)| a == arn) {
+                        Some((_, group)) => group.push(job),
+                        None => direct.push((arn.clone(), vec![job])),
                     }
-                    Err(e) => first = Some(queue_outcome(arn, e)),
                 }
+                _ => later.push((job, None)),
             }
+        }
+        let mut pushed = Vec::with_capacity(direct.len());
+        for (arn, group) in direct {
+            let n = group.len() as u64;
+            self.counters.attempts.fetch_add(n, Ordering::Relaxed);
+            let messages: Vec<&QueueMessage> = group.iter().map(|j| &j.message).collect();
+            match self.queues.push(&arn, &messages) {
+                Ok(Pushed { stored, refused }) => {
+                    pushed.push(stored);
+                    let mut refused = refused.into_iter();
+                    for job in group {
+                        match refused.next().flatten() {
+                            None => self.counters.delivered.fetch_add(1, Ordering::Relaxed),
+                            Some(e) => {
+                                later.push((job, Some(queue_outcome(&arn, e))));
+                                continue;
+                            }
+                        };
+                    }
+                }
+                Err(e) => later.extend(
+                    group
+                        .into_iter()
+                        .map(|job| (job, Some(queue_outcome(&arn, e.clone())))),
+                ),
+            }
+        }
+        let mut ops = Vec::with_capacity(later.len());
+        let mut ready = Vec::with_capacity(later.len());
+        for (mut job, first) in later {
             job.recorded_ms = now;
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
             ops.push(Op::Put(

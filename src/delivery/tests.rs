@@ -14,14 +14,17 @@ struct FakeQueues {
     attempts: Mutex<Vec<(String, Instant)>>,
     received: Mutex<Vec<(String, QueueMessage)>>,
     slow_ms: u64,
+    /// (queue, body) pairs the queue refuses.
+    rejected: HashSet<(String, String)>,
+    /// (queue, messages) of each push.
+    pushes: Mutex<Vec<(String, usize)>>,
 }
 
 impl Queues for FakeQueues {
-    fn push(&self, arn: &str, message: &QueueMessage) -> Result<Pushed<'_>, QueueError> {
-        self.attempts
-            .lock()
-            .unwrap()
-            .push((arn.to_string(), Instant::now()));
+    fn push(&self, arn: &str, messages: &[&QueueMessage]) -> Result<Pushed<'_>, QueueError> {
+        let now = Instant::now();
+        let mut attempts = self.attempts.lock().unwrap();
+        attempts.extend(messages.iter().map(|_| (arn.to_string(), now)));
         if self.missing.contains(arn) {
             return Err(QueueError::Missing);
         }
@@ -31,15 +34,31 @@ impl Queues for FakeQueues {
             *n -= 1;
             return Err(QueueError::Unavailable("busy".into()));
         }
-        self.received
+        self.pushes
             .lock()
             .unwrap()
-            .push((arn.to_string(), message.clone()));
+            .push((arn.to_string(), messages.len()));
+        let refused = messages
+            .iter()
+            .map(|m| {
+                if self.rejected.contains(&(arn.to_string(), m.body.clone())) {
+                    return Some(QueueError::Rejected("refused".into()));
+                }
+                self.received
+                    .lock()
+                    .unwrap()
+                    .push((arn.to_string(), (*m).clone()));
+                None
+            })
+            .collect();
         let slow = Duration::from_millis(self.slow_ms);
-        Ok(Box::pin(async move {
-            tokio::time::sleep(slow).await;
-            Ok(())
-        }))
+        Ok(Pushed {
+            stored: Box::pin(async move {
+                tokio::time::sleep(slow).await;
+                Ok(())
+            }),
+            refused,
+        })
     }
 }
 
@@ -446,4 +465,51 @@ async fn queue_jobs_are_pushed_at_once_and_leave_no_record() {
     submitted.wait().await.unwrap();
     assert_eq!(pending_records(&durable), 0);
     assert_eq!(d.counters.delivered.load(Ordering::Relaxed), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn jobs_for_one_queue_are_pushed_together_and_refusals_dead_lettered() {
+    let q = Arc::new(FakeQueues {
+        rejected: HashSet::from([("arn:q".to_string(), "bad".to_string())]),
+        ..Default::default()
+    });
+    let (d, durable) = engine(q.clone());
+    let with_dlq = |lane: &str, body: &str| Job {
+        dead_letter: Some("arn:dlq".into()),
+        ..job(lane, "arn:q", body)
+    };
+    d.submit(vec![
+        with_dlq("a", "1"),
+        job("b", "arn:other", "x"),
+        with_dlq("a", "bad"),
+        with_dlq("a", "2"),
+    ])
+    .wait()
+    .await
+    .unwrap();
+    assert_eq!(
+        q.pushes.lock().unwrap()[..2],
+        [("arn:q".to_string(), 3), ("arn:other".to_string(), 1)],
+        "one push per queue, in order"
+    );
+    until(|| q.received.lock().unwrap().len() == 4).await;
+    let got: Vec<(String, String)> = q
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(a, m)| (a.clone(), m.body.clone()))
+        .collect();
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        got,
+        vec![
+            pair("arn:q", "1"),
+            pair("arn:q", "2"),
+            pair("arn:other", "x"),
+            pair("arn:dlq", "bad")
+        ]
+    );
+    until(|| pending_records(&durable) == 0).await;
+    assert_eq!(d.counters.dead_lettered.load(Ordering::Relaxed), 1);
 }
