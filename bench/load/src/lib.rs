@@ -5,6 +5,7 @@
 //! The pure parts (bodies, statistics, signing, wire encoding, bookkeeping of deliveries) live in
 //! their own modules so they can be unit-tested; `client` and `scenario` do the I/O.
 
+pub mod blackhole;
 pub mod body;
 pub mod client;
 pub mod cpu;

@@ -58,6 +58,10 @@ struct Args {
     /// Rules on the events-put bus (one matches).
     #[arg(long, default_value_t = 5)]
     rules: usize,
+    /// sns-fanout: add a confirmed HTTP subscription; events-put: add an API-destination target
+    /// to the matching rule; both point at a local endpoint that never answers a delivery.
+    #[arg(long)]
+    dead_target: bool,
     /// Server process id per endpoint (comma-separated, same order), for server_cpu_pct.
     #[arg(long, value_delimiter = ',')]
     server_pid: Vec<u32>,
@@ -102,7 +106,7 @@ fn check(args: &Args) -> Result<Vec<Endpoint>, String> {
     )?;
     within("--wait", f64::from(args.wait), 0.0, 20.0)?;
     within("--subs", args.subs as f64, 1.0, 100.0)?;
-    within("--rules", args.rules as f64, 1.0, 300.0)?;
+    within("--rules", args.rules as f64, 1.0, 2000.0)?;
     within("--drain-empty", f64::from(args.drain_empty), 1.0, 1000.0)?;
     for &c in &args.conns {
         within("--conns", c as f64, 1.0, 4096.0)?;
@@ -177,6 +181,7 @@ fn main() {
         drain_empty: args.drain_empty,
         subs: args.subs,
         rules: args.rules,
+        dead_target: args.dead_target,
         timeout: Duration::from_secs_f64(args.timeout),
         print_errors: args.print_errors,
     });

@@ -220,6 +220,62 @@ fn events(action: &'static str, body: Value) -> Call {
 }
 
 /// EventBridge CreateEventBus.
+/// An HTTP subscription (confirmed later with `confirm_subscription`).
+pub fn subscribe_http(topic_arn: &str, url: &str) -> Call {
+    query_call(
+        "Subscribe",
+        "sns",
+        SNS_VERSION,
+        &[
+            ("TopicArn", topic_arn),
+            ("Protocol", "http"),
+            ("Endpoint", url),
+            ("ReturnSubscriptionArn", "true"),
+        ],
+    )
+}
+
+pub fn confirm_subscription(topic_arn: &str, token: &str) -> Call {
+    query_call(
+        "ConfirmSubscription",
+        "sns",
+        SNS_VERSION,
+        &[("TopicArn", topic_arn), ("Token", token)],
+    )
+}
+
+/// A connection with an API key (what an API destination needs).
+pub fn create_connection(name: &str) -> Call {
+    events(
+        "CreateConnection",
+        json!({"Name": name, "AuthorizationType": "API_KEY", "AuthParameters":
+            {"ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "load"}}}),
+    )
+}
+
+pub fn create_api_destination(name: &str, connection_arn: &str, url: &str) -> Call {
+    events(
+        "CreateApiDestination",
+        json!({"Name": name, "ConnectionArn": connection_arn, "InvocationEndpoint": url,
+            "HttpMethod": "POST", "InvocationRateLimitPerSecond": 300}),
+    )
+}
+
+/// A target with a role (API destinations need one).
+pub fn put_role_target(bus: &str, rule: &str, id: &str, arn: &str) -> Call {
+    events(
+        "PutTargets",
+        json!({"Rule": rule, "EventBusName": bus, "Targets": [{"Id": id, "Arn": arn,
+            "RoleArn": "arn:aws:iam::000000000000:role/ferry-load"}]}),
+    )
+}
+
+/// A string field of a JSON answer.
+pub fn json_field(body: &[u8], field: &str) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    Some(v.get(field)?.as_str()?.to_string())
+}
+
 pub fn create_event_bus(name: &str) -> Call {
     events("CreateEventBus", json!({"Name": name}))
 }

@@ -67,6 +67,35 @@ pub async fn run(ctx: &Ctx) -> Result<Map<String, Value>, String> {
             ));
         }
     }
+    if ctx.settings.dead_target {
+        let hole = crate::blackhole::start()
+            .await
+            .map_err(|e| format!("dead endpoint: {e}"))?;
+        let name = ctx.name("dead");
+        let connection = need(
+            wire::json_field(
+                &setup(&mut conn, wire::create_connection(&name)).await?,
+                "ConnectionArn",
+            ),
+            "CreateConnection",
+        )?;
+        let destination = need(
+            wire::json_field(
+                &setup(
+                    &mut conn,
+                    wire::create_api_destination(&name, &connection, &hole.url),
+                )
+                .await?,
+                "ApiDestinationArn",
+            ),
+            "CreateApiDestination",
+        )?;
+        setup(
+            &mut conn,
+            wire::put_role_target(&bus, "rule-0", "dead", &destination),
+        )
+        .await?;
+    }
     // One PutEvents that no rule matches: a broker without PutEvents gives an error line here,
     // instead of a run of failed calls.
     setup(
@@ -174,6 +203,7 @@ pub async fn run(ctx: &Ctx) -> Result<Map<String, Value>, String> {
     let extras = vec![
         ("latency_op", json!("PutEvents")),
         ("rules", json!(ctx.settings.rules)),
+        ("dead_target", json!(ctx.settings.dead_target)),
         ("entries_per_call", json!(ENTRIES)),
         ("events", json!(events)),
         ("events_per_s", json!(stats::rate(events, seconds))),

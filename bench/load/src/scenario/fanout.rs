@@ -25,6 +25,21 @@ fn decode(m: &Received) -> Decoded {
     }
 }
 
+/// Subscribes an endpoint that confirms, then never answers a notification.
+async fn dead_subscription(conn: &mut Conn, topic: &str) -> Result<(), String> {
+    let mut hole = crate::blackhole::start()
+        .await
+        .map_err(|e| format!("dead endpoint: {e}"))?;
+    setup(conn, wire::subscribe_http(topic, &hole.url)).await?;
+    let token = tokio::time::timeout(Duration::from_secs(20), hole.tokens.recv())
+        .await
+        .ok()
+        .flatten()
+        .ok_or("the HTTP subscription's confirmation never came")?;
+    setup(conn, wire::confirm_subscription(topic, &token)).await?;
+    Ok(())
+}
+
 pub async fn run(ctx: &Ctx) -> Result<Map<String, Value>, String> {
     let mut conn = ctx.conn();
     let name = ctx.name("fanout");
@@ -40,6 +55,9 @@ pub async fn run(ctx: &Ctx) -> Result<Map<String, Value>, String> {
             "Subscribe",
         )?;
         queues.push(url);
+    }
+    if ctx.settings.dead_target {
+        dead_subscription(&mut conn, &topic).await?;
     }
     let topic: Arc<str> = topic.into();
     let t0 = Instant::now();
@@ -140,6 +158,7 @@ pub async fn run(ctx: &Ctx) -> Result<Map<String, Value>, String> {
     let extras = vec![
         ("latency_op", json!("Publish")),
         ("subs", json!(queues.len())),
+        ("dead_target", json!(ctx.settings.dead_target)),
         ("published", json!(published)),
         ("published_per_s", json!(stats::rate(published, seconds))),
         ("delivered", json!(delivered)),

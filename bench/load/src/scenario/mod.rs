@@ -90,6 +90,8 @@ pub struct Settings {
     pub drain_empty: u32,
     pub subs: usize,
     pub rules: usize,
+    /// sns-fanout and events-put also deliver to an HTTP endpoint that never answers.
+    pub dead_target: bool,
     pub timeout: Duration,
     pub print_errors: usize,
 }
