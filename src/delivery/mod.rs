@@ -1,4 +1,4 @@
-//! The fan-out engine SNS uses (and EventBridge next): a durable outbox and the workers that
+//! The fan-out engine SNS and EventBridge deliver through: a durable outbox and the workers that
 //! empty it.
 //!
 //! A publish hands [`Delivery::submit`] one [`Job`] per matching subscription or target. Each job
@@ -10,13 +10,19 @@
 //! Work is split into lanes, one per subscription or target, so that a dead endpoint only ever
 //! delays its own lane. Ordered lanes (FIFO topics) deliver one job at a time in record order;
 //! other lanes run up to [`LANE_CONCURRENCY`] jobs at once. Queue targets are ferry's own queues,
-//! reached in-process through the [`Queues`] trait (which `sqs` implements and `lib.rs` wires);
-//! HTTP targets go through one pooled hyper client. Retry waits come from tokio's clock, so
-//! schedules are tested on the paused clock. This module imports no service.
+//! reached in-process through the [`Queues`] trait (which `sqs` implements); topics and event
+//! buses are reached the same way through [`Inbox`] (which `sns` and `events` implement);
+//! `lib.rs` wires all three. HTTP targets (SNS endpoints, EventBridge API destinations) go
+//! through one pooled hyper client. A job may carry a rate shared by every job with the same key
+//! (an API destination's `InvocationRateLimitPerSecond`) and the attributes its dead letter
+//! carries (EventBridge's `RULE_ARN`, ..., to which the engine adds the failure). Retry waits
+//! come from tokio's clock, so schedules are tested on the paused clock. This module imports no
+//! service.
 
 mod http;
 pub mod retry;
 
+pub use http::{OAuth, with_query};
 pub use retry::{Backoff, RetryPolicy};
 
 use crate::clock::Clock;
@@ -26,7 +32,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
 
@@ -81,6 +87,24 @@ pub trait Queues: Send + Sync + 'static {
     ) -> Pin<Box<dyn Future<Output = Result<(), QueueError>> + Send + 'a>>;
 }
 
+/// Ferry's topics and event buses as the engine sees them: each takes a message in-process, by
+/// ARN, as its service's own publish would (`sns` and `events` implement it; `lib.rs` wires them).
+pub trait Inbox: Send + Sync + 'static {
+    /// Hands `message` to the topic or bus named by `arn`.
+    fn send<'a>(
+        &'a self,
+        arn: &'a str,
+        message: QueueMessage,
+    ) -> Pin<Box<dyn Future<Output = Result<(), QueueError>> + Send + 'a>>;
+}
+
+/// Which in-process family an [`Inbox`] serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxKind {
+    Topics,
+    Buses,
+}
+
 /// Where a job goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Target {
@@ -91,6 +115,29 @@ pub enum Target {
         url: String,
         headers: Vec<(String, String)>,
     },
+    /// One of ferry's topics, by ARN: the body is published to it.
+    Topic { arn: String },
+    /// One of ferry's event buses, by ARN: the body is an event put on it.
+    Bus { arn: String },
+    /// An EventBridge API destination: `method` to `url` with `headers` (authorization from the
+    /// connection included, or obtained with `oauth` at each attempt).
+    Api {
+        method: String,
+        url: String,
+        headers: Vec<(String, String)>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        oauth: Option<OAuth>,
+    },
+    /// A target ferry cannot deliver to (a Lambda function, a Kinesis stream, ...): every
+    /// attempt fails with this error code and message, finally.
+    Unreachable { code: String, message: String },
+}
+
+/// At most `per_second` attempts a second across every job with the same `key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rate {
+    pub key: String,
+    pub per_second: u32,
 }
 
 /// One pending delivery.
@@ -114,6 +161,40 @@ pub struct Job {
     /// When the job was recorded (epoch ms); set by `submit`.
     #[serde(default)]
     pub recorded_ms: u64,
+    /// Attempts of every job sharing the key are spaced to this rate (retries included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Rate>,
+    /// String attributes of the dead letter, EventBridge's way (`RULE_ARN`, `TARGET_ARN`); when
+    /// set, the engine adds `ERROR_CODE`, `ERROR_MESSAGE`, `RETRY_ATTEMPTS` and, when retries ran
+    /// out, `EXHAUSTED_RETRY_CONDITION`. Empty (SNS): the dead letter is the message as it is.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dead_letter_attributes: BTreeMap<String, String>,
+}
+
+/// Why an attempt failed: an EventBridge-style error code (`CONNECTION_FAILURE`, `TIMEOUT`,
+/// `THROTTLING`, `SDK_CLIENT_ERROR`, `NO_RESOURCE`, ...) and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: String,
+    pub message: String,
+    /// The HTTP status that caused it, if any.
+    pub status: Option<u16>,
+}
+
+impl Failure {
+    pub fn new(code: &str, message: impl Into<String>) -> Failure {
+        Failure {
+            code: code.to_string(),
+            message: message.into(),
+            status: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
 }
 
 /// How one attempt went.
@@ -121,9 +202,9 @@ pub struct Job {
 pub enum Outcome {
     Delivered,
     /// Worth trying again (connection failure, timeout, 429, 5xx).
-    Retry(String),
+    Retry(Failure),
     /// Final: no retry helps (a 4xx, a missing queue).
-    Failed(String),
+    Failed(Failure),
 }
 
 /// What happened to finished jobs, for `/_ferry/health` and tests.
@@ -155,7 +236,14 @@ pub struct Delivery {
     durable: Arc<Durable>,
     clock: Clock,
     queues: Arc<dyn Queues>,
+    /// Topics and buses, connected after open (their services need the engine first).
+    topics: OnceLock<Weak<dyn Inbox>>,
+    buses: OnceLock<Weak<dyn Inbox>>,
     http: http::Http,
+    /// OAuth tokens of API destinations' connections.
+    tokens: http::Tokens,
+    /// When the next attempt of each rate key may start.
+    rates: Mutex<HashMap<String, tokio::time::Instant>>,
     next_id: AtomicU64,
     lanes: Mutex<HashMap<String, LaneTx>>,
     /// Bumped by `reset`: jobs of an older generation stop.
@@ -197,7 +285,11 @@ impl Delivery {
             durable,
             clock,
             queues,
+            topics: OnceLock::new(),
+            buses: OnceLock::new(),
             http: http::Http::default(),
+            tokens: http::Tokens::default(),
+            rates: Mutex::default(),
             next_id: AtomicU64::new(next),
             lanes: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
@@ -206,6 +298,16 @@ impl Delivery {
             counters: Counters::default(),
             me: me.clone(),
         }))
+    }
+
+    /// Connects ferry's topics or buses. The engine keeps only a weak reference, since their
+    /// services hold the engine.
+    pub fn connect(&self, kind: InboxKind, inbox: Weak<dyn Inbox>) {
+        let slot = match kind {
+            InboxKind::Topics => &self.topics,
+            InboxKind::Buses => &self.buses,
+        };
+        let _ = slot.set(inbox);
     }
 
     /// Resumes the deliveries found at open whose lane is still `live` (call from inside the
@@ -289,16 +391,73 @@ impl Delivery {
         }
     }
 
+    /// Waits for the job's turn under its rate, if it has one.
+    async fn pace(&self, rate: &Rate) {
+        let per_second = rate.per_second.max(1);
+        let start = {
+            let mut rates = self.rates.lock().unwrap_or_else(|p| p.into_inner());
+            let now = tokio::time::Instant::now();
+            let next = rates.entry(rate.key.clone()).or_insert(now);
+            let start = (*next).max(now);
+            *next = start + Duration::from_secs(1) / per_second;
+            start
+        };
+        tokio::time::sleep_until(start).await;
+    }
+
     async fn attempt(&self, job: &Job) -> Outcome {
+        if let Some(rate) = &job.rate {
+            self.pace(rate).await;
+        }
         self.counters.attempts.fetch_add(1, Ordering::Relaxed);
+        let local = |kind: &str, arn: &str, r: Result<(), QueueError>| match r {
+            Ok(()) => Outcome::Delivered,
+            Err(QueueError::Missing) => {
+                Outcome::Failed(Failure::new("NO_RESOURCE", format!("{kind} {arn} does not exist")))
+            }
+            Err(QueueError::Rejected(why)) => Outcome::Failed(Failure::new("INVALID_PARAMETER", why)),
+            Err(QueueError::Unavailable(why)) => Outcome::Retry(Failure::new("INTERNAL_ERROR", why)),
+        };
         match &job.target {
-            Target::Queue { arn } => match self.queues.send(arn, job.message.clone()).await {
-                Ok(()) => Outcome::Delivered,
-                Err(QueueError::Missing) => Outcome::Failed(format!("queue {arn} does not exist")),
-                Err(QueueError::Rejected(why)) => Outcome::Failed(why),
-                Err(QueueError::Unavailable(why)) => Outcome::Retry(why),
-            },
+            Target::Queue { arn } => local(
+                "queue",
+                arn,
+                self.queues.send(arn, job.message.clone()).await,
+            ),
+            Target::Topic { arn } | Target::Bus { arn } => {
+                let (kind, slot) = match &job.target {
+                    Target::Topic { .. } => ("topic", &self.topics),
+                    _ => ("event bus", &self.buses),
+                };
+                let Some(inbox) = slot.get().and_then(Weak::upgrade) else {
+                    return Outcome::Retry(Failure::new(
+                        "INTERNAL_ERROR",
+                        format!("no {kind} service is connected"),
+                    ));
+                };
+                local(kind, arn, inbox.send(arn, job.message.clone()).await)
+            }
             Target::Http { url, headers } => self.http.post(url, headers, &job.message.body).await,
+            Target::Api {
+                method,
+                url,
+                headers,
+                oauth,
+            } => {
+                self.http
+                    .invoke(
+                        method,
+                        url,
+                        headers,
+                        &job.message.body,
+                        oauth.as_ref(),
+                        &self.tokens,
+                    )
+                    .await
+            }
+            Target::Unreachable { code, message } => {
+                Outcome::Failed(Failure::new(code, message.clone()))
+            }
         }
     }
 
@@ -316,12 +475,12 @@ impl Delivery {
             }
             let outcome = self.attempt(&job).await;
             job.attempts += 1;
-            let why = match outcome {
+            let (why, exhausted) = match outcome {
                 Outcome::Delivered => {
                     self.counters.delivered.fetch_add(1, Ordering::Relaxed);
                     break;
                 }
-                Outcome::Failed(why) => why,
+                Outcome::Failed(why) => (why, None),
                 Outcome::Retry(why) => {
                     let age =
                         Duration::from_millis(self.clock.now_ms().saturating_sub(job.recorded_ms));
@@ -336,10 +495,11 @@ impl Delivery {
                         tokio::time::sleep(wait).await;
                         continue;
                     }
-                    why
+                    let condition = job.retry.exhausted_by(job.attempts, age);
+                    (why, Some(condition))
                 }
             };
-            self.dead_letter(&job, &why).await;
+            self.dead_letter(&job, &why, exhausted).await;
             break;
         }
         if current() {
@@ -348,13 +508,41 @@ impl Delivery {
         }
     }
 
-    async fn dead_letter(&self, job: &Job, why: &str) {
+    /// Sends the failed job's message to its dead-letter queue, with the failure described in
+    /// attributes when the job asks for them (`exhausted`: the retry limit that ran out).
+    async fn dead_letter(&self, job: &Job, why: &Failure, exhausted: Option<&'static str>) {
         let Some(dlq) = &job.dead_letter else {
             tracing::info!(lane = %job.lane, attempts = job.attempts, %why, "delivery failed; no dead-letter queue");
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        match self.queues.send(dlq, job.message.clone()).await {
+        let mut message = job.message.clone();
+        if !job.dead_letter_attributes.is_empty() {
+            let retries = job.attempts.saturating_sub(1).to_string();
+            let mut attrs = job.dead_letter_attributes.clone();
+            attrs.insert("ERROR_CODE".into(), why.code.clone());
+            attrs.insert("ERROR_MESSAGE".into(), why.message.clone());
+            attrs.insert("RETRY_ATTEMPTS".into(), retries);
+            if let Some(condition) = exhausted {
+                attrs.insert("EXHAUSTED_RETRY_CONDITION".into(), condition.into());
+            }
+            message.attributes = attrs
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| {
+                    let a = QueueAttribute {
+                        data_type: "String".into(),
+                        string_value: Some(v),
+                        binary_value: None,
+                    };
+                    (k, a)
+                })
+                .collect();
+            // A dead-letter queue is a standard queue: no FIFO fields.
+            message.group_id = None;
+            message.dedup_id = None;
+        }
+        match self.queues.send(dlq, message).await {
             Ok(()) => {
                 tracing::info!(lane = %job.lane, attempts = job.attempts, %why, %dlq, "delivery dead-lettered");
                 self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);

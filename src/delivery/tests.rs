@@ -62,6 +62,8 @@ fn job(lane: &str, arn: &str, body: &str) -> Job {
         max_per_second: None,
         attempts: 0,
         recorded_ms: 0,
+        rate: None,
+        dead_letter_attributes: Default::default(),
     }
 }
 

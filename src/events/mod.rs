@@ -7,7 +7,9 @@
 //! - `rules.rs`: rules (pattern and schedule validation), enable/disable, listing.
 //! - `targets.rs`: Put/RemoveTargets, ListTargetsByRule, ListRuleNamesByTarget.
 //! - `connections.rs`: connections and API destinations. `archives.rs`: archives, replays' reads.
-//! - `put.rs`: PutEvents, recording one delivery per matching SQS target in the delivery engine.
+//! - `put.rs`: PutEvents, recording one delivery per matching target in the delivery engine;
+//!   `jobs.rs`: each target kind's delivery (queue, topic, bus, API destination, or a failure
+//!   into the DLQ for kinds ferry does not deliver to); `delivery_target.rs`: buses as targets.
 //! - `schedule.rs`, `cron.rs`, `transform.rs`, `envelope.rs`: pure: schedule expressions and
 //!   when they fire; target input (Input, InputPath, InputTransformer); PutEvents entries and
 //!   their envelope.
@@ -23,7 +25,9 @@ mod archives;
 mod buses;
 mod connections;
 pub mod cron;
+mod delivery_target;
 pub mod envelope;
+mod jobs;
 mod put;
 mod rules;
 pub mod schedule;

@@ -7,6 +7,7 @@
 //! through `crate::delivery`.
 
 pub(crate) mod envelope;
+mod delivery_target;
 mod message;
 mod platform;
 mod policy;
