@@ -4,14 +4,14 @@
 //! API destinations add their method, headers and OAuth client-credentials tokens.
 
 use super::{Failure, Outcome};
-use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::Mutex;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// How long one attempt may take, connect to last byte of the answer's head.
@@ -160,7 +160,10 @@ impl Http {
             Ok(r) => r,
             Err(e) => {
                 return Err((
-                    Failure::new("INVALID_PARAMETER", format!("invalid request for {url}: {e}")),
+                    Failure::new(
+                        "INVALID_PARAMETER",
+                        format!("invalid request for {url}: {e}"),
+                    ),
                     false,
                 ));
             }
@@ -192,8 +195,8 @@ impl Http {
                 if (200..300).contains(&status) {
                     return Ok(answer);
                 }
-                let retry = matches!(status, 429 | 500..=599)
-                    || (api && matches!(status, 401 | 407 | 409));
+                let retry =
+                    matches!(status, 429 | 500..=599) || (api && matches!(status, 401 | 407 | 409));
                 let code = if status == 429 {
                     "THROTTLING"
                 } else {

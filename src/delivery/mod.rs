@@ -412,11 +412,16 @@ impl Delivery {
         self.counters.attempts.fetch_add(1, Ordering::Relaxed);
         let local = |kind: &str, arn: &str, r: Result<(), QueueError>| match r {
             Ok(()) => Outcome::Delivered,
-            Err(QueueError::Missing) => {
-                Outcome::Failed(Failure::new("NO_RESOURCE", format!("{kind} {arn} does not exist")))
+            Err(QueueError::Missing) => Outcome::Failed(Failure::new(
+                "NO_RESOURCE",
+                format!("{kind} {arn} does not exist"),
+            )),
+            Err(QueueError::Rejected(why)) => {
+                Outcome::Failed(Failure::new("INVALID_PARAMETER", why))
             }
-            Err(QueueError::Rejected(why)) => Outcome::Failed(Failure::new("INVALID_PARAMETER", why)),
-            Err(QueueError::Unavailable(why)) => Outcome::Retry(Failure::new("INTERNAL_ERROR", why)),
+            Err(QueueError::Unavailable(why)) => {
+                Outcome::Retry(Failure::new("INTERNAL_ERROR", why))
+            }
         };
         match &job.target {
             Target::Queue { arn } => local(

@@ -180,7 +180,10 @@ impl Events {
             return (missing(&format!("API destination {arn}")), None);
         };
         let Some(conn) = conn else {
-            return (missing(&format!("Connection {}", dest.connection_arn)), None);
+            return (
+                missing(&format!("Connection {}", dest.connection_arn)),
+                None,
+            );
         };
         let rate = Some(Rate {
             key: dest.arn(),
@@ -263,7 +266,10 @@ impl Events {
                     s(b.and_then(|b| b.get("Password")))
                 );
                 let basic = base64::engine::general_purpose::STANDARD.encode(pair);
-                headers = merge(headers, vec![("authorization".into(), format!("Basic {basic}"))]);
+                headers = merge(
+                    headers,
+                    vec![("authorization".into(), format!("Basic {basic}"))],
+                );
             }
             "API_KEY" => {
                 let k = auth.get("ApiKeyAuthParameters");

@@ -6,8 +6,8 @@
 //! Resources are records in the store (`keys::TOPIC`, `keys::SUBSCRIPTION`); deliveries go
 //! through `crate::delivery`.
 
-pub(crate) mod envelope;
 mod delivery_target;
+pub(crate) mod envelope;
 mod message;
 mod platform;
 mod policy;
