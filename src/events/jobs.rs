@@ -124,7 +124,8 @@ impl Events {
                 rule.rule_arn,
                 t.str("Id").ok().flatten().unwrap_or("")
             ),
-            ordered: fifo && service == "sqs",
+            // FIFO queues and topics: one delivery at a time, in order.
+            ordered: fifo,
             target: target_kind,
             message,
             retry: if max_retries == 0 {
