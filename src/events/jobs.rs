@@ -306,6 +306,17 @@ impl Events {
 #[cfg(test)]
 mod tests {
     use super::arn_parts;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_arn_text_splits_without_panicking(s in ".{0,80}") {
+            if let Some((service, region, account, resource)) = arn_parts(&s) {
+                prop_assert!(s.ends_with(resource));
+                prop_assert!(!service.contains(':') && !region.contains(':') && !account.contains(':'));
+            }
+        }
+    }
 
     #[test]
     fn arns_split_into_their_parts() {
