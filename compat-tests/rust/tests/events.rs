@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_eventbridge::types::{
-    ApiDestinationHttpMethod, ConnectionApiKeyAuthRequestParameters, ConnectionAuthorizationType,
+    ApiDestinationHttpMethod, CreateConnectionApiKeyAuthRequestParameters, ConnectionAuthorizationType,
     CreateConnectionAuthRequestParameters, DeadLetterConfig, HttpParameters, PutEventsRequestEntry,
     RetryPolicy, Target,
 };
@@ -120,7 +120,7 @@ async fn an_api_destination_is_retried_until_the_endpoint_recovers() {
         .auth_parameters(
             CreateConnectionAuthRequestParameters::builder()
                 .api_key_auth_parameters(
-                    ConnectionApiKeyAuthRequestParameters::builder()
+                    CreateConnectionApiKeyAuthRequestParameters::builder()
                         .api_key_name("x-api-key")
                         .api_key_value("rs-secret")
                         .build()
