@@ -17,14 +17,28 @@ const ACCOUNT: &str = "000000000000";
 
 impl Server {
     fn json(&self, prefix: &str, version: &str, action: &str, body: Value) -> Value {
+        self.json_in("us-east-1", prefix, version, action, body)
+    }
+
+    fn json_in(
+        &self,
+        region: &str,
+        prefix: &str,
+        version: &str,
+        action: &str,
+        body: Value,
+    ) -> Value {
         let target = format!("{prefix}.{action}");
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=test/20260101/{region}/events/aws4_request, SignedHeaders=host, Signature=x"
+        );
         let (status, _, out) = self.request(
             "POST",
             "/",
             &[
                 ("X-Amz-Target", &target),
                 ("Content-Type", version),
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/events/aws4_request, SignedHeaders=host, Signature=x"),
+                ("Authorization", &auth),
             ],
             body.to_string().as_bytes(),
         );
@@ -437,4 +451,58 @@ fn failed_deliveries_reach_the_dlq_with_awss_attributes() {
     let m = by_target(&lambda);
     assert_eq!(attr(&m, "ERROR_CODE").as_deref(), Some("NO_RESOURCE"));
     assert_eq!(attr(&m, "RETRY_ATTEMPTS").as_deref(), Some("0"));
+}
+
+#[test]
+fn a_bus_in_another_region_gets_the_event_with_a_new_id() {
+    let f = Server::start(Config::in_memory());
+    let far = "eu-west-1";
+    let sqs_far = |action: &str, body: Value| {
+        f.json_in(far, "AmazonSQS", "application/x-amz-json-1.0", action, body)
+    };
+    let events_far = |action: &str, body: Value| {
+        f.json_in(far, "AWSEvents", "application/x-amz-json-1.1", action, body)
+    };
+    let url = sqs_far("CreateQueue", json!({"QueueName": "far-q"}))["QueueUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    events_far("CreateEventBus", json!({"Name": "far"}));
+    events_far(
+        "PutRule",
+        json!({"Name": "in", "EventBusName": "far", "EventPattern": r#"{"source":["shop"]}"#}),
+    );
+    events_far(
+        "PutTargets",
+        json!({"Rule": "in", "EventBusName": "far",
+            "Targets": [{"Id": "q", "Arn": format!("arn:aws:sqs:{far}:{ACCOUNT}:far-q")}]}),
+    );
+    f.rule(
+        "default",
+        "out",
+        "shop",
+        json!([{"Id": "far", "Arn": format!("arn:aws:events:{far}:{ACCOUNT}:event-bus/far")}]),
+    );
+    let id = f.put("shop", json!({"x": 1}));
+    let start = Instant::now();
+    let mut got = Vec::new();
+    while got.is_empty() && start.elapsed() < Duration::from_secs(10) {
+        let out = sqs_far(
+            "ReceiveMessage",
+            json!({"QueueUrl": url, "WaitTimeSeconds": 1}),
+        );
+        got.extend(out["Messages"].as_array().cloned().unwrap_or_default());
+    }
+    assert_eq!(got.len(), 1);
+    let event = body(&got[0]);
+    assert_ne!(
+        event["id"],
+        id.as_str(),
+        "across regions the id is new (EB-141)"
+    );
+    assert_eq!(
+        event["region"], "us-east-1",
+        "the region stays the source's (EB-141)"
+    );
+    assert_eq!(event["detail"], json!({"x": 1}));
 }
