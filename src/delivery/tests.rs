@@ -3,7 +3,9 @@
 
 use super::*;
 use crate::storage::MemoryStore;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
 use tokio::time::Instant;
 
 /// Queues that fail a set number of times per ARN, and know which ARNs exist.
