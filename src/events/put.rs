@@ -52,8 +52,8 @@ impl Events {
     }
 
     /// The deliveries one accepted event causes on its bus: one job per target of every enabled
-    /// rule it matches (targets of kinds ferry does not deliver to fail into their DLQ). PutEvents, schedules, replays and bus
-    /// targets all enter a bus here.
+    /// rule it matches (targets of kinds ferry does not deliver to fail into their DLQ).
+    /// PutEvents, schedules, replays and bus targets all enter a bus here.
     pub(super) fn route(
         &self,
         accepted: &Accepted,
