@@ -9,8 +9,9 @@
 //! - `caller`   — who is calling (account, region, access key, host).
 //! - `sqs`      — SQS actions; `queue` holds per-queue state, `message` MD5s and handles.
 //! - `sns`      — SNS actions: topics, subscriptions, publish, envelopes.
-//! - `delivery` — the durable fan-out engine (outbox, lanes, retries, DLQs) SNS delivers through;
-//!   it reaches ferry's queues through `delivery::Queues`, which `sqs` implements.
+//! - `delivery` — the durable fan-out engine (outbox, lanes, retries, DLQs) SNS and EventBridge
+//!   deliver through; it reaches ferry's queues through `delivery::Queues`, which `sqs`
+//!   implements, and topics and buses through `delivery::Inbox`, which `sns` and `events` do.
 //! - `sts`      — `GetCallerIdentity`, `AssumeRole` (keys that carry the role's account).
 //! - `events`   — EventBridge: buses, rules, targets, connections, archives and replays, the
 //!   scheduler; pure modules for schedules, target input and PutEvents envelopes.
@@ -61,6 +62,11 @@ impl App {
         let delivery = delivery::Delivery::open(durable.clone(), clock, queues)?;
         let sns = sns::Sns::open(durable.clone(), delivery.clone(), clock)?;
         events.deliver_through(delivery.clone());
+        // Topics and buses are targets too (EventBridge rules); the engine holds them weakly.
+        let topics: Arc<dyn delivery::Inbox> = sns.clone();
+        let buses: Arc<dyn delivery::Inbox> = events.clone();
+        delivery.connect(delivery::InboxKind::Topics, Arc::downgrade(&topics));
+        delivery.connect(delivery::InboxKind::Buses, Arc::downgrade(&buses));
         Ok(Arc::new(App {
             config,
             sqs,

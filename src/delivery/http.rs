@@ -1,13 +1,17 @@
 //! HTTP targets: one pooled hyper client for every endpoint, a timeout per attempt, and the
 //! outcome classified as AWS classifies it (2xx delivered; 429, 5xx and connection failures worth
-//! retrying; any other status final).
+//! retrying; any other status final, except that API destinations also retry 401, 407 and 409).
+//! API destinations add their method, headers and OAuth client-credentials tokens.
 
-use super::Outcome;
+use super::{Failure, Outcome};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// How long one attempt may take, connect to last byte of the answer's head.
@@ -32,38 +36,251 @@ impl Default for Http {
 }
 
 impl Http {
-    /// POSTs `body` with `headers` to `url`.
+    /// POSTs `body` with `headers` to `url` (SNS's HTTP subscriptions).
     pub async fn post(&self, url: &str, headers: &[(String, String)], body: &str) -> Outcome {
+        match self.send("POST", url, headers, body, false).await {
+            Ok(_) => Outcome::Delivered,
+            Err((f, retry)) => outcome(f, retry),
+        }
+    }
+
+    /// Invokes an API destination: `method` to `url` with `headers`, authorized by `oauth` when
+    /// the connection uses OAuth client credentials (a token from the connection's authorization
+    /// endpoint, cached in `tokens` until it expires and fetched again once on a 401). Besides
+    /// 429 and 5xx, EventBridge retries 401, 407 and 409; any other status is final.
+    pub async fn invoke(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: &str,
+        oauth: Option<&OAuth>,
+        tokens: &Tokens,
+    ) -> Outcome {
+        let Some(oauth) = oauth else {
+            return match self.send(method, url, headers, body, true).await {
+                Ok(_) => Outcome::Delivered,
+                Err((f, retry)) => outcome(f, retry),
+            };
+        };
+        let mut fresh = false;
+        loop {
+            let token = match self.token(oauth, tokens, fresh).await {
+                Ok(t) => t,
+                Err((f, retry)) => return outcome(f, retry),
+            };
+            let mut with_token = headers.to_vec();
+            with_token.push(("authorization".into(), format!("Bearer {token}")));
+            match self.send(method, url, &with_token, body, true).await {
+                Ok(_) => return Outcome::Delivered,
+                Err((f, _)) if f.status == Some(401) && !fresh => {
+                    tracing::debug!(%url, why = %f.message, "token refused; fetching a new one");
+                    tokens.forget(oauth);
+                    fresh = true;
+                }
+                Err((f, retry)) => return outcome(f, retry),
+            }
+        }
+    }
+
+    /// A bearer token for `oauth`: the cached one unless `fresh`, else one requested from the
+    /// authorization endpoint with the client id and secret as Basic credentials and the
+    /// connection's OAuth parameters (body parameters form-encoded).
+    async fn token(&self, oauth: &OAuth, tokens: &Tokens, fresh: bool) -> Result<String, Fail> {
+        if !fresh && let Some(t) = tokens.get(oauth) {
+            return Ok(t);
+        }
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", oauth.client_id, oauth.client_secret));
+        let mut headers = oauth.headers.clone();
+        headers.push(("authorization".into(), format!("Basic {basic}")));
+        let mut body = String::new();
+        if !oauth.body.is_empty() {
+            headers.push((
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ));
+            body = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(oauth.body.iter())
+                .finish();
+        }
+        let url = with_query(&oauth.endpoint, &oauth.query);
+        let answer = self
+            .send(&oauth.method, &url, &headers, &body, true)
+            .await
+            .map_err(|(mut f, retry)| {
+                f.message = format!("OAuth token request failed: {}", f.message);
+                (f, retry)
+            })?;
+        let parsed: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
+        let Some(token) = parsed.get("access_token").and_then(|t| t.as_str()) else {
+            return Err((
+                Failure::new(
+                    "SDK_CLIENT_ERROR",
+                    format!("{} answered no access_token", oauth.endpoint),
+                ),
+                true,
+            ));
+        };
+        let expires_in = parsed
+            .get("expires_in")
+            .and_then(|e| e.as_u64().or_else(|| e.as_str()?.parse().ok()))
+            .unwrap_or(3600);
+        tokens.put(oauth, token, Duration::from_secs(expires_in));
+        Ok(token.to_string())
+    }
+
+    /// One request; the answer's body on 2xx, else the failure and whether it is worth
+    /// retrying (`api`: with API destinations' wider set of retried statuses).
+    async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: &str,
+        api: bool,
+    ) -> Result<Bytes, Fail> {
         if !url.starts_with("http://") {
             // No TLS stack in ferry: an https endpoint cannot be reached; retried like any
             // endpoint that does not answer.
-            return Outcome::Retry(format!("cannot reach {url}: only http:// is delivered"));
+            return Err((
+                Failure::new(
+                    "CONNECTION_FAILURE",
+                    format!("cannot reach {url}: only http:// is delivered"),
+                ),
+                true,
+            ));
         }
-        let mut req = hyper::Request::post(url);
+        let mut req = hyper::Request::builder().method(method).uri(url);
         for (k, v) in headers {
             req = req.header(k.as_str(), v.as_str());
         }
         let req = match req.body(Full::new(Bytes::from(body.to_string()))) {
             Ok(r) => r,
-            Err(e) => return Outcome::Failed(format!("invalid request for {url}: {e}")),
+            Err(e) => {
+                return Err((
+                    Failure::new(
+                        "INVALID_PARAMETER",
+                        format!("invalid request for {url}: {e}"),
+                    ),
+                    false,
+                ));
+            }
         };
         match tokio::time::timeout(ATTEMPT_TIMEOUT, self.client.request(req)).await {
-            Err(_) => Outcome::Retry(format!("{url} did not answer within {ATTEMPT_TIMEOUT:?}")),
-            Ok(Err(e)) => Outcome::Retry(format!("{url}: {e}")),
+            Err(_) => Err((
+                Failure::new(
+                    "TIMEOUT",
+                    format!("{url} did not answer within {ATTEMPT_TIMEOUT:?}"),
+                ),
+                true,
+            )),
+            Ok(Err(e)) => Err((
+                Failure::new("CONNECTION_FAILURE", format!("{url}: {e}")),
+                true,
+            )),
             Ok(Ok(resp)) => {
                 let status = resp.status().as_u16();
-                // Drain the body so that the connection goes back to the pool.
-                let _ = tokio::time::timeout(
+                // Read the body so that the connection goes back to the pool.
+                let got = tokio::time::timeout(
                     ATTEMPT_TIMEOUT,
                     http_body_util::BodyExt::collect(resp.into_body()),
                 )
                 .await;
-                match status {
-                    200..=299 => Outcome::Delivered,
-                    429 | 500..=599 => Outcome::Retry(format!("{url} answered {status}")),
-                    _ => Outcome::Failed(format!("{url} answered {status}")),
+                let answer = match got {
+                    Ok(Ok(b)) => b.to_bytes(),
+                    _ => Bytes::new(),
+                };
+                if (200..300).contains(&status) {
+                    return Ok(answer);
                 }
+                let retry =
+                    matches!(status, 429 | 500..=599) || (api && matches!(status, 401 | 407 | 409));
+                let code = if status == 429 {
+                    "THROTTLING"
+                } else {
+                    "SDK_CLIENT_ERROR"
+                };
+                let mut f = Failure::new(code, format!("{url} answered {status}"));
+                f.status = Some(status);
+                Err((f, retry))
             }
         }
+    }
+}
+
+/// A failure and whether it is worth retrying.
+type Fail = (Failure, bool);
+
+fn outcome(f: Failure, retry: bool) -> Outcome {
+    if retry {
+        Outcome::Retry(f)
+    } else {
+        Outcome::Failed(f)
+    }
+}
+
+/// `url` with `query` appended (percent-encoded).
+pub fn with_query(url: &str, query: &[(String, String)]) -> String {
+    if query.is_empty() {
+        return url.to_string();
+    }
+    let q = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query.iter())
+        .finish();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{q}")
+}
+
+/// An EventBridge connection's OAuth client-credentials settings, carried by each job so that
+/// a pending delivery needs nothing else after a restart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuth {
+    pub endpoint: String,
+    pub method: String,
+    pub client_id: String,
+    pub client_secret: String,
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    #[serde(default)]
+    pub query: Vec<(String, String)>,
+    #[serde(default)]
+    pub body: Vec<(String, String)>,
+}
+
+impl OAuth {
+    fn key(&self) -> String {
+        format!("{} {} {}", self.method, self.endpoint, self.client_id)
+    }
+}
+
+/// Bearer tokens by (endpoint, client), each until it expires (on tokio's clock).
+#[derive(Default)]
+pub struct Tokens(Mutex<HashMap<String, (String, tokio::time::Instant)>>);
+
+impl Tokens {
+    fn get(&self, o: &OAuth) -> Option<String> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&o.key())
+            .filter(|(_, until)| *until > tokio::time::Instant::now())
+            .map(|(t, _)| t.clone())
+    }
+
+    fn put(&self, o: &OAuth, token: &str, lifetime: Duration) {
+        // Renewed a little before it runs out, so a request never carries a token at its end.
+        let margin = Duration::from_secs(30).min(lifetime / 10);
+        let until = tokio::time::Instant::now() + lifetime - margin;
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(o.key(), (token.to_string(), until));
+    }
+
+    fn forget(&self, o: &OAuth) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&o.key());
     }
 }

@@ -1,4 +1,4 @@
-//! The fan-out engine SNS uses (and EventBridge next): a durable outbox and the workers that
+//! The fan-out engine SNS and EventBridge deliver through: a durable outbox and the workers that
 //! empty it.
 //!
 //! A publish hands [`Delivery::submit`] one [`Job`] per matching subscription or target. Each job
@@ -10,23 +10,31 @@
 //! Work is split into lanes, one per subscription or target, so that a dead endpoint only ever
 //! delays its own lane. Ordered lanes (FIFO topics) deliver one job at a time in record order;
 //! other lanes run up to [`LANE_CONCURRENCY`] jobs at once. Queue targets are ferry's own queues,
-//! reached in-process through the [`Queues`] trait (which `sqs` implements and `lib.rs` wires);
-//! HTTP targets go through one pooled hyper client. Retry waits come from tokio's clock, so
-//! schedules are tested on the paused clock. This module imports no service.
+//! reached in-process through the [`Queues`] trait (which `sqs` implements); topics and event
+//! buses are reached the same way through [`Inbox`] (which `sns` and `events` implement);
+//! `lib.rs` wires all three. HTTP targets (SNS endpoints, EventBridge API destinations) go
+//! through one pooled hyper client. A job may carry a rate shared by every job with the same key
+//! (an API destination's `InvocationRateLimitPerSecond`) and the attributes its dead letter
+//! carries (EventBridge's `RULE_ARN`, ..., to which the engine adds the failure). Retry waits
+//! come from tokio's clock, so schedules are tested on the paused clock. This module imports no
+//! service. What a job is lives in `job.rs`.
 
 mod http;
+mod job;
 pub mod retry;
 
+pub use http::{OAuth, with_query};
+pub use job::{
+    Failure, Inbox, InboxKind, Job, Outcome, Pushed, QueueAttribute, QueueError, QueueMessage,
+    Queues, Rate, Stored, Target,
+};
 pub use retry::{Backoff, RetryPolicy};
 
 use crate::clock::Clock;
 use crate::storage::{Durable, Op, Pending, StoreError, StoreResult, keys};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::future::Future;
-use std::pin::Pin;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
 
@@ -34,117 +42,6 @@ use tokio::sync::{Semaphore, mpsc};
 pub const LANE_CONCURRENCY: usize = 32;
 
 const RECORD_VERSION: u8 = 1;
-
-/// One message attribute as a queue stores it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueueAttribute {
-    pub data_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub string_value: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub binary_value: Option<Vec<u8>>,
-}
-
-/// What a delivery carries: the body, and for queues the attributes and FIFO fields.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueueMessage {
-    pub body: String,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub attributes: BTreeMap<String, QueueAttribute>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dedup_id: Option<String>,
-    /// The publisher's `X-Amzn-Trace-Id`, which queues keep as `AWSTraceHeader`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trace_header: Option<String>,
-}
-
-/// Why a queue refused a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum QueueError {
-    /// No queue has that ARN.
-    Missing,
-    /// The queue exists but refused the message (too large, invalid FIFO fields, ...).
-    Rejected(String),
-    /// The queue could not take it now (its store failed); worth retrying.
-    Unavailable(String),
-}
-
-/// Messages that are in their queue and on their way to the store; they are delivered (durably)
-/// when this resolves.
-pub type Stored<'a> = Pin<Box<dyn Future<Output = Result<(), QueueError>> + Send + 'a>>;
-
-/// What a push did: the messages it took, on their way to disk, and per message pushed `None`
-/// (taken) or why the queue refused it.
-pub struct Pushed<'a> {
-    pub stored: Stored<'a>,
-    pub refused: Vec<Option<QueueError>>,
-}
-
-/// Ferry's own queues, as the engine sees them.
-pub trait Queues: Send + Sync + 'static {
-    /// Puts `messages` on the queue named by `queue_arn`, in this order and in one write, before
-    /// returning, so that pushes made in a row (under the caller's lock) arrive in that order.
-    /// `Err` when the queue takes none of them (it does not exist, its store failed).
-    fn push(&self, queue_arn: &str, messages: &[&QueueMessage]) -> Result<Pushed<'_>, QueueError>;
-
-    /// Sends `message` to the queue named by `queue_arn`.
-    fn send<'a>(&'a self, queue_arn: &'a str, message: &QueueMessage) -> Stored<'a> {
-        match self.push(queue_arn, &[message]) {
-            Ok(Pushed { stored, refused }) => match refused.into_iter().next().flatten() {
-                None => stored,
-                Some(e) => Box::pin(std::future::ready(Err(e))),
-            },
-            Err(e) => Box::pin(std::future::ready(Err(e))),
-        }
-    }
-}
-
-/// Where a job goes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Target {
-    /// One of ferry's queues, by ARN.
-    Queue { arn: String },
-    /// An HTTP endpoint: the body is POSTed with these headers.
-    Http {
-        url: String,
-        headers: Vec<(String, String)>,
-    },
-}
-
-/// One pending delivery.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Job {
-    /// Deliveries of one lane never wait on another lane's (a subscription ARN, a target id).
-    pub lane: String,
-    /// Ordered lanes deliver one job at a time, in record order.
-    pub ordered: bool,
-    pub target: Target,
-    pub message: QueueMessage,
-    pub retry: RetryPolicy,
-    /// The queue ARN that gets the message once the retries are spent or the failure is final.
-    pub dead_letter: Option<String>,
-    /// At most this many attempts a second on the job's lane (SNS `maxReceivesPerSecond`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_per_second: Option<u32>,
-    /// Attempts made so far.
-    #[serde(default)]
-    pub attempts: u32,
-    /// When the job was recorded (epoch ms); set by `submit`.
-    #[serde(default)]
-    pub recorded_ms: u64,
-}
-
-/// How one attempt went.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Delivered,
-    /// Worth trying again (connection failure, timeout, 429, 5xx).
-    Retry(String),
-    /// Final: no retry helps (a 4xx, a missing queue).
-    Failed(String),
-}
 
 /// What happened to finished jobs, for `/_ferry/health` and tests.
 #[derive(Debug, Default)]
@@ -202,7 +99,14 @@ pub struct Delivery {
     durable: Arc<Durable>,
     clock: Clock,
     queues: Arc<dyn Queues>,
+    /// Topics and buses, connected after open (their services need the engine first).
+    topics: OnceLock<Weak<dyn Inbox>>,
+    buses: OnceLock<Weak<dyn Inbox>>,
     http: http::Http,
+    /// OAuth tokens of API destinations' connections.
+    tokens: http::Tokens,
+    /// When the next attempt of each rate key may start.
+    rates: Mutex<HashMap<String, tokio::time::Instant>>,
     next_id: AtomicU64,
     lanes: Mutex<HashMap<String, Lane>>,
     /// Bumped by `reset`: jobs of an older generation stop.
@@ -244,7 +148,11 @@ impl Delivery {
             durable,
             clock,
             queues,
+            topics: OnceLock::new(),
+            buses: OnceLock::new(),
             http: http::Http::default(),
+            tokens: http::Tokens::default(),
+            rates: Mutex::default(),
             next_id: AtomicU64::new(next),
             lanes: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
@@ -253,6 +161,16 @@ impl Delivery {
             counters: Counters::default(),
             me: me.clone(),
         }))
+    }
+
+    /// Connects ferry's topics or buses. The engine keeps only a weak reference, since their
+    /// services hold the engine.
+    pub fn connect(&self, kind: InboxKind, inbox: Weak<dyn Inbox>) {
+        let slot = match kind {
+            InboxKind::Topics => &self.topics,
+            InboxKind::Buses => &self.buses,
+        };
+        let _ = slot.set(inbox);
     }
 
     /// Resumes the deliveries found at open whose lane is still `live` (call from inside the
@@ -304,12 +222,13 @@ impl Delivery {
         let mut direct: Vec<(String, Vec<Job>)> = Vec::new();
         let mut later: Vec<(Job, Option<Outcome>)> = Vec::new();
         for job in jobs {
-            let waiting = |lane: &str| {
-                self.outstanding(lane) || later.iter().any(|(j, _)| j.lane == lane)
-            };
+            let waiting =
+                |lane: &str| self.outstanding(lane) || later.iter().any(|(j, _)| j.lane == lane);
             match &job.target {
                 Target::Queue { arn }
-                    if job.max_per_second.is_none() && !(job.ordered && waiting(&job.lane)) =>
+                    if job.max_per_second.is_none()
+                        && job.rate.is_none()
+                        && !(job.ordered && waiting(&job.lane)) =>
                 {
                     match direct.iter_mut().find(|(a, _)| a == arn) {
                         Some((_, group)) => group.push(job),
@@ -325,14 +244,17 @@ impl Delivery {
             self.counters.attempts.fetch_add(n, Ordering::Relaxed);
             let messages: Vec<&QueueMessage> = group.iter().map(|j| &j.message).collect();
             match self.queues.push(&arn, &messages) {
-                Ok(Pushed { stored, refused }) => {
+                Ok(Pushed {
+                    stored,
+                    refused: no,
+                }) => {
                     pushed.push(stored);
-                    let mut refused = refused.into_iter();
+                    let mut no = no.into_iter();
                     for job in group {
-                        match refused.next().flatten() {
+                        match no.next().flatten() {
                             None => self.counters.delivered.fetch_add(1, Ordering::Relaxed),
                             Some(e) => {
-                                later.push((job, Some(queue_outcome(&arn, e))));
+                                later.push((job, Some(refused("queue", &arn, e))));
                                 continue;
                             }
                         };
@@ -341,7 +263,7 @@ impl Delivery {
                 Err(e) => later.extend(
                     group
                         .into_iter()
-                        .map(|job| (job, Some(queue_outcome(&arn, e.clone())))),
+                        .map(|job| (job, Some(refused("queue", &arn, e.clone())))),
                 ),
             }
         }
@@ -397,14 +319,65 @@ impl Delivery {
         }
     }
 
+    /// Waits for the job's turn under its rate, if it has one.
+    async fn pace(&self, rate: &Rate) {
+        let per_second = rate.per_second.max(1);
+        let start = {
+            let mut rates = self.rates.lock().unwrap_or_else(|p| p.into_inner());
+            let now = tokio::time::Instant::now();
+            let next = rates.entry(rate.key.clone()).or_insert(now);
+            let start = (*next).max(now);
+            *next = start + Duration::from_secs(1) / per_second;
+            start
+        };
+        tokio::time::sleep_until(start).await;
+    }
+
     async fn attempt(&self, job: &Job) -> Outcome {
+        if let Some(rate) = &job.rate {
+            self.pace(rate).await;
+        }
         self.counters.attempts.fetch_add(1, Ordering::Relaxed);
+        let local = |kind: &str, arn: &str, r: Result<(), QueueError>| match r {
+            Ok(()) => Outcome::Delivered,
+            Err(e) => refused(kind, arn, e),
+        };
         match &job.target {
-            Target::Queue { arn } => match self.queues.send(arn, &job.message).await {
-                Ok(()) => Outcome::Delivered,
-                Err(e) => queue_outcome(arn, e),
-            },
+            Target::Queue { arn } => local("queue", arn, self.queues.send(arn, &job.message).await),
+            Target::Topic { arn } | Target::Bus { arn } => {
+                let (kind, slot) = match &job.target {
+                    Target::Topic { .. } => ("topic", &self.topics),
+                    _ => ("event bus", &self.buses),
+                };
+                let Some(inbox) = slot.get().and_then(Weak::upgrade) else {
+                    return Outcome::Retry(Failure::new(
+                        "INTERNAL_ERROR",
+                        format!("no {kind} service is connected"),
+                    ));
+                };
+                local(kind, arn, inbox.send(arn, job.message.clone()).await)
+            }
             Target::Http { url, headers } => self.http.post(url, headers, &job.message.body).await,
+            Target::Api {
+                method,
+                url,
+                headers,
+                oauth,
+            } => {
+                self.http
+                    .invoke(
+                        method,
+                        url,
+                        headers,
+                        &job.message.body,
+                        oauth.as_ref(),
+                        &self.tokens,
+                    )
+                    .await
+            }
+            Target::Unreachable { code, message } => {
+                Outcome::Failed(Failure::new(code, message.clone()))
+            }
         }
     }
 
@@ -426,12 +399,12 @@ impl Delivery {
                 None => self.attempt(&job).await,
             };
             job.attempts += 1;
-            let why = match outcome {
+            let (why, exhausted) = match outcome {
                 Outcome::Delivered => {
                     self.counters.delivered.fetch_add(1, Ordering::Relaxed);
                     break;
                 }
-                Outcome::Failed(why) => why,
+                Outcome::Failed(why) => (why, None),
                 Outcome::Retry(why) => {
                     let age =
                         Duration::from_millis(self.clock.now_ms().saturating_sub(job.recorded_ms));
@@ -446,10 +419,11 @@ impl Delivery {
                         tokio::time::sleep(wait).await;
                         continue;
                     }
-                    why
+                    let condition = job.retry.exhausted_by(job.attempts, age);
+                    (why, Some(condition))
                 }
             };
-            self.dead_letter(&job, &why).await;
+            self.dead_letter(&job, &why, exhausted).await;
             break;
         }
         if current() {
@@ -458,13 +432,41 @@ impl Delivery {
         }
     }
 
-    async fn dead_letter(&self, job: &Job, why: &str) {
+    /// Sends the failed job's message to its dead-letter queue, with the failure described in
+    /// attributes when the job asks for them (`exhausted`: the retry limit that ran out).
+    async fn dead_letter(&self, job: &Job, why: &Failure, exhausted: Option<&'static str>) {
         let Some(dlq) = &job.dead_letter else {
             tracing::info!(lane = %job.lane, attempts = job.attempts, %why, "delivery failed; no dead-letter queue");
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        match self.queues.send(dlq, &job.message).await {
+        let mut message = job.message.clone();
+        if !job.dead_letter_attributes.is_empty() {
+            let retries = job.attempts.saturating_sub(1).to_string();
+            let mut attrs = job.dead_letter_attributes.clone();
+            attrs.insert("ERROR_CODE".into(), why.code.clone());
+            attrs.insert("ERROR_MESSAGE".into(), why.message.clone());
+            attrs.insert("RETRY_ATTEMPTS".into(), retries);
+            if let Some(condition) = exhausted {
+                attrs.insert("EXHAUSTED_RETRY_CONDITION".into(), condition.into());
+            }
+            message.attributes = attrs
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| {
+                    let a = QueueAttribute {
+                        data_type: "String".into(),
+                        string_value: Some(v),
+                        binary_value: None,
+                    };
+                    (k, a)
+                })
+                .collect();
+            // A dead-letter queue is a standard queue: no FIFO fields.
+            message.group_id = None;
+            message.dedup_id = None;
+        }
+        match self.queues.send(dlq, &message).await {
             Ok(()) => {
                 tracing::info!(lane = %job.lane, attempts = job.attempts, %why, %dlq, "delivery dead-lettered");
                 self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
@@ -477,12 +479,15 @@ impl Delivery {
     }
 }
 
-/// What a queue's refusal means for the job.
-fn queue_outcome(arn: &str, e: QueueError) -> Outcome {
+/// What a queue's (topic's, bus's) refusal means for the job.
+fn refused(kind: &str, arn: &str, e: QueueError) -> Outcome {
     match e {
-        QueueError::Missing => Outcome::Failed(format!("queue {arn} does not exist")),
-        QueueError::Rejected(why) => Outcome::Failed(why),
-        QueueError::Unavailable(why) => Outcome::Retry(why),
+        QueueError::Missing => Outcome::Failed(Failure::new(
+            "NO_RESOURCE",
+            format!("{kind} {arn} does not exist"),
+        )),
+        QueueError::Rejected(why) => Outcome::Failed(Failure::new("INVALID_PARAMETER", why)),
+        QueueError::Unavailable(why) => Outcome::Retry(Failure::new("INTERNAL_ERROR", why)),
     }
 }
 

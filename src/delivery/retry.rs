@@ -63,6 +63,18 @@ impl RetryPolicy {
         }
     }
 
+    /// Which limit ended the retries once `delay` gave up: EventBridge's
+    /// `EXHAUSTED_RETRY_CONDITION` (the attempts, unless the event's age ran out first).
+    pub fn exhausted_by(&self, retry: u32, age: Duration) -> &'static str {
+        match *self {
+            RetryPolicy::Exponential {
+                max_retries,
+                max_age_s,
+            } if retry <= max_retries && age.as_secs() >= max_age_s => "MaximumEventAgeInSeconds",
+            _ => "MaximumRetryAttempts",
+        }
+    }
+
     /// The wait before retry number `retry` (1 for the first retry), or None when the policy is
     /// exhausted. `age` is how long ago the delivery was recorded.
     pub fn delay(&self, retry: u32, age: Duration) -> Option<Duration> {
@@ -185,5 +197,14 @@ mod tests {
         assert_eq!(p.delay(3, Duration::ZERO), None);
         assert_eq!(p.delay(1, Duration::from_secs(60)), None);
         assert_eq!(RetryPolicy::Never.delay(1, Duration::ZERO), None);
+        assert_eq!(p.exhausted_by(3, Duration::ZERO), "MaximumRetryAttempts");
+        assert_eq!(
+            p.exhausted_by(1, Duration::from_secs(60)),
+            "MaximumEventAgeInSeconds"
+        );
+        assert_eq!(
+            RetryPolicy::Never.exhausted_by(1, Duration::ZERO),
+            "MaximumRetryAttempts"
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::storage::MemoryStore;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use tokio::time::Instant;
 
 /// Queues that fail a set number of times per ARN, and know which ARNs exist.
@@ -76,6 +76,8 @@ fn job(lane: &str, arn: &str, body: &str) -> Job {
         max_per_second: None,
         attempts: 0,
         recorded_ms: 0,
+        rate: None,
+        dead_letter_attributes: Default::default(),
     }
 }
 
@@ -512,4 +514,165 @@ async fn jobs_for_one_queue_are_pushed_together_and_refusals_dead_lettered() {
     );
     until(|| pending_records(&durable) == 0).await;
     assert_eq!(d.counters.dead_lettered.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rate_is_shared_by_every_job_with_its_key() {
+    let q = Arc::new(FakeQueues::default());
+    let (d, _) = engine(q.clone());
+    let start = Instant::now();
+    let rate = Rate {
+        key: "arn:dest".into(),
+        per_second: 2,
+    };
+    // Two lanes (two rules' targets) on one API destination share its rate.
+    let jobs = (0..4)
+        .map(|i| Job {
+            rate: Some(rate.clone()),
+            ..job(if i % 2 == 0 { "a" } else { "b" }, "arn:q", "x")
+        })
+        .collect();
+    d.submit(jobs).wait().await.unwrap();
+    until(|| q.received.lock().unwrap().len() == 4).await;
+    let mut times: Vec<u128> = q
+        .attempts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, t)| (*t - start).as_millis())
+        .collect();
+    times.sort();
+    assert_eq!(times, vec![0, 500, 1000, 1500]);
+}
+
+fn string_attrs(m: &QueueMessage) -> Vec<(String, String)> {
+    m.attributes
+        .iter()
+        .map(|(k, a)| (k.clone(), a.string_value.clone().unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn dead_letters_describe_the_failure_when_the_job_asks() {
+    let q = Arc::new(FakeQueues {
+        missing: HashSet::from(["arn:gone".to_string()]),
+        ..Default::default()
+    });
+    q.failures.lock().unwrap().insert("arn:busy".into(), 1000);
+    let (d, _) = engine(q.clone());
+    let eventbridge = |lane: &str, arn: &str, retry: RetryPolicy| Job {
+        dead_letter: Some("arn:dlq".into()),
+        dead_letter_attributes: BTreeMap::from([
+            ("RULE_ARN".to_string(), "arn:rule".to_string()),
+            ("TARGET_ARN".to_string(), arn.to_string()),
+        ]),
+        retry,
+        ..job(lane, arn, lane)
+    };
+    let sns_style = Job {
+        dead_letter: Some("arn:dlq".into()),
+        retry: RetryPolicy::Never,
+        ..job("sns", "arn:gone", "sns")
+    };
+    let unreachable = Job {
+        target: Target::Unreachable {
+            code: "NO_RESOURCE".into(),
+            message: "no lambda here".into(),
+        },
+        ..eventbridge("lambda", "arn:fn", RetryPolicy::Never)
+    };
+    d.submit(vec![
+        eventbridge("gone", "arn:gone", RetryPolicy::Never),
+        eventbridge(
+            "old",
+            "arn:busy",
+            RetryPolicy::Exponential {
+                max_retries: 1000,
+                max_age_s: 60,
+            },
+        ),
+        eventbridge(
+            "counted",
+            "arn:busy",
+            RetryPolicy::Exponential {
+                max_retries: 2,
+                max_age_s: 600,
+            },
+        ),
+        sns_style,
+        unreachable,
+    ])
+    .wait()
+    .await
+    .unwrap();
+    until(|| q.received.lock().unwrap().len() == 5).await;
+    let got: HashMap<String, QueueMessage> = q
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(arn, m)| {
+            assert_eq!(arn, "arn:dlq");
+            (m.body.clone(), m.clone())
+        })
+        .collect();
+    let s = |v: &[(&str, &str)]| {
+        v.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        string_attrs(&got["gone"]),
+        s(&[
+            ("ERROR_CODE", "NO_RESOURCE"),
+            ("ERROR_MESSAGE", "queue arn:gone does not exist"),
+            ("RETRY_ATTEMPTS", "0"),
+            ("RULE_ARN", "arn:rule"),
+            ("TARGET_ARN", "arn:gone"),
+        ])
+    );
+    let old = string_attrs(&got["old"]);
+    assert!(old.contains(&(
+        "EXHAUSTED_RETRY_CONDITION".into(),
+        "MaximumEventAgeInSeconds".into()
+    )));
+    assert!(old.contains(&("ERROR_CODE".into(), "INTERNAL_ERROR".into())));
+    let counted = string_attrs(&got["counted"]);
+    assert!(counted.contains(&(
+        "EXHAUSTED_RETRY_CONDITION".into(),
+        "MaximumRetryAttempts".into()
+    )));
+    assert!(counted.contains(&("RETRY_ATTEMPTS".into(), "2".into())));
+    assert_eq!(
+        string_attrs(&got["lambda"])[..2],
+        s(&[
+            ("ERROR_CODE", "NO_RESOURCE"),
+            ("ERROR_MESSAGE", "no lambda here")
+        ])[..]
+    );
+    assert!(
+        got["sns"].attributes.is_empty(),
+        "SNS's dead letters are the message as it was"
+    );
+}
+
+#[test]
+fn older_job_records_still_decode() {
+    // A record written before rates, dead-letter attributes and the new target kinds existed.
+    let old = r#"{"lane":"l","ordered":false,"target":{"Queue":{"arn":"arn:q"}},"message":{"body":"b"},"retry":"Never","dead_letter":null,"attempts":2,"recorded_ms":5}"#;
+    let job: Job = serde_json::from_str(old).unwrap();
+    assert_eq!(job.rate, None);
+    assert!(job.dead_letter_attributes.is_empty());
+    assert_eq!(job.attempts, 2);
+    let api = Job {
+        target: Target::Api {
+            method: "PUT".into(),
+            url: "http://h/p".into(),
+            headers: vec![],
+            oauth: None,
+        },
+        ..job.clone()
+    };
+    let back: Job = serde_json::from_str(&serde_json::to_string(&api).unwrap()).unwrap();
+    assert_eq!(back, api);
 }

@@ -7,7 +7,9 @@
 //! - `rules.rs`: rules (pattern and schedule validation), enable/disable, listing.
 //! - `targets.rs`: Put/RemoveTargets, ListTargetsByRule, ListRuleNamesByTarget.
 //! - `connections.rs`: connections and API destinations. `archives.rs`: archives.
-//! - `put.rs`: PutEvents, recording one delivery per matching SQS target in the delivery engine.
+//! - `put.rs`: PutEvents, recording one delivery per matching target in the delivery engine;
+//!   `jobs.rs`: each target kind's delivery (queue, topic, bus, API destination, or a failure
+//!   into the DLQ for kinds ferry does not deliver to); `delivery_target.rs`: buses as targets.
 //! - `archive_log.rs`: the events archives hold (message log), their counts and retention.
 //! - `replay.rs`: Start/Describe/List/CancelReplay and the task that replays archived events.
 //! - `scheduler.rs`: the task that fires scheduled rules on the server's clock.
@@ -25,7 +27,9 @@ mod archives;
 mod buses;
 mod connections;
 pub mod cron;
+mod delivery_target;
 pub mod envelope;
+mod jobs;
 mod put;
 mod replay;
 mod rules;

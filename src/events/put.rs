@@ -1,21 +1,16 @@
 //! PutEvents: each entry is checked and wrapped in AWS's envelope, matched against the enabled
 //! rules of its bus, and every matching target that ferry delivers to gets one job in the delivery
-//! engine, recorded before the answer. Today that is SQS queues (standard, and FIFO with
-//! `SqsParameters.MessageGroupId`), with `Input`, `InputPath` or `InputTransformer`, the target's
-//! `RetryPolicy` (AWS's defaults: 185 retries, 24 hours) and `DeadLetterConfig`. Targets of other
-//! kinds are stored and listed but not yet delivered to.
+//! engine, recorded before the answer (`jobs.rs` makes each target's job: queues, topics, buses,
+//! API destinations; other kinds fail into their DLQ).
 
 use super::envelope::Accepted;
-use super::{Events, Matched, envelope, targets, transform, uuid};
+use super::jobs::Routed;
+use super::{Events, Matched, envelope, uuid};
 use crate::caller::Caller;
-use crate::delivery::{Job, QueueMessage, RetryPolicy, Target};
+use crate::delivery::Job;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::protocol::Params;
 use serde_json::{Map, Value, json};
-
-/// AWS's defaults for a target without a `RetryPolicy`.
-const DEFAULT_RETRIES: u32 = 185;
-const DEFAULT_MAX_AGE_S: u64 = 86_400;
 
 impl Events {
     pub(super) async fn put_events(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
@@ -64,8 +59,8 @@ impl Events {
     }
 
     /// The deliveries one accepted event causes on its bus: one job per target of every enabled
-    /// rule it matches (and that ferry delivers to). PutEvents, schedules, replays and bus
-    /// targets all enter a bus here.
+    /// rule it matches (targets of kinds ferry does not deliver to fail into their DLQ).
+    /// PutEvents, schedules, replays and bus targets all enter a bus here.
     pub(super) fn route(
         &self,
         accepted: &Accepted,
@@ -73,18 +68,31 @@ impl Events {
         ingestion: &str,
         trace: Option<&str>,
     ) -> Vec<Job> {
+        self.route_from(accepted, event_id, ingestion, trace, false)
+    }
+
+    /// `route`, for an event that may have come from another bus's rule (`hopped`).
+    pub(super) fn route_from(
+        &self,
+        accepted: &Accepted,
+        event_id: &str,
+        ingestion: &str,
+        trace: Option<&str>,
+        hopped: bool,
+    ) -> Vec<Job> {
         let bus = &accepted.bus;
+        let routed = Routed {
+            event: &accepted.event,
+            event_id,
+            ingestion_time: ingestion,
+            trace,
+            hopped,
+            region: &bus.region,
+        };
         let mut jobs = Vec::new();
         for rule in self.matching(&bus.account, &bus.region, &bus.name, &accepted.event) {
             for target in &rule.targets {
-                jobs.extend(job_for(
-                    &rule,
-                    target,
-                    &accepted.event,
-                    event_id,
-                    ingestion,
-                    trace,
-                ));
+                jobs.extend(self.job_for(&rule, target, &routed));
             }
         }
         jobs
@@ -101,81 +109,17 @@ impl Events {
         event_id: &str,
         ingestion: &str,
     ) -> Vec<Job> {
+        let routed = Routed {
+            event,
+            event_id,
+            ingestion_time: ingestion,
+            trace: None,
+            hopped: false,
+            region: event.get("region").and_then(Value::as_str).unwrap_or(""),
+        };
         rule.targets
             .iter()
-            .filter_map(|t| job_for(rule, t, event, event_id, ingestion, None))
+            .filter_map(|t| self.job_for(rule, t, &routed))
             .collect()
     }
-}
-
-/// The delivery of `event` to one target of a matched rule, if ferry delivers to its kind and the
-/// input settings give it something to receive.
-fn job_for(
-    rule: &Matched,
-    target: &Value,
-    event: &Value,
-    event_id: &str,
-    ingestion_time: &str,
-    trace: Option<&str>,
-) -> Option<Job> {
-    let t = Params(target.as_object()?.clone());
-    let arn = t.str("Arn").ok()??;
-    if !arn.starts_with("arn:aws:sqs:") {
-        return None;
-    }
-    let mode = targets::input_mode(&t).ok()?;
-    let ctx = transform::Context {
-        rule_arn: &rule.rule_arn,
-        rule_name: &rule.rule_name,
-        ingestion_time,
-    };
-    let body = transform::apply(&mode, event, &ctx)?;
-    let fifo = arn.ends_with(".fifo");
-    let group_id = target
-        .pointer("/SqsParameters/MessageGroupId")
-        .and_then(Value::as_str)
-        .map(String::from);
-    let retry = target.get("RetryPolicy");
-    let max_retries = retry
-        .and_then(|r| r.get("MaximumRetryAttempts"))
-        .and_then(Value::as_u64)
-        .map_or(DEFAULT_RETRIES, |n| n as u32);
-    let max_age_s = retry
-        .and_then(|r| r.get("MaximumEventAgeInSeconds"))
-        .and_then(Value::as_u64)
-        .unwrap_or(DEFAULT_MAX_AGE_S);
-    Some(Job {
-        lane: format!(
-            "{}/{}",
-            rule.rule_arn,
-            t.str("Id").ok().flatten().unwrap_or("")
-        ),
-        ordered: fifo,
-        target: Target::Queue {
-            arn: arn.to_string(),
-        },
-        message: QueueMessage {
-            body,
-            attributes: Default::default(),
-            // A FIFO queue target: the group the target names, the event id against duplicates.
-            group_id: if fifo { group_id } else { None },
-            dedup_id: fifo.then(|| event_id.to_string()),
-            trace_header: trace.map(String::from),
-        },
-        retry: if max_retries == 0 {
-            RetryPolicy::Never
-        } else {
-            RetryPolicy::Exponential {
-                max_retries,
-                max_age_s,
-            }
-        },
-        dead_letter: target
-            .pointer("/DeadLetterConfig/Arn")
-            .and_then(Value::as_str)
-            .map(String::from),
-        max_per_second: None,
-        attempts: 0,
-        recorded_ms: 0,
-    })
 }

@@ -6,6 +6,7 @@
 //! Resources are records in the store (`keys::TOPIC`, `keys::SUBSCRIPTION`); deliveries go
 //! through `crate::delivery`.
 
+mod delivery_target;
 pub(crate) mod envelope;
 mod message;
 mod platform;

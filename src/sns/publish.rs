@@ -400,6 +400,8 @@ impl Sns {
             max_per_second,
             attempts: 0,
             recorded_ms: 0,
+            rate: None,
+            dead_letter_attributes: Default::default(),
         })
     }
 }

@@ -273,6 +273,8 @@ impl Sns {
             max_per_second: None,
             attempts: 0,
             recorded_ms: 0,
+            rate: None,
+            dead_letter_attributes: Default::default(),
         }
     }
 

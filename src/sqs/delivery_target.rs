@@ -17,15 +17,15 @@ impl Queues for Sqs {
         let mut taken = Vec::with_capacity(messages.len());
         let refused = messages
             .iter()
-            .map(|m| {
-                match self.build_message(&caller, &q, &Params(send_params(m)), false) {
+            .map(
+                |m| match self.build_message(&caller, &q, &Params(send_params(m)), false) {
                     Ok(message) => {
                         taken.push(message);
                         None
                     }
                     Err(e) => Some(QueueError::Rejected(e.message)),
-                }
-            })
+                },
+            )
             .collect();
         let (_, stored) = self.enqueue_now(&q, taken, false).map_err(refusal)?;
         Ok(Pushed {
