@@ -1,13 +1,28 @@
-//! HTTP targets: one pooled hyper client for every endpoint, a timeout per attempt, and the
-//! outcome classified as AWS classifies it (2xx delivered; 429, 5xx and connection failures worth
-//! retrying; any other status final).
+//! HTTP targets: one pooled hyper client for every endpoint, http:// and https://, a timeout per
+//! attempt, and the outcome classified as AWS classifies it (2xx delivered; 429, 5xx and
+//! connection failures worth retrying; any other status final).
+//!
+//! **Which https endpoints are trusted.** AWS delivers only to endpoints whose certificate chains
+//! to a trusted certificate authority and names the endpoint's host; a self-signed certificate is
+//! refused. ferry keeps that rule and makes it usable locally: it trusts Mozilla's roots (the set
+//! browsers ship, from `webpki-roots`), the system's roots (`/etc/ssl/certs`, or `SSL_CERT_FILE` /
+//! `SSL_CERT_DIR`), and the certificates of an optional PEM file given with `--https-ca` /
+//! `FERRY_HTTPS_CA` (a local development CA such as mkcert's). Host names are checked as usual.
+//! A refused certificate fails the attempt like an endpoint that does not answer: the delivery
+//! is retried by the subscription's policy and then dead-lettered, and the log names the reason.
 
 use super::Outcome;
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use rustls::RootCertStore;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long one attempt may take, connect to last byte of the answer's head.
@@ -15,30 +30,86 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The shared client.
 pub struct Http {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+/// Reads the certificates of a PEM file (`--https-ca`); an error names the file and the reason.
+pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("cannot read certificates from {}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{} holds no PEM certificate", path.display()));
+    }
+    Ok(certs)
+}
+
+/// The roots https deliveries trust: Mozilla's, the system's, and `extra`.
+fn roots(extra: &[CertificateDer<'static>]) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let system = rustls_native_certs::load_native_certs();
+    if !system.errors.is_empty() {
+        tracing::debug!(errors = ?system.errors, "some system CA certificates could not be read");
+    }
+    // Unparsable system certificates are skipped, as every TLS client does.
+    roots.add_parsable_certificates(system.certs);
+    for cert in extra {
+        roots
+            .add(cert.clone())
+            .map_err(|e| format!("--https-ca: a certificate is not a usable CA: {e}"))?;
+    }
+    Ok(roots)
 }
 
 impl Default for Http {
     fn default() -> Self {
+        Http::trusting(&[]).expect("no extra CA, nothing to refuse")
+    }
+}
+
+impl Http {
+    /// A client that also trusts the CA certificates `extra` (see the module's trust rule).
+    pub fn trusting(extra: &[CertificateDer<'static>]) -> Result<Http, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS setup: {e}"))?
+            .with_root_certificates(roots(extra)?)
+            .with_no_client_auth();
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(ATTEMPT_TIMEOUT));
         connector.set_nodelay(true);
+        connector.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(32)
             .build(connector);
-        Http { client }
+        Ok(Http { client })
     }
+}
+
+/// An error with its causes (hyper's own text says only "client error (Connect)"; the cause says
+/// "invalid peer certificate: UnknownIssuer").
+fn describe(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 impl Http {
     /// POSTs `body` with `headers` to `url`.
     pub async fn post(&self, url: &str, headers: &[(String, String)], body: &str) -> Outcome {
-        if !url.starts_with("http://") {
-            // No TLS stack in ferry: an https endpoint cannot be reached; retried like any
-            // endpoint that does not answer.
-            return Outcome::Retry(format!("cannot reach {url}: only http:// is delivered"));
-        }
         let mut req = hyper::Request::post(url);
         for (k, v) in headers {
             req = req.header(k.as_str(), v.as_str());
@@ -49,7 +120,7 @@ impl Http {
         };
         match tokio::time::timeout(ATTEMPT_TIMEOUT, self.client.request(req)).await {
             Err(_) => Outcome::Retry(format!("{url} did not answer within {ATTEMPT_TIMEOUT:?}")),
-            Ok(Err(e)) => Outcome::Retry(format!("{url}: {e}")),
+            Ok(Err(e)) => Outcome::Retry(format!("{url}: {}", describe(&e))),
             Ok(Ok(resp)) => {
                 let status = resp.status().as_u16();
                 // Drain the body so that the connection goes back to the pool.

@@ -17,6 +17,7 @@
 mod http;
 pub mod retry;
 
+pub use http::read_ca_file;
 pub use retry::{Backoff, RetryPolicy};
 
 use crate::clock::Clock;
@@ -179,6 +180,22 @@ impl Delivery {
         clock: Clock,
         queues: Arc<dyn Queues>,
     ) -> StoreResult<Arc<Delivery>> {
+        Delivery::open_trusting(durable, clock, queues, None)
+    }
+
+    /// Like `open`, with https deliveries also trusting the CA certificates of the PEM file
+    /// `https_ca` (`--https-ca`; the trust rule is in `http.rs`).
+    pub fn open_trusting(
+        durable: Arc<Durable>,
+        clock: Clock,
+        queues: Arc<dyn Queues>,
+        https_ca: Option<&std::path::Path>,
+    ) -> StoreResult<Arc<Delivery>> {
+        let extra = match https_ca {
+            Some(path) => read_ca_file(path).map_err(StoreError)?,
+            None => Vec::new(),
+        };
+        let http = http::Http::trusting(&extra).map_err(StoreError)?;
         let mut resumed = Vec::new();
         durable.scan(&[keys::DELIVERY], &mut |k, v| {
             let id = k
@@ -197,7 +214,7 @@ impl Delivery {
             durable,
             clock,
             queues,
-            http: http::Http::default(),
+            http,
             next_id: AtomicU64::new(next),
             lanes: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),

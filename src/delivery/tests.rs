@@ -437,3 +437,33 @@ async fn cancelled_lanes_stop_and_are_not_resumed() {
         "a lane that is gone is forgotten at start"
     );
 }
+
+/// An https endpoint whose certificate no trusted CA signed is refused, and the attempt's error
+/// says why, so that the log explains the retries and the dead-lettering that follow.
+#[tokio::test]
+async fn untrusted_https_certificates_are_refused_with_the_reason() {
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into()),
+        )
+        .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/hook", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        if let Ok((mut tcp, _)) = listener.accept() {
+            tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut conn = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+            let _ = conn.complete_io(&mut tcp);
+        }
+    });
+    match http::Http::default().post(&url, &[], "x").await {
+        Outcome::Retry(why) => assert!(why.contains("UnknownIssuer"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
