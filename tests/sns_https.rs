@@ -115,19 +115,27 @@ fn wait_until(limit: Duration, done: impl Fn() -> bool) {
 }
 
 fn sns(f: &Server, pairs: &[(&str, &str)]) -> (u16, String) {
+    sns_via(f, &[], pairs)
+}
+
+/// An SNS request with `extra` headers (a proxy's `X-Forwarded-Proto`).
+fn sns_via(f: &Server, extra: &[(&str, &str)], pairs: &[(&str, &str)]) -> (u16, String) {
     let form: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("Version", "2010-03-31")
         .extend_pairs(pairs)
         .finish();
-    let (status, _, body) = f.request(
-        "POST",
-        "/",
-        &[
-            ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
-            ("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sns/aws4_request, SignedHeaders=host, Signature=x"),
-        ],
-        form.as_bytes(),
-    );
+    let mut headers = vec![
+        (
+            "Content-Type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        ),
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sns/aws4_request, SignedHeaders=host, Signature=x",
+        ),
+    ];
+    headers.extend_from_slice(extra);
+    let (status, _, body) = f.request("POST", "/", &headers, form.as_bytes());
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
@@ -257,4 +265,85 @@ fn https_endpoints_with_an_untrusted_certificate_get_nothing() {
         "{:?}",
         seen.handshake_errors
     );
+}
+
+/// Behind a TLS-terminating proxy (`X-Forwarded-Proto: https`) the links in SNS messages are
+/// https, as AWS's are; without it they are http.
+#[test]
+fn links_follow_the_scheme_a_proxy_reports() {
+    let pki = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    let f = Server::start(Config {
+        https_ca: Some(ca_file),
+        ..Config::in_memory()
+    });
+    let (url, seen) = tls_endpoint(pki.server);
+    let proxied = [("X-Forwarded-Proto", "https")];
+    let (_, body) = sns(&f, &[("Action", "CreateTopic"), ("Name", "proxied")]);
+    let topic = xml_field(&body, "TopicArn");
+    let subscribe = [
+        ("Action", "Subscribe"),
+        ("TopicArn", topic.as_str()),
+        ("Protocol", "https"),
+        ("Endpoint", url.as_str()),
+    ];
+    sns_via(&f, &proxied, &subscribe);
+    wait_until(Duration::from_secs(10), || {
+        !seen.lock().unwrap().requests.is_empty()
+    });
+    let confirmation: Value = serde_json::from_str(&seen.lock().unwrap().requests[0].1).unwrap();
+    let base = format!("https://{}/", f.addr);
+    for link in ["SubscribeURL", "SigningCertURL"] {
+        let link = confirmation[link].as_str().unwrap();
+        assert!(link.starts_with(&base), "{link}");
+    }
+    let (_, body) = sns(
+        &f,
+        &[
+            ("Action", "ConfirmSubscription"),
+            ("TopicArn", &topic),
+            ("Token", confirmation["Token"].as_str().unwrap()),
+        ],
+    );
+    xml_field(&body, "SubscriptionArn");
+    sns_via(
+        &f,
+        &proxied,
+        &[
+            ("Action", "Publish"),
+            ("TopicArn", &topic),
+            ("Message", "p"),
+        ],
+    );
+    sns(
+        &f,
+        &[
+            ("Action", "Publish"),
+            ("TopicArn", &topic),
+            ("Message", "d"),
+        ],
+    );
+    wait_until(Duration::from_secs(10), || {
+        seen.lock().unwrap().requests.len() >= 3
+    });
+    let seen = seen.lock().unwrap();
+    let n: Vec<Value> = seen.requests[1..3]
+        .iter()
+        .map(|(_, b)| serde_json::from_str(b).unwrap())
+        .collect();
+    let proxied = n.iter().find(|m| m["Message"] == "p").unwrap();
+    let direct = n.iter().find(|m| m["Message"] == "d").unwrap();
+    for link in ["UnsubscribeURL", "SigningCertURL"] {
+        assert!(
+            proxied[link].as_str().unwrap().starts_with(&base),
+            "{proxied}"
+        );
+        let plain = format!("http://{}/", f.addr);
+        assert!(
+            direct[link].as_str().unwrap().starts_with(&plain),
+            "{direct}"
+        );
+    }
 }

@@ -279,8 +279,9 @@ impl Sns {
         }
         let raw = s.raw();
         let unsubscribe_url = format!(
-            "http://{}/?Action=Unsubscribe&SubscriptionArn={}",
-            caller.host, s.arn
+            "{}/?Action=Unsubscribe&SubscriptionArn={}",
+            caller.base_url(),
+            s.arn
         );
         let body = if raw {
             text.to_string()
@@ -314,7 +315,7 @@ impl Sns {
                 envelope.signature = Some(Signature {
                     version: signing.version.clone(),
                     value,
-                    cert_url: format!("http://{}{}", caller.host, self.signer.get().cert_path()),
+                    cert_url: format!("{}{}", caller.base_url(), self.signer.get().cert_path()),
                 });
             }
             envelope.render()
