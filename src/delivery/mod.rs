@@ -13,6 +13,14 @@
 //! reached in-process through the [`Queues`] trait (which `sqs` implements and `lib.rs` wires);
 //! HTTP targets go through one pooled hyper client. Retry waits come from tokio's clock, so
 //! schedules are tested on the paused clock. This module imports no service.
+//!
+//! **A long backlog costs little.** A lane holds a task and a timer only for the jobs it is
+//! running (at most [`LANE_CONCURRENCY`]); the jobs waiting behind them are entries in the lane's
+//! channel. The first [`HELD_PER_LANE`] waiting jobs keep their content in memory (the common
+//! case: a lane that keeps up never reads back); beyond that a waiting job is only its id (16
+//! bytes), and its record is read back from the store when its turn comes. So 10,000 deliveries
+//! waiting on a dead endpoint cost a few hundred kilobytes and no CPU between attempts
+//! (`bench/idle_pending.py` measures it).
 
 mod http;
 pub mod retry;
@@ -26,13 +34,16 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
 
 /// Most jobs of one unordered lane in flight at once.
 pub const LANE_CONCURRENCY: usize = 32;
+
+/// Waiting jobs of one lane that keep their content in memory; the others are held by id only.
+pub const HELD_PER_LANE: usize = 2 * LANE_CONCURRENCY;
 
 const RECORD_VERSION: u8 = 1;
 
@@ -134,6 +145,8 @@ pub struct Counters {
     pub dead_lettered: AtomicU64,
     pub dropped: AtomicU64,
     pub attempts: AtomicU64,
+    /// Waiting jobs that were held by id and read back from the store.
+    pub read_back: AtomicU64,
 }
 
 impl Counters {
@@ -149,7 +162,14 @@ impl Counters {
     }
 }
 
-type LaneTx = mpsc::UnboundedSender<(u64, Job)>;
+/// A job on its way to its lane: its id, and its content unless it is to be read back.
+type Slot = (u64, Option<Box<Job>>);
+
+/// The sending end of a lane, and how many jobs wait in it.
+struct LaneTx {
+    tx: mpsc::UnboundedSender<Slot>,
+    waiting: Arc<AtomicUsize>,
+}
 
 /// The engine.
 pub struct Delivery {
@@ -295,14 +315,43 @@ impl Delivery {
     fn dispatch(&self, id: u64, job: Job) {
         let Some(me) = self.me.upgrade() else { return };
         let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = lanes.entry(job.lane.clone()).or_insert_with(|| {
+        let lane = lanes.entry(job.lane.clone()).or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(lane(me, rx));
-            tx
+            let waiting = Arc::new(AtomicUsize::new(0));
+            tokio::spawn(lane(me, rx, waiting.clone()));
+            LaneTx { tx, waiting }
         });
-        if let Err(mpsc::error::SendError(item)) = tx.send((id, job)) {
+        // Past the first waiting jobs, only the id waits: the record is already in the store.
+        // (Deliveries to ferry's own queues are quick and always keep their content.)
+        let held = lane.waiting.fetch_add(1, Ordering::Relaxed) < HELD_PER_LANE
+            || matches!(job.target, Target::Queue { .. });
+        let slot = (id, held.then(|| Box::new(job)));
+        if lane.tx.send(slot).is_err() {
             // The lane's worker is gone (its runtime stopped); the record stays for the next start.
-            tracing::debug!(lane = %item.1.lane, "delivery lane closed");
+            lane.waiting.fetch_sub(1, Ordering::Relaxed);
+            tracing::debug!(id, "delivery lane closed");
+        }
+    }
+
+    /// A waiting job's record, read back when its turn comes; None when it is gone (the lane was
+    /// reset) or unreadable (logged).
+    fn read_back(&self, id: u64) -> Option<Job> {
+        match self.durable.get(&keys::delivery(id)) {
+            Ok(Some(v)) => match decode(&v) {
+                Ok(job) => {
+                    self.counters.read_back.fetch_add(1, Ordering::Relaxed);
+                    Some(job)
+                }
+                Err(e) => {
+                    tracing::error!(id, error = %e, "a pending delivery could not be decoded; dropped");
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(id, error = %e, "a pending delivery could not be read back; it is retried at the next start");
+                None
+            }
         }
     }
 
@@ -385,11 +434,23 @@ impl Delivery {
 }
 
 /// One lane's worker: ordered jobs one at a time, others up to `LANE_CONCURRENCY` at once, and
-/// no faster than the job's `max_per_second` allows.
-async fn lane(engine: Arc<Delivery>, mut rx: mpsc::UnboundedReceiver<(u64, Job)>) {
+/// no faster than the job's `max_per_second` allows. Jobs that wait by id are read back here.
+async fn lane(
+    engine: Arc<Delivery>,
+    mut rx: mpsc::UnboundedReceiver<Slot>,
+    waiting: Arc<AtomicUsize>,
+) {
     let slots = Arc::new(Semaphore::new(LANE_CONCURRENCY));
     let mut next_start = tokio::time::Instant::now();
-    while let Some((id, job)) = rx.recv().await {
+    while let Some((id, held)) = rx.recv().await {
+        waiting.fetch_sub(1, Ordering::Relaxed);
+        let job = match held {
+            Some(job) => *job,
+            None => match engine.read_back(id) {
+                Some(job) => job,
+                None => continue,
+            },
+        };
         if let Some(rate) = job.max_per_second.filter(|r| *r > 0) {
             tokio::time::sleep_until(next_start).await;
             next_start = tokio::time::Instant::now() + Duration::from_secs(1) / rate;

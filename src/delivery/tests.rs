@@ -467,3 +467,53 @@ async fn untrusted_https_certificates_are_refused_with_the_reason() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A long backlog on one lane waits by id past the first `HELD_PER_LANE` jobs; each is read back
+/// from the store when its turn comes, whole: here every one of 300 jobs to a refused endpoint
+/// reaches the dead-letter queue with its own body, and no record is left.
+#[tokio::test]
+async fn a_long_backlog_is_read_back_from_the_store_in_turn() {
+    let queues = Arc::new(FakeQueues::default());
+    let (d, durable) = engine(queues.clone());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let jobs: Vec<Job> = (0..300)
+        .map(|i| Job {
+            target: Target::Http {
+                url: format!("http://127.0.0.1:{port}/gone"),
+                headers: vec![],
+            },
+            retry: RetryPolicy::Never,
+            dead_letter: Some("dlq".into()),
+            ..job("backlog", "unused", &format!("body {i}"))
+        })
+        .collect();
+    d.submit(jobs).wait().await.unwrap();
+    for _ in 0..600 {
+        if d.counters.dead_lettered.load(Ordering::Relaxed) == 300 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(d.counters.dead_lettered.load(Ordering::Relaxed), 300);
+    let mut bodies: Vec<String> = queues
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, m)| m.body.clone())
+        .collect();
+    bodies.sort();
+    let mut want: Vec<String> = (0..300).map(|i| format!("body {i}")).collect();
+    want.sort();
+    assert_eq!(bodies, want);
+    assert_eq!(
+        d.counters.read_back.load(Ordering::Relaxed),
+        (300 - HELD_PER_LANE) as u64,
+        "all but the first waiting jobs were held by id"
+    );
+    until(|| pending_records(&durable) == 0).await;
+}
