@@ -14,6 +14,7 @@
 use super::Outcome;
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper::Uri;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -22,7 +23,8 @@ use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// How long one attempt may take, connect to last byte of the answer's head.
@@ -30,7 +32,7 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The shared client.
 pub struct Http {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<LazyConnector, Full<Bytes>>,
 }
 
 /// Reads the certificates of a PEM file (`--https-ca`); an error names the file and the reason.
@@ -44,8 +46,18 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String>
     Ok(certs)
 }
 
-/// The roots https deliveries trust: Mozilla's, the system's, and `extra`.
-fn roots(extra: &[CertificateDer<'static>]) -> Result<RootCertStore, String> {
+/// Adds `extra` to `roots`; an error says which certificate is not a usable CA.
+fn add_extra(roots: &mut RootCertStore, extra: &[CertificateDer<'static>]) -> Result<(), String> {
+    for cert in extra {
+        roots
+            .add(cert.clone())
+            .map_err(|e| format!("--https-ca: a certificate is not a usable CA: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The roots https deliveries trust: Mozilla's, the system's, and `extra` (already checked).
+fn roots(extra: &[CertificateDer<'static>]) -> RootCertStore {
     let mut roots = RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let system = rustls_native_certs::load_native_certs();
@@ -54,12 +66,57 @@ fn roots(extra: &[CertificateDer<'static>]) -> Result<RootCertStore, String> {
     }
     // Unparsable system certificates are skipped, as every TLS client does.
     roots.add_parsable_certificates(system.certs);
-    for cert in extra {
-        roots
-            .add(cert.clone())
-            .map_err(|e| format!("--https-ca: a certificate is not a usable CA: {e}"))?;
+    if let Err(e) = add_extra(&mut roots, extra) {
+        tracing::error!(error = %e, "https deliveries do not trust --https-ca");
     }
-    Ok(roots)
+    roots
+}
+
+/// http:// and https:// connections. The TLS part (and the reading of the system's roots, a few
+/// milliseconds) is made on the first delivery rather than at start.
+#[derive(Clone)]
+struct LazyConnector {
+    extra: Arc<Vec<CertificateDer<'static>>>,
+    built: Arc<OnceLock<HttpsConnector<HttpConnector>>>,
+}
+
+impl LazyConnector {
+    fn connector(&self) -> HttpsConnector<HttpConnector> {
+        self.built
+            .get_or_init(|| {
+                let provider = Arc::new(rustls::crypto::ring::default_provider());
+                let tls = rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .expect("ring supports TLS 1.2 and 1.3")
+                    .with_root_certificates(roots(&self.extra))
+                    .with_no_client_auth();
+                let mut tcp = HttpConnector::new();
+                tcp.set_connect_timeout(Some(ATTEMPT_TIMEOUT));
+                tcp.set_nodelay(true);
+                tcp.enforce_http(false);
+                hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(tls)
+                    .https_or_http()
+                    .enable_http1()
+                    .wrap_connector(tcp)
+            })
+            .clone()
+    }
+}
+
+impl tower_service::Service<Uri> for LazyConnector {
+    type Response = <HttpsConnector<HttpConnector> as tower_service::Service<Uri>>::Response;
+    type Error = <HttpsConnector<HttpConnector> as tower_service::Service<Uri>>::Error;
+    type Future = <HttpsConnector<HttpConnector> as tower_service::Service<Uri>>::Future;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Plain TCP connectors are always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        self.connector().call(uri)
+    }
 }
 
 impl Default for Http {
@@ -69,23 +126,14 @@ impl Default for Http {
 }
 
 impl Http {
-    /// A client that also trusts the CA certificates `extra` (see the module's trust rule).
+    /// A client that also trusts the CA certificates `extra` (see the module's trust rule); an
+    /// unusable one is refused here, at start.
     pub fn trusting(extra: &[CertificateDer<'static>]) -> Result<Http, String> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS setup: {e}"))?
-            .with_root_certificates(roots(extra)?)
-            .with_no_client_auth();
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(ATTEMPT_TIMEOUT));
-        connector.set_nodelay(true);
-        connector.enforce_http(false);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(connector);
+        add_extra(&mut RootCertStore::empty(), extra)?;
+        let connector = LazyConnector {
+            extra: Arc::new(extra.to_vec()),
+            built: Arc::default(),
+        };
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(32)

@@ -517,3 +517,12 @@ async fn a_long_backlog_is_read_back_from_the_store_in_turn() {
     );
     until(|| pending_records(&durable) == 0).await;
 }
+
+/// An `--https-ca` certificate that is no usable CA is refused when the client is made (at
+/// start), not at the first delivery.
+#[test]
+fn unusable_extra_cas_are_refused_up_front() {
+    let junk = rustls::pki_types::CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+    let err = http::Http::trusting(&[junk]).err().expect("refused");
+    assert!(err.contains("not a usable CA"), "{err}");
+}
