@@ -9,6 +9,10 @@ pub struct Caller {
     pub access_key: String,
     /// `host[:port]` as the client addressed us.
     pub host: String,
+    /// `https` when a TLS-terminating proxy in front of ferry says so (`X-Forwarded-Proto`), so
+    /// that the links SNS writes into messages (`SigningCertURL`, `SubscribeURL`,
+    /// `UnsubscribeURL`) are https as AWS's are; otherwise `http`.
+    pub scheme: &'static str,
 }
 
 impl Caller {
@@ -19,6 +23,12 @@ impl Caller {
             region: region.into(),
             access_key: "test".into(),
             host: "localhost:4566".into(),
+            scheme: "http",
         }
+    }
+
+    /// `scheme://host[:port]`, the base of the URLs ferry hands out.
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", self.scheme, self.host)
     }
 }

@@ -49,6 +49,10 @@ pub struct Config {
     /// Upper bound for `MaximumMessageSize` (AWS: 1 MiB).
     #[arg(long, env = "FERRY_MAX_MESSAGE_SIZE", default_value_t = AWS_MAX_MESSAGE_SIZE)]
     pub max_message_size: usize,
+    /// A PEM file of CA certificates that https:// subscriptions also trust, besides Mozilla's
+    /// and the system's roots (AWS delivers only to certificates from a trusted CA).
+    #[arg(long, env = "FERRY_HTTPS_CA")]
+    pub https_ca: Option<PathBuf>,
 }
 
 impl Config {
@@ -63,6 +67,7 @@ impl Config {
             log_format: LogFormat::Text,
             max_message_size: AWS_MAX_MESSAGE_SIZE,
             sync: SyncPolicy::default(),
+            https_ca: None,
         }
     }
 
@@ -89,6 +94,9 @@ impl Config {
                 self.max_message_size
             ));
         }
+        if let Some(path) = &self.https_ca {
+            crate::delivery::read_ca_file(path).map_err(|e| format!("--https-ca: {e}"))?;
+        }
         Ok(())
     }
 }
@@ -113,7 +121,11 @@ impl fmt::Display for Config {
             self.max_message_size,
             self.log_level,
             self.log_format
-        )
+        )?;
+        if let Some(path) = &self.https_ca {
+            write!(f, " https_ca={}", path.display())?;
+        }
+        Ok(())
     }
 }
 
@@ -127,6 +139,17 @@ mod tests {
         assert!(c.validate().is_ok());
         assert_eq!(c.listen.port(), 4566);
         assert_eq!(c.max_message_size, AWS_MAX_MESSAGE_SIZE);
+    }
+
+    #[test]
+    fn unreadable_https_ca_rejected() {
+        let c = Config::parse_from(["ferry", "--https-ca", "/nonexistent/ca.pem"]);
+        assert!(c.validate().unwrap_err().contains("/nonexistent/ca.pem"));
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate").unwrap();
+        let c = Config::parse_from(["ferry".as_ref(), "--https-ca".as_ref(), empty.as_os_str()]);
+        assert!(c.validate().unwrap_err().contains("no PEM certificate"));
     }
 
     #[test]

@@ -59,7 +59,12 @@ impl App {
         let sqs = sqs::Sqs::open(durable.clone(), clock, config.max_message_size)?;
         let events = events::Events::open(durable.clone(), clock)?;
         let queues: Arc<dyn delivery::Queues> = sqs.clone();
-        let delivery = delivery::Delivery::open(durable.clone(), clock, queues)?;
+        let delivery = delivery::Delivery::open_trusting(
+            durable.clone(),
+            clock,
+            queues,
+            config.https_ca.as_deref(),
+        )?;
         let sns = sns::Sns::open(durable.clone(), delivery.clone(), clock)?;
         events.deliver_through(delivery.clone());
         // Topics and buses are targets too (EventBridge rules); the engine holds them weakly.

@@ -6,6 +6,7 @@ retries, dead-letter queue)."""
 import base64
 import http.server
 import json
+import re
 import threading
 import time
 from urllib.parse import urlparse
@@ -334,3 +335,35 @@ def test_signatures_verify_against_the_served_certificate(sns, sqs, new_topic, n
         assert rsa.verify(_string_to_sign(msg), base64.b64decode(msg["Signature"]), key) == digest
         with pytest.raises(rsa.VerificationError):
             rsa.verify(_string_to_sign(msg) + b"x", base64.b64decode(msg["Signature"]), key)
+
+
+def test_a_published_sns_validator_accepts_every_signed_message(sns, new_topic, endpoint):
+    """PyPI's aws-sns-message-validator (pinned in requirements.txt) accepts ferry's
+    SubscriptionConfirmation, Notification (with and without Subject) and UnsubscribeConfirmation
+    when told, with its documented `cert_url_regex` option, to trust ferry's host; and refuses a
+    message whose text was changed. It verifies SignatureVersion 1 only (it always hashes with
+    SHA-1), so version 2 is checked with sns-validator in the node suite."""
+    validator_module = pytest.importorskip("sns_message_validator")
+    validator = validator_module.SNSMessageValidator(
+        cert_url_regex=r"^" + re.escape(ENDPOINT) + r"/SimpleNotificationService-[0-9a-f]+\.pem$",
+    )
+    arn = new_topic(Attributes={"SignatureVersion": "1"})
+    ep = endpoint()
+    sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=ep.url)
+    confirmation = json.loads(ep.wait(1)[0][1])
+    sub = sns.confirm_subscription(TopicArn=arn, Token=confirmation["Token"])["SubscriptionArn"]
+    sns.publish(TopicArn=arn, Message="signed ö\nwith lines", Subject="a subject")
+    sns.publish(TopicArn=arn, Message="no subject")
+    ep.wait(3)
+    sns.unsubscribe(SubscriptionArn=sub)
+    messages = [json.loads(body) for _, body in ep.wait(4)]
+    assert [m["Type"] for m in messages] == [
+        "SubscriptionConfirmation", "Notification", "Notification", "UnsubscribeConfirmation"]
+    for msg in messages:
+        validator.validate_message(msg)
+    forged = dict(messages[1], Message="changed")
+    with pytest.raises(validator_module.exceptions.SignatureVerificationFailureException):
+        validator.validate_message(forged)
+    elsewhere = dict(messages[1], SigningCertURL="http://attacker.example/SimpleNotificationService-0.pem")
+    with pytest.raises(validator_module.exceptions.InvalidCertURLException):
+        validator.validate_message(elsewhere)

@@ -18,12 +18,20 @@
 //! carries (EventBridge's `RULE_ARN`, ..., to which the engine adds the failure). Retry waits
 //! come from tokio's clock, so schedules are tested on the paused clock. This module imports no
 //! service. What a job is lives in `job.rs`.
+//!
+//! **A long backlog costs little.** A lane holds a task and a timer only for the jobs it is
+//! running (at most [`LANE_CONCURRENCY`]); the jobs waiting behind them are entries in the lane's
+//! channel. The first [`HELD_PER_LANE`] waiting jobs keep their content in memory (the common
+//! case: a lane that keeps up never reads back); beyond that a waiting job is only its id, and
+//! its record is read back from the store when its turn comes. So 10,000 deliveries waiting on a
+//! dead endpoint cost a few hundred kilobytes and no CPU between attempts
+//! (`bench/idle_pending.py` measures it).
 
 mod http;
 mod job;
 pub mod retry;
 
-pub use http::{OAuth, with_query};
+pub use http::{OAuth, read_ca_file, with_query};
 pub use job::{
     Failure, Inbox, InboxKind, Job, Outcome, Pushed, QueueAttribute, QueueError, QueueMessage,
     Queues, Rate, Stored, Target,
@@ -41,6 +49,9 @@ use tokio::sync::{Semaphore, mpsc};
 /// Most jobs of one unordered lane in flight at once.
 pub const LANE_CONCURRENCY: usize = 32;
 
+/// Waiting jobs of one lane that keep their content in memory; the others are held by id only.
+pub const HELD_PER_LANE: usize = 2 * LANE_CONCURRENCY;
+
 const RECORD_VERSION: u8 = 1;
 
 /// What happened to finished jobs, for `/_ferry/health` and tests.
@@ -50,6 +61,8 @@ pub struct Counters {
     pub dead_lettered: AtomicU64,
     pub dropped: AtomicU64,
     pub attempts: AtomicU64,
+    /// Waiting jobs that were held by id and read back from the store.
+    pub read_back: AtomicU64,
 }
 
 impl Counters {
@@ -61,12 +74,14 @@ impl Counters {
             "dead_lettered": n(&self.dead_lettered),
             "dropped": n(&self.dropped),
             "attempts": n(&self.attempts),
+            "read_back": n(&self.read_back),
         })
     }
 }
 
-/// A job handed to a lane, with the outcome of an attempt already made in `submit`, if any.
-type Handed = (u64, Job, Option<Outcome>);
+/// A job handed to a lane: its id, its content unless it is to be read back from the store, and
+/// the outcome of an attempt already made in `submit`, if any.
+type Handed = (u64, Option<Box<Job>>, Option<Outcome>);
 
 /// One lane: its worker's inbox, and how many of its jobs are not finished yet.
 struct Lane {
@@ -130,6 +145,22 @@ impl Delivery {
         clock: Clock,
         queues: Arc<dyn Queues>,
     ) -> StoreResult<Arc<Delivery>> {
+        Delivery::open_trusting(durable, clock, queues, None)
+    }
+
+    /// Like `open`, with https deliveries also trusting the CA certificates of the PEM file
+    /// `https_ca` (`--https-ca`; the trust rule is in `http.rs`).
+    pub fn open_trusting(
+        durable: Arc<Durable>,
+        clock: Clock,
+        queues: Arc<dyn Queues>,
+        https_ca: Option<&std::path::Path>,
+    ) -> StoreResult<Arc<Delivery>> {
+        let extra = match https_ca {
+            Some(path) => read_ca_file(path).map_err(StoreError)?,
+            None => Vec::new(),
+        };
+        let http = http::Http::trusting(&extra).map_err(StoreError)?;
         let mut resumed = Vec::new();
         durable.scan(&[keys::DELIVERY], &mut |k, v| {
             let id = k
@@ -150,7 +181,7 @@ impl Delivery {
             queues,
             topics: OnceLock::new(),
             buses: OnceLock::new(),
-            http: http::Http::default(),
+            http,
             tokens: http::Tokens::default(),
             rates: Mutex::default(),
             next_id: AtomicU64::new(next),
@@ -312,10 +343,41 @@ impl Delivery {
             tokio::spawn(lane(me, rx, outstanding.clone()));
             Lane { tx, outstanding }
         });
-        lane.outstanding.fetch_add(1, Ordering::SeqCst);
-        if let Err(mpsc::error::SendError(item)) = lane.tx.send((id, job, first)) {
+        // Past the jobs a lane runs and the next HELD_PER_LANE, only the id waits: the record is
+        // already in the store. (Deliveries to ferry's own queues are quick and keep their content.)
+        let before = lane.outstanding.fetch_add(1, Ordering::SeqCst);
+        let held = before < (LANE_CONCURRENCY + HELD_PER_LANE) as u64
+            || matches!(job.target, Target::Queue { .. });
+        if lane
+            .tx
+            .send((id, held.then(|| Box::new(job)), first))
+            .is_err()
+        {
             // The lane's worker is gone (its runtime stopped); the record stays for the next start.
-            tracing::debug!(lane = %item.1.lane, "delivery lane closed");
+            lane.outstanding.fetch_sub(1, Ordering::SeqCst);
+            tracing::debug!(id, "delivery lane closed");
+        }
+    }
+
+    /// A waiting job's record, read back when its turn comes; None when it is gone (the lane was
+    /// reset) or unreadable (logged).
+    fn read_back(&self, id: u64) -> Option<Job> {
+        match self.durable.get(&keys::delivery(id)) {
+            Ok(Some(v)) => match decode(&v) {
+                Ok(job) => {
+                    self.counters.read_back.fetch_add(1, Ordering::Relaxed);
+                    Some(job)
+                }
+                Err(e) => {
+                    tracing::error!(id, error = %e, "a pending delivery could not be decoded; dropped");
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(id, error = %e, "a pending delivery could not be read back; it is retried at the next start");
+                None
+            }
         }
     }
 
@@ -492,7 +554,7 @@ fn refused(kind: &str, arn: &str, e: QueueError) -> Outcome {
 }
 
 /// One lane's worker: ordered jobs one at a time, others up to `LANE_CONCURRENCY` at once, and
-/// no faster than the job's `max_per_second` allows.
+/// no faster than the job's `max_per_second` allows. Jobs that wait by id are read back here.
 async fn lane(
     engine: Arc<Delivery>,
     mut rx: mpsc::UnboundedReceiver<Handed>,
@@ -500,7 +562,17 @@ async fn lane(
 ) {
     let slots = Arc::new(Semaphore::new(LANE_CONCURRENCY));
     let mut next_start = tokio::time::Instant::now();
-    while let Some((id, job, first)) = rx.recv().await {
+    while let Some((id, held, first)) = rx.recv().await {
+        let job = match held {
+            Some(job) => *job,
+            None => match engine.read_back(id) {
+                Some(job) => job,
+                None => {
+                    outstanding.fetch_sub(1, Ordering::SeqCst);
+                    continue;
+                }
+            },
+        };
         if let Some(rate) = job.max_per_second.filter(|r| *r > 0) {
             tokio::time::sleep_until(next_start).await;
             next_start = tokio::time::Instant::now() + Duration::from_secs(1) / rate;

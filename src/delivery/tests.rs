@@ -676,3 +676,93 @@ fn older_job_records_still_decode() {
     let back: Job = serde_json::from_str(&serde_json::to_string(&api).unwrap()).unwrap();
     assert_eq!(back, api);
 }
+
+/// An https endpoint whose certificate no trusted CA signed is refused, and the attempt's error
+/// says why, so that the log explains the retries and the dead-lettering that follow.
+#[tokio::test]
+async fn untrusted_https_certificates_are_refused_with_the_reason() {
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into()),
+        )
+        .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/hook", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        if let Ok((mut tcp, _)) = listener.accept() {
+            tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut conn = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+            let _ = conn.complete_io(&mut tcp);
+        }
+    });
+    match http::Http::default().post(&url, &[], "x").await {
+        Outcome::Retry(why) => assert!(why.message.contains("UnknownIssuer"), "{why:?}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A long backlog on one lane waits by id past the first jobs (those the lane runs and
+/// `HELD_PER_LANE` more); each is read back
+/// from the store when its turn comes, whole: here every one of 300 jobs to a refused endpoint
+/// reaches the dead-letter queue with its own body, and no record is left.
+#[tokio::test]
+async fn a_long_backlog_is_read_back_from_the_store_in_turn() {
+    let queues = Arc::new(FakeQueues::default());
+    let (d, durable) = engine(queues.clone());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let jobs: Vec<Job> = (0..300)
+        .map(|i| Job {
+            target: Target::Http {
+                url: format!("http://127.0.0.1:{port}/gone"),
+                headers: vec![],
+            },
+            retry: RetryPolicy::Never,
+            dead_letter: Some("dlq".into()),
+            ..job("backlog", "unused", &format!("body {i}"))
+        })
+        .collect();
+    d.submit(jobs).wait().await.unwrap();
+    for _ in 0..600 {
+        if d.counters.dead_lettered.load(Ordering::Relaxed) == 300 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(d.counters.dead_lettered.load(Ordering::Relaxed), 300);
+    let mut bodies: Vec<String> = queues
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, m)| m.body.clone())
+        .collect();
+    bodies.sort();
+    let mut want: Vec<String> = (0..300).map(|i| format!("body {i}")).collect();
+    want.sort();
+    assert_eq!(bodies, want);
+    assert_eq!(
+        d.counters.read_back.load(Ordering::Relaxed),
+        (300 - LANE_CONCURRENCY - HELD_PER_LANE) as u64,
+        "all but the first waiting jobs were held by id"
+    );
+    until(|| pending_records(&durable) == 0).await;
+}
+
+/// An `--https-ca` certificate that is no usable CA is refused when the client is made (at
+/// start), not at the first delivery.
+#[test]
+fn unusable_extra_cas_are_refused_up_front() {
+    let junk = rustls::pki_types::CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+    let err = http::Http::trusting(&[junk]).err().expect("refused");
+    assert!(err.contains("not a usable CA"), "{err}");
+}

@@ -68,6 +68,7 @@ impl Credential {
             } else {
                 host.to_string()
             },
+            scheme: "http",
         }
     }
 }

@@ -161,7 +161,10 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
     let target = header("x-amz-target").map(String::from);
     let is_json = target.is_some() || header("content-type").is_some_and(|c| c.contains("json"));
     let credential = auth::credential(header("authorization"), parts.uri.query());
-    let caller = credential.caller(&app.config.account_id, header("host").unwrap_or(""));
+    let mut caller = credential.caller(&app.config.account_id, header("host").unwrap_or(""));
+    if header("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https")) {
+        caller.scheme = "https";
+    }
     let limit = app.config.max_message_size * 3 + 256 * 1024;
     let body = match read_body(body, limit).await {
         Ok(b) => b,

@@ -3,11 +3,13 @@
 //! confirmation in `subscriptions.rs`; `Publish`/`PublishBatch` and fan-out in `publish.rs`; the
 //! JSON envelopes subscribers receive in `envelope.rs`; delivery policies in `policy.rs`; SMS and
 //! mobile-push actions, answered as AWS answers an account without them, in `unsupported.rs`.
-//! Resources are records in the store (`keys::TOPIC`, `keys::SUBSCRIPTION`); deliveries go
-//! through `crate::delivery`.
+//! Resources are records in the store (`keys::TOPIC`, `keys::SUBSCRIPTION`); FIFO topics'
+//! deduplication (`fifo.rs`) is kept as hot records (`keys::TOPIC_DEDUP`); deliveries go through
+//! `crate::delivery`.
 
 mod delivery_target;
 pub(crate) mod envelope;
+mod fifo;
 mod message;
 mod platform;
 mod policy;
@@ -59,7 +61,7 @@ pub struct Sns {
     clock: Clock,
     signer: signing::LazySigner,
     /// FIFO topics' deduplication and sequence state, by topic ARN.
-    fifo: Mutex<HashMap<String, publish::FifoState>>,
+    fifo: Mutex<HashMap<String, fifo::FifoState>>,
 }
 
 impl Sns {
@@ -93,6 +95,9 @@ impl Sns {
             subscriptions = state.subscriptions.len(),
             "sns state loaded"
         );
+        let (fifo, stale) =
+            fifo::load(&durable, clock.now_ms(), &|t| state.topics.contains_key(t))?;
+        durable.submit_detached(stale);
         let signer = signing::LazySigner::start(&durable)?;
         Ok(Arc::new(Sns {
             state: RwLock::new(state),
@@ -100,7 +105,7 @@ impl Sns {
             delivery,
             clock,
             signer,
-            fifo: Mutex::default(),
+            fifo: Mutex::new(fifo),
         }))
     }
 

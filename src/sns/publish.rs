@@ -3,6 +3,7 @@
 //! answer.
 
 use super::envelope::{self, Envelope, Kind, Signature};
+use super::fifo::{DEDUP_WINDOW_MS, Seen};
 use super::message::{Message, parse_message, parse_message_sized, size_of};
 use super::subscriptions::Subscription;
 use super::{Sns, invalid, not_found, parse_arn, policy, uuid};
@@ -18,27 +19,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 struct Signing {
     version: String,
     cache: HashMap<String, String>,
-}
-
-/// A FIFO topic's deduplication memory and last sequence number (memory only: after a restart,
-/// sequence numbers continue from the clock, and deduplication starts afresh).
-#[derive(Debug, Default)]
-pub(super) struct FifoState {
-    /// Deduplication id → (message id, sequence number, expiry).
-    seen: HashMap<String, (String, String, u64)>,
-    last_sequence: u128,
-}
-
-/// How long a FIFO topic remembers a deduplication id.
-const DEDUP_WINDOW_MS: u64 = 5 * 60 * 1000;
-
-impl FifoState {
-    /// The next sequence number: 20 digits, increasing, time-based across restarts.
-    fn next_sequence(&mut self, now_ms: u64) -> String {
-        let next = (u128::from(now_ms) * 1_000_000).max(self.last_sequence + 1);
-        self.last_sequence = next;
-        format!("{next:020}")
-    }
 }
 
 impl Sns {
@@ -194,9 +174,10 @@ impl Sns {
             let mut fifo_states = self.fifo.lock().unwrap_or_else(|p| p.into_inner());
             let mut fifo_state =
                 fifo.then(|| fifo_states.entry(topic_arn.to_string()).or_default());
-            if let Some(f) = fifo_state.as_deref_mut() {
-                f.seen.retain(|_, (_, _, exp)| *exp > now);
-            }
+            let mut dedup_ops = match fifo_state.as_deref_mut() {
+                Some(f) => f.expire(topic_arn, now),
+                None => Vec::new(),
+            };
             let mut signing = Signing {
                 version: topic.signature_version().to_string(),
                 cache: HashMap::new(),
@@ -221,13 +202,17 @@ impl Sns {
                 let mut sequence = None;
                 if let Some(f) = fifo_state.as_deref_mut() {
                     let key = m.dedup_id.clone().unwrap_or_default();
-                    if let Some((id, seq, _)) = f.seen.get(&key) {
-                        results.push(json!({"MessageId": id, "SequenceNumber": seq}));
+                    if let Some(first) = f.get(&key) {
+                        results.push(json!({"MessageId": first.message_id, "SequenceNumber": first.sequence}));
                         continue;
                     }
                     let seq = f.next_sequence(now);
-                    f.seen
-                        .insert(key, (m.id.clone(), seq.clone(), now + DEDUP_WINDOW_MS));
+                    let first = Seen {
+                        message_id: m.id.clone(),
+                        sequence: seq.clone(),
+                        expires_ms: now + DEDUP_WINDOW_MS,
+                    };
+                    dedup_ops.push(f.remember(topic_arn, key, first));
                     sequence = Some(seq);
                 }
                 results.push(match &sequence {
@@ -249,12 +234,17 @@ impl Sns {
                     }
                 }
             }
-            self.delivery.submit(jobs)
+            // The deliveries first: a crash between the two writes may deliver a retried
+            // publish twice (at least once), never swallow it.
+            let deliveries = self.delivery.submit(jobs);
+            (deliveries, self.durable.submit(dedup_ops))
         };
-        pending
-            .wait()
-            .await
-            .map_err(|e| ApiError::internal("store write failed", e))?;
+        let (deliveries, dedup) = pending;
+        let stored = match deliveries.wait().await {
+            Ok(()) => dedup.wait().await,
+            Err(e) => Err(e),
+        };
+        stored.map_err(|e| ApiError::internal("store write failed", e))?;
         Ok(results)
     }
 
@@ -298,8 +288,9 @@ impl Sns {
             text.to_string()
         } else {
             let unsubscribe_url = format!(
-                "http://{}/?Action=Unsubscribe&SubscriptionArn={}",
-                caller.host, s.arn
+                "{}/?Action=Unsubscribe&SubscriptionArn={}",
+                caller.base_url(),
+                s.arn
             );
             let mut envelope = Envelope {
                 kind: Kind::Notification,
@@ -330,7 +321,7 @@ impl Sns {
                 envelope.signature = Some(Signature {
                     version: signing.version.clone(),
                     value,
-                    cert_url: format!("http://{}{}", caller.host, self.signer.get().cert_path()),
+                    cert_url: format!("{}{}", caller.base_url(), self.signer.get().cert_path()),
                 });
             }
             envelope.render()

@@ -30,11 +30,20 @@ pub(super) struct Subscription {
     pub token: Option<String>,
     /// The host clients reached ferry by, for the URLs in envelopes.
     pub host: String,
+    /// Whether they reached it through https (a TLS-terminating proxy), ditto.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub https: bool,
     #[serde(skip)]
     pub filter: Option<FilterPolicy>,
 }
 
 impl Subscription {
+    /// `scheme://host` as the subscriber's creator reached ferry, for the links in its messages.
+    fn base_url(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.host)
+    }
+
     /// Compiles the filter policy (after load or a change).
     pub fn compile(&mut self) {
         self.filter = self
@@ -171,6 +180,7 @@ impl Sns {
                 authenticated: false,
                 token: needs_confirmation.then(new_token),
                 host: caller.host.clone(),
+                https: caller.scheme == "https",
                 filter: None,
             };
             s.compile();
@@ -207,8 +217,9 @@ impl Sns {
         let token = s.token.clone().unwrap_or_default();
         let message_id = uuid();
         let subscribe_url = format!(
-            "http://{}/?Action=ConfirmSubscription&TopicArn={}&Token={token}",
-            s.host, s.topic_arn
+            "{}/?Action=ConfirmSubscription&TopicArn={}&Token={token}",
+            s.base_url(),
+            s.topic_arn
         );
         let message = match kind {
             Kind::UnsubscribeConfirmation => format!(
@@ -239,7 +250,7 @@ impl Sns {
             signature: Some(Signature {
                 version: version.to_string(),
                 value: self.signer.get().sign(version, &body.string_to_sign()),
-                cert_url: format!("http://{}{}", s.host, self.signer.get().cert_path()),
+                cert_url: format!("{}{}", s.base_url(), self.signer.get().cert_path()),
             }),
             ..body
         }

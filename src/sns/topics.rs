@@ -311,7 +311,8 @@ impl Sns {
             if state.topics.remove(arn).is_none() {
                 return Ok(json!({}));
             }
-            self.fifo
+            let fifo = self
+                .fifo
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(arn);
@@ -322,6 +323,7 @@ impl Sns {
                 .map(|s| s.arn.clone())
                 .collect();
             let mut ops = vec![Op::Delete(keys::named(keys::TOPIC, arn))];
+            ops.extend(fifo.map(|f| f.forget(arn)).unwrap_or_default());
             for s in &subs {
                 state.subscriptions.remove(s);
                 ops.push(Op::Delete(keys::named(keys::SUBSCRIPTION, s)));

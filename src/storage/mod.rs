@@ -74,7 +74,14 @@ pub mod keys {
     /// Families of hot records, kept in the message log rather than sled: written on every
     /// send, receive and delete (or every archived event), and dead soon after (or when their
     /// retention ends).
-    pub const HOT: &[u8] = &[MESSAGE, MESSAGE_STATE, DEDUP, DELIVERY, ARCHIVED];
+    pub const HOT: &[u8] = &[
+        MESSAGE,
+        MESSAGE_STATE,
+        DEDUP,
+        DELIVERY,
+        ARCHIVED,
+        TOPIC_DEDUP,
+    ];
 
     pub fn is_hot(family: u8) -> bool {
         HOT.contains(&family)
@@ -173,6 +180,27 @@ pub mod keys {
         k.push(family);
         k.extend_from_slice(name.as_bytes());
         k
+    }
+
+    /// SNS FIFO topic deduplication record, a hot record: `f` + topic ARN + 0 + deduplication id.
+    pub const TOPIC_DEDUP: u8 = b'f';
+
+    pub fn topic_dedup(topic_arn: &str, dedup_id: &str) -> Vec<u8> {
+        let mut k = Vec::with_capacity(2 + topic_arn.len() + dedup_id.len());
+        k.push(TOPIC_DEDUP);
+        k.extend_from_slice(topic_arn.as_bytes());
+        k.push(0);
+        k.extend_from_slice(dedup_id.as_bytes());
+        k
+    }
+
+    /// Splits a topic deduplication key into (topic ARN, deduplication id).
+    pub fn split_topic_dedup(key: &[u8]) -> Option<(String, String)> {
+        let rest = key.strip_prefix(&[TOPIC_DEDUP])?;
+        let at = rest.iter().position(|b| *b == 0)?;
+        let topic = std::str::from_utf8(&rest[..at]).ok()?;
+        let id = std::str::from_utf8(&rest[at + 1..]).ok()?;
+        Some((topic.to_string(), id.to_string()))
     }
 
     pub fn delivery(id: u64) -> Vec<u8> {

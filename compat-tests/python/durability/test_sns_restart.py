@@ -93,3 +93,31 @@ def test_kill_9_during_retries_loses_no_delivery(ferry):  # noqa: F811
     finally:
         ep.server.shutdown()
         ep.server.server_close()
+
+
+def test_fifo_topic_deduplication_survives_kill_9(ferry):  # noqa: F811
+    ferry.start()
+    port = ferry.port
+    sns, sqs = ferry.client("sns"), ferry.client("sqs")
+    topic = sns.create_topic(Name="dedup.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    url = sqs.create_queue(QueueName="dedup-q.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint="arn:aws:sqs:us-east-1:000000000000:dedup-q.fifo",
+                  Attributes={"RawMessageDelivery": "true"})
+    first = sns.publish(TopicArn=topic, Message="once", MessageGroupId="g", MessageDeduplicationId="d1")
+    assert ferry.stop(signal.SIGKILL) is not None
+
+    ferry.start(port=port)
+    sns, sqs = ferry.client("sns"), ferry.client("sqs")
+    again = sns.publish(TopicArn=topic, Message="once", MessageGroupId="g", MessageDeduplicationId="d1")
+    assert (again["MessageId"], again["SequenceNumber"]) == (first["MessageId"], first["SequenceNumber"])
+    other = sns.publish(TopicArn=topic, Message="twice", MessageGroupId="g", MessageDeduplicationId="d2")
+    assert int(other["SequenceNumber"]) > int(first["SequenceNumber"])
+
+    bodies = []
+    deadline = time.monotonic() + 10
+    while len(bodies) < 2 and time.monotonic() < deadline:
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            bodies.append(m["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    assert bodies == ["once", "twice"]
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", []) == []
