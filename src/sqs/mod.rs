@@ -63,21 +63,39 @@ fn queue_key(account: &str, region: &str, name: &str) -> QueueKey {
     format!("{}:{}:{account}{region}{name}", account.len(), region.len())
 }
 
-/// Calls `f` with the key of a queue, built on the stack when it fits (every valid one does).
+/// Calls `f` with the key of a queue, built on the stack when it fits (every valid one does):
+/// the same bytes as [`queue_key`], without `format!`'s machinery.
 fn with_queue_key<R>(account: &str, region: &str, name: &str, f: impl FnOnce(&str) -> R) -> R {
-    use std::io::Write;
+    fn put(buf: &mut [u8], at: &mut usize, bytes: &[u8]) -> Option<()> {
+        buf.get_mut(*at..*at + bytes.len())?.copy_from_slice(bytes);
+        *at += bytes.len();
+        Some(())
+    }
+    fn length(buf: &mut [u8], at: &mut usize, mut n: usize) -> Option<()> {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        put(buf, at, &digits[i..])?;
+        put(buf, at, b":")
+    }
     let mut buf = [0u8; 192];
-    let mut w = &mut buf[..];
-    let written = write!(
-        w,
-        "{}:{}:{account}{region}{name}",
-        account.len(),
-        region.len()
-    );
-    let left = w.len();
-    let len = buf.len() - left;
-    match (written, std::str::from_utf8(&buf[..len])) {
-        (Ok(()), Ok(key)) => f(key),
+    let mut at = 0;
+    let built = (|| {
+        length(&mut buf, &mut at, account.len())?;
+        length(&mut buf, &mut at, region.len())?;
+        put(&mut buf, &mut at, account.as_bytes())?;
+        put(&mut buf, &mut at, region.as_bytes())?;
+        put(&mut buf, &mut at, name.as_bytes())
+    })();
+    match built.map(|()| std::str::from_utf8(&buf[..at])) {
+        Some(Ok(key)) => f(key),
         _ => f(&queue_key(account, region, name)),
     }
 }
@@ -392,11 +410,12 @@ pub struct QueueRef<'a> {
 
 impl<'a> QueueRef<'a> {
     pub fn parse(url: &'a str) -> QueueRef<'a> {
-        let (host, path) = match url.find("://") {
-            Some(i) => {
-                let rest = &url[i + 3..];
-                rest.split_at(rest.find('/').unwrap_or(rest.len()))
-            }
+        let scheme = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))
+            .or_else(|| url.find("://").map(|i| &url[i + 3..]));
+        let (host, path) = match scheme {
+            Some(rest) => rest.split_at(rest.find('/').unwrap_or(rest.len())),
             None => ("", url),
         };
         let host = host.split(':').next().unwrap_or("");
