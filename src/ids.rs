@@ -23,15 +23,18 @@ pub fn uuid_bytes() -> [u8; 16] {
 
 /// `b` in the UUID form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 pub fn uuid_string(b: &[u8; 16]) -> String {
-    let mut s = String::with_capacity(36);
+    // Bytes first, one string at the end: two of these are made per request.
+    let mut out = [b'-'; 36];
+    let mut at = 0;
     for (i, x) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
+            at += 1;
         }
-        s.push(DIGITS[usize::from(x >> 4)] as char);
-        s.push(DIGITS[usize::from(x & 15)] as char);
+        out[at] = DIGITS[usize::from(x >> 4)];
+        out[at + 1] = DIGITS[usize::from(x & 15)];
+        at += 2;
     }
-    s
+    std::str::from_utf8(&out).unwrap_or_default().to_string()
 }
 
 /// A random version-4 UUID, lower-case.

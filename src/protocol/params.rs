@@ -125,6 +125,24 @@ impl Params {
         }
     }
 
+    /// [`Params::list`], moving the entries out rather than copying them: for an action that
+    /// reads its batch once. The member is left empty.
+    pub fn take_list(&mut self, name: &str) -> ApiResult<Vec<Params>> {
+        match self.get(name) {
+            Some(Value::Array(a)) if a.iter().all(Value::is_object) => {}
+            _ => return self.list(name),
+        }
+        let Some(Value::Array(a)) = self.0.get_mut(name).map(std::mem::take) else {
+            return Ok(Vec::new());
+        };
+        Ok(a.into_iter()
+            .filter_map(|v| match v {
+                Value::Object(m) => Some(Params(m)),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// A list of structures (batch entries); absent is empty.
     pub fn list(&self, name: &str) -> ApiResult<Vec<Params>> {
         match self.get(name) {
@@ -177,5 +195,19 @@ mod tests {
             "The request must contain the parameter Q."
         );
         assert!(Params::from_value(json!([1])).is_err());
+        let mut p =
+            Params::from_value(json!({"L": [{"a": 1}, {"b": 2}], "M": [{}, 3], "E": ""})).unwrap();
+        let expect = p.list("L").unwrap();
+        let taken = p.take_list("L").unwrap();
+        assert_eq!(
+            taken.iter().map(|e| e.0.clone()).collect::<Vec<_>>(),
+            expect.iter().map(|e| e.0.clone()).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            p.take_list("M").unwrap_err().message,
+            p.list("M").unwrap_err().message
+        );
+        assert!(p.take_list("E").unwrap().is_empty());
+        assert!(p.take_list("Absent").unwrap().is_empty());
     }
 }

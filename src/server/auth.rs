@@ -27,8 +27,14 @@ fn parse_scope(scope: &str) -> Credential {
 
 /// Reads the credential from an `Authorization` header value, else from a query string.
 pub fn credential(authorization: Option<&str>, query: Option<&str>) -> Credential {
+    // What every SDK sends starts with the credential: no search needed.
+    const USUAL: &str = "AWS4-HMAC-SHA256 Credential=";
     if let Some(auth) = authorization
-        && let Some(i) = auth.find("Credential=")
+        && let Some(i) = if auth.starts_with(USUAL) {
+            Some(USUAL.len() - "Credential=".len())
+        } else {
+            auth.find("Credential=")
+        }
     {
         let rest = &auth[i + "Credential=".len()..];
         let end = rest.find([',', ' ']).unwrap_or(rest.len());

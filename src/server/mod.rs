@@ -11,6 +11,7 @@ use crate::protocol::{Params, Protocol, Rendered, Service, json, query_json, xml
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::future::Future;
@@ -66,20 +67,38 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
 
 /// Request ids have the form of message ids: a random UUID, as AWS's do.
 fn request_id() -> String {
-    crate::sqs::message::MessageId::random().to_string()
+    crate::ids::uuid_string(&crate::ids::uuid_bytes())
 }
 
+/// Header names read or written on every request, made once rather than parsed per use (HTTP/1
+/// writes header names in lower case either way).
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+static X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+
 fn respond(r: Rendered, request_id: &str) -> Response<Full<Bytes>> {
-    let mut builder = Response::builder()
-        .status(StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header("content-type", r.content_type)
-        .header("x-amzn-RequestId", request_id);
-    for (k, v) in r.headers {
-        builder = builder.header(k, v);
+    let mut response = Response::new(Full::new(Bytes::from(r.body)));
+    *response.status_mut() =
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.reserve(2 + r.headers.len());
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(r.content_type));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert(REQUEST_ID.clone(), v);
     }
-    builder
-        .body(Full::new(Bytes::from(r.body)))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    for (k, v) in r.headers {
+        match (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::try_from(v),
+        ) {
+            (Ok(k), Ok(v)) => {
+                headers.append(k, v);
+            }
+            _ => return Response::new(Full::new(Bytes::new())),
+        }
+    }
+    response
 }
 
 fn render_error(
@@ -157,12 +176,13 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
         }
     }
     let (parts, body) = req.into_parts();
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let target = header("x-amz-target").map(String::from);
-    let is_json = target.is_some() || header("content-type").is_some_and(|c| c.contains("json"));
-    let credential = auth::credential(header("authorization"), parts.uri.query());
-    let mut caller = credential.caller(&app.config.account_id, header("host").unwrap_or(""));
-    if header("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https")) {
+    // Looked up by `HeaderName`, not by `&str`, which would be parsed and checked on every call.
+    let header = |name: &HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let target = header(&X_AMZ_TARGET).map(String::from);
+    let is_json = target.is_some() || header(&CONTENT_TYPE).is_some_and(|c| c.contains("json"));
+    let credential = auth::credential(header(&AUTHORIZATION), parts.uri.query());
+    let mut caller = credential.caller(&app.config.account_id, header(&HOST).unwrap_or(""));
+    if header(&X_FORWARDED_PROTO).is_some_and(|p| p.eq_ignore_ascii_case("https")) {
         caller.scheme = "https";
     }
     let limit = app.config.max_message_size * 3 + 256 * 1024;
@@ -190,7 +210,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
         }
     };
     let queue_path = is_queue_path(parts.uri.path());
-    let accept_json = header("accept").is_some_and(|a| a.contains("application/json"));
+    let accept_json = header(&ACCEPT).is_some_and(|a| a.contains("application/json"));
     let routed = route::route(
         target.as_deref(),
         credential.service.as_deref(),
@@ -219,7 +239,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
         action: &r.action,
         path: parts.uri.path(),
         caller: &caller,
-        trace_id: header("x-amzn-trace-id"),
+        trace_id: header(&X_AMZN_TRACE_ID),
         queue_path,
     };
     if let Err(e) = entry.prepare(&line, &mut r.params) {

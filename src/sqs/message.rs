@@ -216,9 +216,14 @@ fn is_sqs_number(s: &str) -> bool {
 
 /// The characters SQS allows in bodies and string attributes; returns the first bad one as `#xN`.
 pub fn validate_chars(s: &str) -> Result<(), String> {
-    // Fast path: printable ASCII, tab, LF and CR are all allowed.
-    if s.bytes()
-        .all(|b| (0x20..0x80).contains(&b) || matches!(b, 0x9 | 0xA | 0xD))
+    // Every send checks its body, so the common case is one pass over bytes: a `str` holds no
+    // surrogates and nothing above 0x10FFFF, so the only characters refused are the controls
+    // below 0x20 (but tab, LF and CR) and U+FFFE / U+FFFF, whose UTF-8 starts with 0xEF.
+    // The test has no early exit inside a chunk, so the compiler makes it vector code.
+    let suspect = |b: u8| (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r') | (b == 0xEF);
+    if s.as_bytes()
+        .chunks(64)
+        .all(|chunk| !chunk.iter().fold(false, |acc, &b| acc | suspect(b)))
     {
         return Ok(());
     }
@@ -474,7 +479,25 @@ impl Message {
             .body
             .text()
             .expect("a message is encoded only while its body is in memory");
-        let mut e = Enc::new(MESSAGE_VERSION);
+        // Fixed fields, the strings' length prefixes and the strings themselves.
+        let x = self.extra();
+        let extra_len = [
+            &x.trace_header,
+            &x.group_id,
+            &x.dedup_id,
+            &x.sequence_number,
+            &x.dead_letter_source,
+        ]
+        .iter()
+        .map(|s| 5 + s.as_ref().map_or(0, String::len))
+        .sum::<usize>();
+        let capacity = 64
+            + body.len()
+            + self.sender_id.len()
+            + extra_len
+            + attributes_size(&self.attributes)
+            + 16 * self.attributes.len();
+        let mut e = Enc::with_capacity(MESSAGE_VERSION, capacity);
         e.bytes(&self.id.0)
             .u64(self.sent_ms)
             .u64(self.state.visible_at)
@@ -488,7 +511,6 @@ impl Message {
                 AttrValue::Binary(b) => e.u8(2).bytes(b),
             };
         }
-        let x = self.extra();
         e.opt_str(x.trace_header.as_deref())
             .opt_str(x.group_id.as_deref())
             .opt_str(x.dedup_id.as_deref())
@@ -563,7 +585,7 @@ impl Message {
 
 impl MessageState {
     pub fn encode(&self) -> Vec<u8> {
-        let mut e = Enc::new(STATE_VERSION);
+        let mut e = Enc::with_capacity(STATE_VERSION, 21);
         e.u32(self.receive_count)
             .u64(self.first_receive_ms)
             .u64(self.visible_at);
@@ -593,7 +615,7 @@ const HANDLE_VERSION: u8 = 1;
 
 impl ReceiptHandle {
     pub fn encode(&self) -> String {
-        let mut e = Enc::new(HANDLE_VERSION);
+        let mut e = Enc::with_capacity(HANDLE_VERSION, 45);
         e.u64(self.queue_id).u64(self.seq).u32(self.receive_count);
         e.0.extend_from_slice(&self.message_id.0);
         let nonce: [u8; 8] = rand::random();
@@ -747,6 +769,18 @@ mod tests {
     fn chars() {
         assert!(validate_chars("ok\t\n\r é 😀").is_ok());
         assert_eq!(validate_chars("a\u{1}b").unwrap_err(), "#x1");
+        assert_eq!(validate_chars("é\u{fffe}").unwrap_err(), "#xFFFE");
+        assert_eq!(validate_chars("\u{ffff}x\u{1}").unwrap_err(), "#xFFFF");
+        assert!(validate_chars("\u{fffd}\u{effe}\u{10ffff}\u{7f}").is_ok());
+    }
+
+    proptest::proptest! {
+        /// The byte-wise fast path agrees with the rule character by character.
+        #[test]
+        fn chars_fast_path_agrees(s in "[\\x00-\\x7f]*|\\PC*|.*[\u{fffe}\u{ffff}\u{efff}].*") {
+            let first_bad = s.chars().find(|&c| !matches!(c as u32, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF));
+            proptest::prop_assert_eq!(validate_chars(&s).err(), first_bad.map(|c| format!("#x{:X}", c as u32)));
+        }
     }
 
     #[test]

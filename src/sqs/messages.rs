@@ -11,7 +11,6 @@ use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::protocol::Params;
 use serde_json::{Map, Value, json};
-use std::collections::HashSet;
 
 const MAX_BATCH: usize = 10;
 
@@ -32,8 +31,8 @@ fn check_batch(entries: &[Params], kind: &str) -> ApiResult<Vec<String>> {
             ),
         ));
     }
-    let mut seen = HashSet::new();
-    let mut ids = Vec::with_capacity(entries.len());
+    // At most ten ids: comparing each with those before it is cheaper than hashing them.
+    let mut ids: Vec<String> = Vec::with_capacity(entries.len());
     for e in entries {
         let id = e
             .str("Id")?
@@ -50,7 +49,7 @@ fn check_batch(entries: &[Params], kind: &str) -> ApiResult<Vec<String>> {
                 "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.",
             ));
         }
-        if !seen.insert(id.clone()) {
+        if ids.contains(&id) {
             return Err(ApiError::new(
                 ErrorCode::BatchEntryIdsNotDistinct,
                 format!("Id {id} repeated."),
@@ -82,7 +81,11 @@ fn failed(id: &str, e: &ApiError) -> Value {
 }
 
 fn batch_result(successful: Vec<Value>, failures: Vec<Value>) -> Value {
-    json!({"Successful": successful, "Failed": failures})
+    // Built, not `json!`-ed: `json!` would serialize the vectors into a deep copy of themselves.
+    let mut out = Map::new();
+    out.insert("Successful".into(), Value::Array(successful));
+    out.insert("Failed".into(), Value::Array(failures));
+    Value::Object(out)
 }
 
 impl Sqs {
@@ -439,10 +442,10 @@ impl Sqs {
     pub(super) async fn delete_message_batch(
         &self,
         caller: &Caller,
-        p: Params,
+        mut p: Params,
     ) -> ApiResult<Value> {
         let q = self.queue(caller, &p)?;
-        let entries = p.list("Entries")?;
+        let entries = p.take_list("Entries")?;
         let ids = check_batch(&entries, "DeleteMessageBatchRequestEntry")?;
         let mut handles = Vec::new();
         let mut results: Vec<(String, ApiResult<usize>)> = Vec::new();
@@ -619,8 +622,14 @@ fn sha256_hex(data: &[u8]) -> String {
 
 fn send_result(m: &Message) -> Value {
     let mut out = Map::new();
-    out.insert("MessageId".into(), json!(m.id.to_string()));
-    out.insert("MD5OfMessageBody".into(), json!(m.md5_body.to_string()));
+    out.insert(
+        "MessageId".into(),
+        Value::String(crate::ids::uuid_string(&m.id.0)),
+    );
+    out.insert(
+        "MD5OfMessageBody".into(),
+        Value::String(message::hex(&m.md5_body.0)),
+    );
     if let Some(md5) = &m.md5_attributes {
         out.insert("MD5OfMessageAttributes".into(), json!(md5.to_string()));
     }

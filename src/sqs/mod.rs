@@ -53,11 +53,58 @@ pub const ACTIONS: &[&str] = &[
     "UntagQueue",
 ];
 
-type QueueKey = (String, String, String);
+/// `{len(account)}:{len(region)}:{account}{region}{name}`: one string, unambiguous whatever the
+/// parts hold, so that a lookup borrows a `&str` built on the stack instead of allocating three
+/// strings per request.
+type QueueKey = String;
+
+/// The key of a queue, for inserts and removals.
+fn queue_key(account: &str, region: &str, name: &str) -> QueueKey {
+    format!("{}:{}:{account}{region}{name}", account.len(), region.len())
+}
+
+/// Calls `f` with the key of a queue, built on the stack when it fits (every valid one does):
+/// the same bytes as [`queue_key`], without `format!`'s machinery.
+fn with_queue_key<R>(account: &str, region: &str, name: &str, f: impl FnOnce(&str) -> R) -> R {
+    fn put(buf: &mut [u8], at: &mut usize, bytes: &[u8]) -> Option<()> {
+        buf.get_mut(*at..*at + bytes.len())?.copy_from_slice(bytes);
+        *at += bytes.len();
+        Some(())
+    }
+    fn length(buf: &mut [u8], at: &mut usize, mut n: usize) -> Option<()> {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        put(buf, at, &digits[i..])?;
+        put(buf, at, b":")
+    }
+    let mut buf = [0u8; 192];
+    let mut at = 0;
+    let built = (|| {
+        length(&mut buf, &mut at, account.len())?;
+        length(&mut buf, &mut at, region.len())?;
+        put(&mut buf, &mut at, account.as_bytes())?;
+        put(&mut buf, &mut at, region.as_bytes())?;
+        put(&mut buf, &mut at, name.as_bytes())
+    })();
+    match built.map(|()| std::str::from_utf8(&buf[..at])) {
+        Some(Ok(key)) => f(key),
+        _ => f(&queue_key(account, region, name)),
+    }
+}
 
 /// The SQS service: the queue registry and the shared write path.
 pub struct Sqs {
-    queues: RwLock<HashMap<QueueKey, Arc<Queue>>>,
+    /// foldhash, seeded per process, rather than SipHash: looked up on every request (see the
+    /// message log's index for why that is safe here).
+    queues: RwLock<foldhash::HashMap<QueueKey, Arc<Queue>>>,
     next_id: AtomicU64,
     durable: Arc<Durable>,
     clock: Clock,
@@ -151,7 +198,7 @@ impl Sqs {
         );
         let queues = by_id
             .into_values()
-            .map(|q| ((q.account.clone(), q.region.clone(), q.name.clone()), q))
+            .map(|q| (queue_key(&q.account, &q.region, &q.name), q))
             .collect();
         let tasks = redrive::Tasks::load(&durable)?;
         Ok(Arc::new_cyclic(|me| Sqs {
@@ -225,18 +272,22 @@ impl Sqs {
         }
     }
 
-    fn read_queues(&self) -> std::sync::RwLockReadGuard<'_, HashMap<QueueKey, Arc<Queue>>> {
+    fn read_queues(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, foldhash::HashMap<QueueKey, Arc<Queue>>> {
         self.queues.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write_queues(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<QueueKey, Arc<Queue>>> {
+    fn write_queues(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, foldhash::HashMap<QueueKey, Arc<Queue>>> {
         self.queues.write().unwrap_or_else(|p| p.into_inner())
     }
 
     fn lookup(&self, account: &str, region: &str, name: &str) -> Option<Arc<Queue>> {
-        self.read_queues()
-            .get(&(account.to_string(), region.to_string(), name.to_string()))
-            .cloned()
+        with_queue_key(account, region, name, |key| {
+            self.read_queues().get(key).cloned()
+        })
     }
 
     /// The queue an ARN names, if it exists.
@@ -359,18 +410,22 @@ pub struct QueueRef<'a> {
 
 impl<'a> QueueRef<'a> {
     pub fn parse(url: &'a str) -> QueueRef<'a> {
-        let (host, path) = match url.find("://") {
-            Some(i) => {
-                let rest = &url[i + 3..];
-                rest.split_at(rest.find('/').unwrap_or(rest.len()))
-            }
+        let scheme = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))
+            .or_else(|| url.find("://").map(|i| &url[i + 3..]));
+        let (host, path) = match scheme {
+            Some(rest) => rest.split_at(rest.find('/').unwrap_or(rest.len())),
             None => ("", url),
         };
         let host = host.split(':').next().unwrap_or("");
-        let labels: Vec<&str> = host.split('.').collect();
-        let region = match labels.as_slice() {
-            ["sqs", region, _, ..] if looks_like_region(region) => Some(*region),
-            [region, "queue", "amazonaws", ..] if looks_like_region(region) => Some(*region),
+        // The first three labels are all that matter (no vector of them: this runs per request).
+        let mut labels = host.split('.');
+        let region = match (labels.next(), labels.next(), labels.next()) {
+            (Some("sqs"), Some(region), Some(_)) if looks_like_region(region) => Some(region),
+            (Some(region), Some("queue"), Some("amazonaws")) if looks_like_region(region) => {
+                Some(region)
+            }
             _ => None,
         };
         let mut segs = path.trim_matches('/').rsplitn(2, '/');
@@ -398,6 +453,19 @@ fn looks_like_region(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queue_keys_are_unambiguous_and_built_alike() {
+        for (a, r, n) in [
+            ("000000000000", "us-east-1", "q"),
+            ("1", "2", ""),
+            ("", "", "x".repeat(300).as_str()),
+        ] {
+            assert_eq!(with_queue_key(a, r, n, str::to_string), queue_key(a, r, n));
+        }
+        assert_ne!(queue_key("a", "b\0", "c"), queue_key("a", "b", "\0c"));
+        assert_ne!(queue_key("ab", "c", "d"), queue_key("a", "bc", "d"));
+    }
 
     #[test]
     fn trace_header_becomes_a_system_attribute() {

@@ -120,7 +120,7 @@ impl Sqs {
             .collect();
         attributes::check_fifo_combination(&set)?;
 
-        let key = (caller.account.clone(), caller.region.clone(), name.clone());
+        let key = super::queue_key(&caller.account, &caller.region, &name);
         let (queue, pending) = {
             let mut queues = self.write_queues();
             if let Some(existing) = queues.get(&key) {
@@ -245,7 +245,7 @@ impl Sqs {
         let q = self.queue(caller, &p)?;
         let pending = {
             let mut queues = self.write_queues();
-            queues.remove(&(q.account.clone(), q.region.clone(), q.name.clone()));
+            queues.remove(&super::queue_key(&q.account, &q.region, &q.name));
             let mut state = q.lock();
             state.deleted = true;
             let mut ops = state.purge();

@@ -99,10 +99,13 @@ impl Sqs {
             let got = self.take(&q, max, visibility, attempt.as_deref()).await?;
             if !got.is_empty() {
                 let messages: Vec<Value> = got
-                    .iter()
+                    .into_iter()
                     .map(|(handle, m)| view.render(m, handle))
                     .collect();
-                return Ok(json!({"Messages": messages}));
+                // Not `json!`, which would serialize the messages into a deep copy.
+                let mut out = Map::new();
+                out.insert("Messages".into(), Value::Array(messages));
+                return Ok(Value::Object(out));
             }
             let now = self.clock.now_ms();
             let next_due = {
@@ -271,12 +274,24 @@ impl View {
         })
     }
 
-    fn render(&self, m: &Message, handle: &str) -> Value {
+    /// The message as a receive returns it; it takes the message (a snapshot with its body read
+    /// back) and the handle, so their text moves into the answer rather than being copied.
+    fn render(&self, mut m: Message, handle: String) -> Value {
         let mut out = Map::new();
-        out.insert("MessageId".into(), json!(m.id.to_string()));
-        out.insert("ReceiptHandle".into(), json!(handle));
-        out.insert("MD5OfBody".into(), json!(m.md5_body.to_string()));
-        out.insert("Body".into(), json!(m.body.text().unwrap_or_default()));
+        let body = match std::mem::replace(&mut m.body, message::Body::Here("".into())) {
+            message::Body::Here(b) => b.into_string(),
+            message::Body::Stored { .. } => String::new(),
+        };
+        out.insert(
+            "MessageId".into(),
+            Value::String(crate::ids::uuid_string(&m.id.0)),
+        );
+        out.insert("ReceiptHandle".into(), Value::String(handle));
+        out.insert(
+            "MD5OfBody".into(),
+            Value::String(message::hex(&m.md5_body.0)),
+        );
+        out.insert("Body".into(), Value::String(body));
         let mut system = BTreeMap::new();
         for name in SYSTEM_ATTRIBUTES {
             if !self.wants_system(name) {

@@ -11,6 +11,13 @@ impl Enc {
     pub fn new(version: u8) -> Self {
         Enc(vec![version])
     }
+    /// An encoder with room for `capacity` bytes, for values written on every request (one
+    /// allocation instead of a string of reallocations).
+    pub fn with_capacity(version: u8, capacity: usize) -> Self {
+        let mut v = Vec::with_capacity(capacity.max(1));
+        v.push(version);
+        Enc(v)
+    }
     pub fn u8(&mut self, v: u8) -> &mut Self {
         self.0.push(v);
         self

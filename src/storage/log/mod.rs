@@ -18,7 +18,7 @@ mod frame;
 
 use super::{Op, Store, StoreError, StoreResult, Visitor};
 use frame::{Entry, FrameBuf};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -76,7 +76,13 @@ struct Segment {
 struct Inner {
     head: u32,
     segments: BTreeMap<u32, Segment>,
-    index: HashMap<Box<[u8]>, Loc>,
+    /// Keys are ferry's own (a family byte, a queue id, a sequence number; a FIFO deduplication
+    /// key adds the client's group and deduplication ids). Every send, receive and delete looks
+    /// keys up here under the log's lock, so the hasher is foldhash rather than SipHash: several
+    /// times cheaper, still seeded at random per process, so a client cannot aim ids at one
+    /// bucket without knowing the seed. (ferry serves localhost; SipHash's stronger guarantee
+    /// against flooding buys nothing a local client could not get by simply sending more.)
+    index: foldhash::HashMap<Box<[u8]>, Loc>,
     /// Set when a failed write could not be undone: the log refuses writes from then on.
     broken: Option<String>,
 }
@@ -251,7 +257,7 @@ impl Log {
         let mut inner = Inner {
             head: 0,
             segments: BTreeMap::new(),
-            index: HashMap::new(),
+            index: foldhash::HashMap::default(),
             broken: None,
         };
         let last = ids.last().copied();
@@ -509,7 +515,7 @@ impl Store for Log {
 
     fn clear(&self) -> StoreResult<()> {
         let mut inner = self.lock();
-        inner.index = HashMap::new();
+        inner.index = foldhash::HashMap::default();
         let next = inner.head + 1;
         self.start_segment(&mut inner, next)?;
         let old: Vec<u32> = inner
