@@ -951,13 +951,16 @@ def cmd_fifo(a):
 def fanout_events_table(lines, find, conns, out=sys.stdout):
     """SNS fan-out and EventBridge PutEvents at `conns` connections, per broker: the rates, or the
     error a broker answered (ferry has no SNS / PutEvents yet). Returns the summary lines."""
-    labels = [l for l in ("ferry", "moto") if any(x.get("label") == l for x in lines)]
+    # ferry-dead: the same runs with one more target that never answers (an HTTP subscription, an
+    # API destination); ferry-1000: PutEvents with 1,000 rules on the bus instead of 5.
+    labels = [l for l in ("ferry", "ferry-dead", "ferry-1000", "moto") if any(x.get("label") == l for x in lines)]
     if not any(x.get("scenario") in ("sns-fanout", "events-put") for x in lines):
         return []
+    hello = find("hello", "raw", conns=conns)
     print(f"\nSNS fan-out (Publish, every body checked in every subscribed queue) and PutEvents (10 entries "
           f"per call, one matching rule of several) at {conns} connections", file=out)
-    hdr = f"{'broker':<9} {'scenario':<11} {'calls/s':>8} {'msgs/s':>9} {'deliv/s':>9} {'p50 ms':>8} {'p99 ms':>8} " \
-          f"{'err':>4} {'lost':>4} {'dup':>4}"
+    hdr = f"{'broker':<10} {'scenario':<11} {'calls/s':>8} {'/hello':>6} {'msgs/s':>9} {'deliv/s':>9} {'p50 ms':>8} " \
+          f"{'p99 ms':>8} {'err':>4} {'lost':>4} {'dup':>4}"
     print(hdr, file=out)
     print("-" * len(hdr), file=out)
     summaries = []
@@ -967,21 +970,25 @@ def fanout_events_table(lines, find, conns, out=sys.stdout):
             if l is None:
                 err = next((x["error"] for x in lines if x.get("label") == label and x.get("scenario") == scen
                             and x.get("conns") == conns and "error" in x), None)
-                print(f"{label:<9} {scen:<11} {'(error: ' + err + ')' if err else '(no result)'}", file=out)
+                if label in ("ferry", "moto") or err:
+                    print(f"{label:<10} {scen:<11} {'(error: ' + err + ')' if err else '(no result)'}", file=out)
                 continue
             rate = l.get("published_per_s", l.get("events_per_s"))
             s = {"label": label, "scenario": scen, "conns": conns, "kind": "summary",
                  "ops_per_s": l["ops_per_s"], "msgs_per_s": rate, "delivered_per_s": l.get("delivered_per_s"),
                  "p50_ms": l["latency_ms"]["p50"], "p99_ms": l["latency_ms"]["p99"], "errors": l["errors"],
                  "lost": l.get("lost"), "duplicates": l.get("duplicates"),
-                 "server_cpu_pct": l.get("server_cpu_pct")}
+                 "server_cpu_pct": l.get("server_cpu_pct"),
+                 "calls_vs_hello": round(l["ops_per_s"] / hello["ops_per_s"], 3) if hello else None}
             summaries.append(s)
             f = lambda v, spec="{:.1f}": "-" if v is None else spec.format(v)
-            print(f"{label:<9} {scen:<11} {f(s['ops_per_s']):>8} {f(rate):>9} {f(s['delivered_per_s']):>9} "
+            print(f"{label:<10} {scen:<11} {f(s['ops_per_s']):>8} {f(s['calls_vs_hello'], '{:.3f}'):>6} "
+                  f"{f(rate):>9} {f(s['delivered_per_s']):>9} "
                   f"{f(s['p50_ms'], '{:.2f}'):>8} {f(s['p99_ms'], '{:.2f}'):>8} {s['errors']:>4} "
                   f"{f(s['lost'], '{}'):>4} {f(s['duplicates'], '{}'):>4}", file=out)
     print("msgs/s: published (fan-out) or accepted events (PutEvents); deliv/s: unique deliveries over the time to "
-          "the last one, drain included", file=out)
+          "the last one, drain included; /hello: calls per second over the HTTP ceiling; ferry-dead: one more "
+          "target that never answers; ferry-1000: 1,000 rules on the bus", file=out)
     return summaries
 
 

@@ -8,8 +8,9 @@
 # temp data dir), moto_server and ferry-load-hello on free 127.0.0.1 ports, runs:
 #   ferry  sqs-send + sqs-roundtrip at 32 conns, json and query protocol (durable, default --sync 1s),
 #          and json again with --sync always ("ferry-sync": every answer waits for fdatasync) and
-#          with --in-memory (the request path without the disk); sns-fanout and events-put
-#          (lines with an "error" field while ferry lacks SNS / PutEvents)
+#          with --in-memory (the request path without the disk); sns-fanout and events-put, again
+#          with a target that never answers (--dead-target, label ferry-dead), and events-put with
+#          1,000 rules (label ferry-1000)
 #   moto   sqs-send + sqs-roundtrip + sns-fanout + events-put at 32 conns, json (moto's PutEvents
 #          takes seconds per call: its run alone lasts about a minute)
 #   hello  raw at 8 and 32 conns (ceiling: trivial hyper server, same client)
@@ -139,6 +140,10 @@ log "ferry, query protocol"
 load ferry "$FERRY_PORT" "$FERRY_PID" "$CONNS" --protocol query sqs-send sqs-roundtrip
 log "ferry, SNS fan-out (3 raw SQS subscriptions) and EventBridge PutEvents (5 rules, 1 matching)"
 load ferry "$FERRY_PORT" "$FERRY_PID" "$CONNS" sns-fanout events-put
+log "ferry, the same with a fourth target that never answers (an HTTP subscription; an API destination)"
+load ferry-dead "$FERRY_PORT" "$FERRY_PID" "$CONNS" --dead-target sns-fanout events-put
+log "ferry, PutEvents with 1,000 rules on the bus (1 matching)"
+load ferry-1000 "$FERRY_PORT" "$FERRY_PID" "$CONNS" --rules 1000 events-put
 log "moto_server, json protocol"
 load moto "$MOTO_PORT" "$MOTO_PID" "$CONNS" sqs-send sqs-roundtrip sns-fanout
 # moto's PutEvents costs about 0.1 s of CPU per entry: calls wait long, so a longer call bound.

@@ -103,6 +103,9 @@ pub enum Target {
     Http {
         url: String,
         headers: Vec<(String, String)>,
+        /// A signature made at each attempt and put into the body (see [`Deferred`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sign: Option<Deferred>,
     },
     /// One of ferry's topics, by ARN: the body is published to it.
     Topic { arn: String },
@@ -120,6 +123,22 @@ pub enum Target {
     /// A target ferry cannot deliver to (a Lambda function, a Kinesis stream, ...): every
     /// attempt fails with this error code and message, finally.
     Unreachable { code: String, message: String },
+}
+
+/// An SNS signature left to the attempt: RSA signing costs a millisecond or more, which Publish
+/// should not pay for an endpoint that may never answer. The body holds an empty signature at
+/// byte `at`; the attempt signs `text` (SignatureVersion `version`) and inserts it there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deferred {
+    pub version: String,
+    pub text: String,
+    pub at: usize,
+}
+
+/// What makes deferred signatures (`sns` implements it; it connects itself at open).
+pub trait Sign: Send + Sync + 'static {
+    /// The signature of `text`, base64, for SignatureVersion `version`.
+    fn sign(&self, version: &str, text: &str) -> String;
 }
 
 /// At most `per_second` attempts a second across every job with the same `key`.

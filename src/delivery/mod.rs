@@ -33,8 +33,8 @@ pub mod retry;
 
 pub use http::{OAuth, read_ca_file, with_query};
 pub use job::{
-    Failure, Inbox, InboxKind, Job, Outcome, Pushed, QueueAttribute, QueueError, QueueMessage,
-    Queues, Rate, Stored, Target,
+    Deferred, Failure, Inbox, InboxKind, Job, Outcome, Pushed, QueueAttribute, QueueError,
+    QueueMessage, Queues, Rate, Sign, Stored, Target,
 };
 pub use retry::{Backoff, RetryPolicy};
 
@@ -114,6 +114,8 @@ pub struct Delivery {
     durable: Arc<Durable>,
     clock: Clock,
     queues: Arc<dyn Queues>,
+    /// What signs SNS messages whose signature waits for the attempt; connected by `sns`.
+    signer: OnceLock<Arc<dyn Sign>>,
     /// Topics and buses, connected after open (their services need the engine first).
     topics: OnceLock<Weak<dyn Inbox>>,
     buses: OnceLock<Weak<dyn Inbox>>,
@@ -179,6 +181,7 @@ impl Delivery {
             durable,
             clock,
             queues,
+            signer: OnceLock::new(),
             topics: OnceLock::new(),
             buses: OnceLock::new(),
             http,
@@ -381,6 +384,29 @@ impl Delivery {
         }
     }
 
+    /// Connects what signs SNS messages at their attempt (`Target::Http`'s `sign`).
+    pub fn sign_with(&self, signer: Arc<dyn Sign>) {
+        let _ = self.signer.set(signer);
+    }
+
+    /// `body` with the signature `d` asks for inserted.
+    fn signed(&self, body: &str, d: &Deferred) -> Result<String, Failure> {
+        let Some(signer) = self.signer.get() else {
+            return Err(Failure::new("INTERNAL_ERROR", "no signer is connected"));
+        };
+        if !body.is_char_boundary(d.at) {
+            return Err(Failure::new(
+                "INTERNAL_ERROR",
+                "the signature's place is not in the body",
+            ));
+        }
+        let mut out = String::with_capacity(body.len() + 350);
+        out.push_str(&body[..d.at]);
+        out.push_str(&signer.sign(&d.version, &d.text));
+        out.push_str(&body[d.at..]);
+        Ok(out)
+    }
+
     /// Waits for the job's turn under its rate, if it has one.
     async fn pace(&self, rate: &Rate) {
         let per_second = rate.per_second.max(1);
@@ -419,7 +445,13 @@ impl Delivery {
                 };
                 local(kind, arn, inbox.send(arn, job.message.clone()).await)
             }
-            Target::Http { url, headers } => self.http.post(url, headers, &job.message.body).await,
+            Target::Http { url, headers, sign } => match sign {
+                None => self.http.post(url, headers, &job.message.body).await,
+                Some(d) => match self.signed(&job.message.body, d) {
+                    Ok(body) => self.http.post(url, headers, &body).await,
+                    Err(f) => Outcome::Retry(f),
+                },
+            },
             Target::Api {
                 method,
                 url,

@@ -68,6 +68,14 @@ fn push_field(out: &mut String, first: &mut bool, key: &str, value: &str) {
     out.push_str(value);
 }
 
+/// Where the value of an empty `Signature` field begins in a rendered envelope: between its
+/// quotes. Only the envelope's own fields can produce this text unescaped (user text inside it is
+/// escaped JSON), and `MessageAttributes` values are objects, never `""`.
+pub fn signature_slot(rendered: &str) -> Option<usize> {
+    const EMPTY: &str = "\"Signature\" : \"\"";
+    rendered.find(EMPTY).map(|i| i + EMPTY.len() - 1)
+}
+
 fn quoted(s: &str) -> String {
     Value::from(s).to_string()
 }
@@ -273,5 +281,38 @@ mod tests {
             e.string_to_sign(),
             "Message\nline\n\"q\" ö\nMessageId\nm\nSubject\ns\nTimestamp\n2012-05-02T00:54:06.655Z\nTopicArn\narn:aws:sns:us-east-1:000000000000:t\nType\nNotification\n"
         );
+    }
+
+    /// The signature an attempt inserts lands between the quotes of the envelope's own field,
+    /// whatever the message says.
+    #[test]
+    fn the_signature_slot_is_the_envelopes_own_field() {
+        let attrs = BTreeMap::new();
+        let sneaky = "\"Signature\" : \"\"";
+        let e = Envelope {
+            kind: Kind::Notification,
+            message_id: "m",
+            topic_arn: "t",
+            subject: Some(sneaky),
+            message: sneaky,
+            timestamp_ms: 0,
+            sequence_number: None,
+            token: None,
+            subscribe_url: None,
+            unsubscribe_url: None,
+            attributes: &attrs,
+            signature: Some(Signature {
+                version: "1".into(),
+                value: String::new(),
+                cert_url: "c".into(),
+            }),
+        };
+        let body = e.render();
+        let at = signature_slot(&body).unwrap();
+        let signed = format!("{}SIG{}", &body[..at], &body[at..]);
+        let v: Value = serde_json::from_str(&signed).unwrap();
+        assert_eq!(v["Signature"], "SIG");
+        assert_eq!(v["Message"], sneaky);
+        assert_eq!(v["Subject"], sneaky);
     }
 }

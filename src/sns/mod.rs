@@ -99,6 +99,7 @@ impl Sns {
             fifo::load(&durable, clock.now_ms(), &|t| state.topics.contains_key(t))?;
         durable.submit_detached(stale);
         let signer = signing::LazySigner::start(&durable)?;
+        delivery.sign_with(Arc::new(signer.clone()));
         Ok(Arc::new(Sns {
             state: RwLock::new(state),
             durable,

@@ -8,7 +8,7 @@ use super::message::{Message, parse_message, parse_message_sized, size_of};
 use super::subscriptions::Subscription;
 use super::{Sns, invalid, not_found, parse_arn, policy, uuid};
 use crate::caller::Caller;
-use crate::delivery::{Job, QueueAttribute, QueueMessage, RetryPolicy, Target};
+use crate::delivery::{Deferred, Job, QueueAttribute, QueueMessage, RetryPolicy, Target};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::pattern::MessageAttribute;
 use crate::protocol::Params;
@@ -284,6 +284,8 @@ impl Sns {
             }
         }
         let raw = s.raw();
+        let http = s.protocol != "sqs";
+        let mut deferred = None;
         let body = if raw {
             text.to_string()
         } else {
@@ -307,24 +309,37 @@ impl Sns {
                 signature: None,
             };
             // FIFO topics' envelopes carry no signature. The signed fields do not include the
-            // subscription, so one signature per message text serves every subscription.
+            // subscription, so one signature per message text serves every subscription. An
+            // HTTP endpoint's signature is made at each attempt, not here (see `Deferred`).
             if !fifo {
-                let value = signing
-                    .cache
-                    .entry(text.to_string())
-                    .or_insert_with(|| {
-                        self.signer
-                            .get()
-                            .sign(&signing.version, &envelope.string_to_sign())
-                    })
-                    .clone();
+                let value = if http {
+                    String::new()
+                } else {
+                    signing
+                        .cache
+                        .entry(text.to_string())
+                        .or_insert_with(|| {
+                            self.signer
+                                .get()
+                                .sign(&signing.version, &envelope.string_to_sign())
+                        })
+                        .clone()
+                };
                 envelope.signature = Some(Signature {
                     version: signing.version.clone(),
                     value,
                     cert_url: format!("{}{}", caller.base_url(), self.signer.get().cert_path()),
                 });
             }
-            envelope.render()
+            let body = envelope.render();
+            if http && !fifo {
+                deferred = envelope::signature_slot(&body).map(|at| Deferred {
+                    version: signing.version.clone(),
+                    text: envelope.string_to_sign(),
+                    at,
+                });
+            }
+            body
         };
         let attributes = if raw {
             m.attributes
@@ -376,6 +391,7 @@ impl Sns {
                 Target::Http {
                     url: s.endpoint.clone(),
                     headers,
+                    sign: deferred,
                 },
                 policy::retry_of(&eff),
                 policy::rate_of(&eff),

@@ -40,8 +40,16 @@ static VOLATILE: OnceLock<Arc<Signer>> = OnceLock::new();
 /// every `docker run` of a CI job), generating an RSA key takes a few hundred milliseconds, so it
 /// happens in a background thread rather than before ferry answers, and is stored once made. A
 /// request that needs the key first waits for it (or makes it).
+#[derive(Clone)]
 pub struct LazySigner {
     cell: Arc<OnceLock<Arc<Signer>>>,
+}
+
+/// HTTP deliveries sign at their attempt (see `delivery::Deferred`).
+impl crate::delivery::Sign for LazySigner {
+    fn sign(&self, version: &str, text: &str) -> String {
+        self.get().sign(version, text)
+    }
 }
 
 impl LazySigner {

@@ -274,6 +274,7 @@ impl Sns {
             target: Target::Http {
                 url: s.endpoint.clone(),
                 headers,
+                sign: None,
             },
             message: QueueMessage {
                 body,
