@@ -20,6 +20,8 @@ const DEFAULT_MAX_AGE_S: u64 = 86_400;
 /// The event being routed and where it came from.
 pub(super) struct Routed<'a> {
     pub event: &'a Value,
+    /// `event` serialized once, for every target that receives the whole event.
+    pub event_text: &'a str,
     pub event_id: &'a str,
     pub ingestion_time: &'a str,
     pub trace: Option<&'a str>,
@@ -90,7 +92,7 @@ impl Events {
                     }
                 } else {
                     // A bus gets the event itself, envelope unchanged.
-                    message.body = r.event.to_string();
+                    message.body = r.event_text.to_string();
                     Target::Bus { arn: arn.into() }
                 }
             }
@@ -107,7 +109,10 @@ impl Events {
             },
         };
         if message.body.is_empty() {
-            message.body = transform::apply(&mode, r.event, &ctx)?;
+            message.body = match mode {
+                transform::InputMode::Event => r.event_text.to_string(),
+                _ => transform::apply(&mode, r.event, &ctx)?,
+            };
         }
         let retry = target.get("RetryPolicy");
         let max_retries = retry

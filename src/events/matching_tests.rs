@@ -34,7 +34,7 @@ async fn matching_follows_rules_and_their_state() {
         "account": "000000000000", "time": "2024-01-01T00:00:00Z", "region": "us-east-1",
         "resources": [], "detail": {"total": 250}});
     let names = |m: Vec<Matched>| m.into_iter().map(|x| x.rule_name).collect::<Vec<_>>();
-    let m = e.matching("000000000000", "us-east-1", "m", &event);
+    let m = e.matching("000000000000", "us-east-1", "m", &event, &event.to_string());
     assert_eq!(
         m[0].rule_arn,
         "arn:aws:events:us-east-1:000000000000:rule/m/a-shop"
@@ -48,7 +48,7 @@ async fn matching_follows_rules_and_their_state() {
     )
     .await;
     assert_eq!(
-        names(e.matching("000000000000", "us-east-1", "m", &event)),
+        names(e.matching("000000000000", "us-east-1", "m", &event, &event.to_string())),
         ["b-big"]
     );
     ok(
@@ -64,21 +64,33 @@ async fn matching_follows_rules_and_their_state() {
     )
     .await;
     assert_eq!(
-        names(e.matching("000000000000", "us-east-1", "m", &event)),
+        names(e.matching("000000000000", "us-east-1", "m", &event, &event.to_string())),
         ["a-shop"]
     );
     // Other buses, accounts and unknown buses match nothing.
     assert!(
-        e.matching("000000000000", "us-east-1", "default", &event)
+        e.matching(
+            "000000000000",
+            "us-east-1",
+            "default",
+            &event,
+            &event.to_string()
+        )
+        .is_empty()
+    );
+    assert!(
+        e.matching("111111111111", "us-east-1", "m", &event, &event.to_string())
             .is_empty()
     );
     assert!(
-        e.matching("111111111111", "us-east-1", "m", &event)
-            .is_empty()
-    );
-    assert!(
-        e.matching("000000000000", "us-east-1", "nobus", &event)
-            .is_empty()
+        e.matching(
+            "000000000000",
+            "us-east-1",
+            "nobus",
+            &event,
+            &event.to_string()
+        )
+        .is_empty()
     );
     ok(
         &e,
@@ -93,7 +105,7 @@ async fn matching_follows_rules_and_their_state() {
     )
     .await;
     assert!(
-        e.matching("000000000000", "us-east-1", "m", &event)
+        e.matching("000000000000", "us-east-1", "m", &event, &event.to_string())
             .is_empty()
     );
 }
@@ -132,7 +144,13 @@ async fn matching_is_rebuilt_from_the_store() {
     )
     .unwrap();
     let event = json!({"source": "s", "detail-type": "d", "detail": {}});
-    let m = again.matching("000000000000", "us-east-1", "default", &event);
+    let m = again.matching(
+        "000000000000",
+        "us-east-1",
+        "default",
+        &event,
+        &event.to_string(),
+    );
     assert_eq!(m.len(), 1);
     assert_eq!(
         m[0].rule_arn,

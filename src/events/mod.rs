@@ -260,8 +260,17 @@ impl Events {
     /// in name order, with their targets: what PutEvents hands the delivery engine. The cost
     /// does not grow with the number of rules on the bus. An unknown bus matches nothing (AWS
     /// accepts such events and delivers them nowhere, EB-066). A replayed event (it carries
-    /// `replay-name`) reaches only the rules its replay's `FilterArns` name.
-    pub fn matching(&self, account: &str, region: &str, bus: &str, event: &Value) -> Vec<Matched> {
+    /// `replay-name`) reaches only the rules its replay's `FilterArns` name. `text` is `event`
+    /// serialized, which the caller makes once for matching and for the targets that receive
+    /// the whole event: the rule set reads only the parts of it that rules look at.
+    pub fn matching(
+        &self,
+        account: &str,
+        region: &str,
+        bus: &str,
+        event: &Value,
+        text: &str,
+    ) -> Vec<Matched> {
         let mut reg = self.lock();
         let scope = reg.scope_of(account, region, self.now_ms());
         let replay = event
@@ -272,7 +281,7 @@ impl Events {
         let Some(set) = scope.matchers.get(bus) else {
             return Vec::new();
         };
-        let mut names = set.matches_value(event);
+        let mut names = set.matches(text);
         names.sort();
         let Some(rules) = scope.rules.get(bus) else {
             return Vec::new();

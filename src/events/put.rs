@@ -81,8 +81,10 @@ impl Events {
         hopped: bool,
     ) -> Vec<Job> {
         let bus = &accepted.bus;
+        let text = accepted.event.to_string();
         let routed = Routed {
             event: &accepted.event,
+            event_text: &text,
             event_id,
             ingestion_time: ingestion,
             trace,
@@ -90,7 +92,8 @@ impl Events {
             region: &bus.region,
         };
         let mut jobs = Vec::new();
-        for rule in self.matching(&bus.account, &bus.region, &bus.name, &accepted.event) {
+        let matched = self.matching(&bus.account, &bus.region, &bus.name, &accepted.event, &text);
+        for rule in matched {
             for target in &rule.targets {
                 jobs.extend(self.job_for(&rule, target, &routed));
             }
@@ -109,8 +112,10 @@ impl Events {
         event_id: &str,
         ingestion: &str,
     ) -> Vec<Job> {
+        let text = event.to_string();
         let routed = Routed {
             event,
+            event_text: &text,
             event_id,
             ingestion_time: ingestion,
             trace: None,
