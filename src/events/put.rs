@@ -94,8 +94,8 @@ impl Events {
         let mut jobs = Vec::new();
         let matched = self.matching(&bus.account, &bus.region, &bus.name, &accepted.event, &text);
         for rule in matched {
-            for target in &rule.targets {
-                jobs.extend(self.job_for(&rule, target, &routed));
+            for plan in rule.plans.iter().flatten() {
+                jobs.extend(self.job_for(&rule, plan, &routed));
             }
         }
         jobs
@@ -122,9 +122,10 @@ impl Events {
             hopped: false,
             region: event.get("region").and_then(Value::as_str).unwrap_or(""),
         };
-        rule.targets
+        rule.plans
             .iter()
-            .filter_map(|t| self.job_for(rule, t, &routed))
+            .flatten()
+            .filter_map(|plan| self.job_for(rule, plan, &routed))
             .collect()
     }
 }
