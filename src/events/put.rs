@@ -14,8 +14,7 @@ use serde_json::{Map, Value, json};
 
 impl Events {
     pub(super) async fn put_events(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
-        let entries: Vec<Map<String, Value>> =
-            p.list("Entries")?.into_iter().map(|e| e.0).collect();
+        let entries = take_entries(p)?;
         envelope::check_request(&entries, envelope::MAX_REQUEST_BYTES)
             .map_err(|m| ApiError::new(ErrorCode::ValidationException, m))?;
         let delivery = self.delivery.get().cloned().ok_or_else(|| {
@@ -81,7 +80,7 @@ impl Events {
         hopped: bool,
     ) -> Vec<Job> {
         let bus = &accepted.bus;
-        let text = accepted.event.to_string();
+        let text = to_text(&accepted.event);
         let routed = Routed {
             event: &accepted.event,
             event_text: &text,
@@ -112,7 +111,7 @@ impl Events {
         event_id: &str,
         ingestion: &str,
     ) -> Vec<Job> {
-        let text = event.to_string();
+        let text = to_text(event);
         let routed = Routed {
             event,
             event_text: &text,
@@ -128,4 +127,31 @@ impl Events {
             .filter_map(|plan| self.job_for(rule, plan, &routed))
             .collect()
     }
+}
+
+/// `Entries`, moved out of the request rather than copied; a member that is not a list of
+/// structures gets `Params::list`'s error.
+fn take_entries(p: Params) -> ApiResult<Vec<Map<String, Value>>> {
+    let structures =
+        matches!(p.get("Entries"), Some(Value::Array(a)) if a.iter().all(Value::is_object));
+    if !structures {
+        return Ok(p.list("Entries")?.into_iter().map(|e| e.0).collect());
+    }
+    let Params(mut members) = p;
+    let Some(Value::Array(list)) = members.remove("Entries") else {
+        return Ok(Vec::new());
+    };
+    Ok(list
+        .into_iter()
+        .filter_map(|v| match v {
+            Value::Object(m) => Some(m),
+            _ => None,
+        })
+        .collect())
+}
+
+/// An event as the text targets receive: the same as its `Display`, written straight into a
+/// buffer rather than through a formatter.
+fn to_text(event: &Value) -> String {
+    serde_json::to_string(event).unwrap_or_else(|_| event.to_string())
 }
