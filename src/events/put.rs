@@ -155,3 +155,41 @@ fn take_entries(p: Params) -> ApiResult<Vec<Map<String, Value>>> {
 fn to_text(event: &Value) -> String {
     serde_json::to_string(event).unwrap_or_else(|_| event.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Entries are taken as `Params::list` reads them, errors and all.
+    #[test]
+    fn entries_read_as_params_list_reads_them() {
+        let params = |v: Value| Params::from_value(v).unwrap();
+        for v in [
+            json!({"Entries": [{"Source": "s"}, {"Detail": "{}"}]}),
+            json!({"Entries": []}),
+            json!({"Entries": ""}),
+            json!({"Entries": null}),
+            json!({}),
+            json!({"Entries": [{"Source": "s"}, 1]}),
+            json!({"Entries": "x"}),
+            json!({"Entries": {"Source": "s"}}),
+        ] {
+            let listed = params(v.clone())
+                .list("Entries")
+                .map(|l| l.into_iter().map(|e| e.0).collect::<Vec<_>>());
+            let taken = take_entries(params(v.clone()));
+            match (listed, taken) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{v}"),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{v}"),
+                (a, b) => panic!("{v}: {a:?} vs {b:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn event_text_is_its_display() {
+        let e = json!({"version": "0", "detail": {"s": "é\"\n\u{1}", "n": [1.5, -0.0, 1e300]}});
+        assert_eq!(to_text(&e), e.to_string());
+    }
+}
