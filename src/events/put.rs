@@ -54,7 +54,11 @@ impl Events {
             .wait()
             .await
             .map_err(|e| ApiError::internal("events: archiving events failed", e))?;
-        Ok(json!({"FailedEntryCount": failed, "Entries": results}))
+        // `Value::Array`, not `json!`, which would copy every result once more.
+        let mut out = Map::with_capacity(2);
+        out.insert("FailedEntryCount".into(), failed.into());
+        out.insert("Entries".into(), Value::Array(results));
+        Ok(Value::Object(out))
     }
 
     /// The deliveries one accepted event causes on its bus: one job per target of every enabled
