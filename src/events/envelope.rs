@@ -167,7 +167,8 @@ pub fn build(
             "Provided EventBus is not a valid event bus name or ARN.",
         )
     })?;
-    let mut ev = Map::new();
+    // Sized for its nine members up front: growing an index map re-hashes every key.
+    let mut ev = Map::with_capacity(9);
     ev.insert("version".into(), "0".into());
     ev.insert("id".into(), id.into());
     ev.insert("detail-type".into(), detail_type.into());

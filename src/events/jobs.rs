@@ -20,6 +20,8 @@ const DEFAULT_MAX_AGE_S: u64 = 86_400;
 /// The event being routed and where it came from.
 pub(super) struct Routed<'a> {
     pub event: &'a Value,
+    /// `event` serialized once, for every target that receives the whole event.
+    pub event_text: &'a str,
     pub event_id: &'a str,
     pub ingestion_time: &'a str,
     pub trace: Option<&'a str>,
@@ -43,37 +45,114 @@ fn arn_parts(arn: &str) -> Option<(&str, &str, &str, &str)> {
     Some((service, region, account, resource))
 }
 
-impl Events {
-    /// The delivery of `r.event` to one target of a matched rule, if the input settings give it
-    /// something to receive.
-    pub(super) fn job_for(&self, rule: &Matched, target: &Value, r: &Routed) -> Option<Job> {
+/// Where a target's deliveries go, read from its ARN once.
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    Queue,
+    Topic,
+    /// Another event bus, in this region.
+    Bus {
+        region: String,
+    },
+    ApiDestination,
+    /// A kind ferry stores and lists but does not deliver to (the ARN's service).
+    Other {
+        service: String,
+    },
+}
+
+/// One target of a rule, read once per change of the rule rather than once per event: its ARN
+/// and kind, input mode, lane, FIFO group, retry policy and dead-letter queue.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct TargetPlan {
+    arn: String,
+    kind: Kind,
+    mode: transform::InputMode,
+    lane: String,
+    fifo: bool,
+    group_id: Option<String>,
+    retry: RetryPolicy,
+    dead_letter: Option<String>,
+    /// The target as stored, for what is read at delivery time (API destinations).
+    target: Value,
+}
+
+impl TargetPlan {
+    /// The plan of one stored target of the rule `rule_arn`; `None` when it has no ARN or input
+    /// settings that no longer validate, so nothing is delivered to it.
+    pub(super) fn of(rule_arn: &str, target: &Value) -> Option<TargetPlan> {
         let t = Params(target.as_object()?.clone());
-        let arn = t.str("Arn").ok()??;
-        let (service, region, _, resource) = arn_parts(arn).unwrap_or(("", "", "", ""));
+        let arn = t.str("Arn").ok()??.to_string();
         let mode = targets::input_mode(&t).ok()?;
-        let ctx = transform::Context {
-            rule_arn: &rule.rule_arn,
-            rule_name: &rule.rule_name,
-            ingestion_time: r.ingestion_time,
+        let (service, region, _, resource) = arn_parts(&arn).unwrap_or(("", "", "", ""));
+        let kind = match service {
+            "sqs" => Kind::Queue,
+            "sns" => Kind::Topic,
+            "events" if resource.starts_with("event-bus/") => Kind::Bus {
+                region: region.to_string(),
+            },
+            "events" if resource.starts_with("api-destination/") => Kind::ApiDestination,
+            _ => Kind::Other {
+                service: service.to_string(),
+            },
         };
         let fifo = arn.ends_with(".fifo");
         let group_id = target
             .pointer("/SqsParameters/MessageGroupId")
             .and_then(Value::as_str)
             .map(String::from);
+        let retry = target.get("RetryPolicy");
+        let max_retries = retry
+            .and_then(|r| r.get("MaximumRetryAttempts"))
+            .and_then(Value::as_u64)
+            .map_or(DEFAULT_RETRIES, |n| n as u32);
+        let max_age_s = retry
+            .and_then(|r| r.get("MaximumEventAgeInSeconds"))
+            .and_then(Value::as_u64)
+            .unwrap_or(DEFAULT_MAX_AGE_S);
+        Some(TargetPlan {
+            lane: format!("{rule_arn}/{}", t.str("Id").ok().flatten().unwrap_or("")),
+            kind,
+            mode,
+            // FIFO queues and topics: one message group, set on the target.
+            group_id: if fifo { group_id } else { None },
+            fifo,
+            retry: if max_retries == 0 {
+                RetryPolicy::Never
+            } else {
+                RetryPolicy::Exponential {
+                    max_retries,
+                    max_age_s,
+                }
+            },
+            dead_letter: target
+                .pointer("/DeadLetterConfig/Arn")
+                .and_then(Value::as_str)
+                .map(String::from),
+            arn,
+            target: target.clone(),
+        })
+    }
+}
+
+impl Events {
+    /// The delivery of `r.event` to one target of a matched rule, if the input settings give it
+    /// something to receive.
+    pub(super) fn job_for(&self, rule: &Matched, plan: &TargetPlan, r: &Routed) -> Option<Job> {
+        let arn = plan.arn.as_str();
         let mut message = QueueMessage {
             body: String::new(),
             attributes: Default::default(),
-            group_id: if fifo { group_id } else { None },
+            group_id: plan.group_id.clone(),
             // FIFO queues and topics: the event id against duplicates.
-            dedup_id: fifo.then(|| r.event_id.to_string()),
+            dedup_id: plan.fifo.then(|| r.event_id.to_string()),
             trace_header: r.trace.map(String::from),
         };
         let mut rate = None;
-        let target_kind = match service {
-            "sqs" => Target::Queue { arn: arn.into() },
-            "sns" => Target::Topic { arn: arn.into() },
-            "events" if resource.starts_with("event-bus/") => {
+        let target_kind = match &plan.kind {
+            Kind::Queue => Target::Queue { arn: arn.into() },
+            Kind::Topic => Target::Topic { arn: arn.into() },
+            Kind::Bus { region } => {
                 if r.hopped {
                     // One hop only: an event that came from another bus's rule is not routed
                     // to a third bus.
@@ -90,16 +169,16 @@ impl Events {
                     }
                 } else {
                     // A bus gets the event itself, envelope unchanged.
-                    message.body = r.event.to_string();
+                    message.body = r.event_text.to_string();
                     Target::Bus { arn: arn.into() }
                 }
             }
-            "events" if resource.starts_with("api-destination/") => {
-                let (kind, limit) = self.api_target(arn, target);
+            Kind::ApiDestination => {
+                let (kind, limit) = self.api_target(arn, &plan.target);
                 rate = limit;
                 kind
             }
-            _ => Target::Unreachable {
+            Kind::Other { service } => Target::Unreachable {
                 code: "NO_RESOURCE".into(),
                 message: format!(
                     "ferry does not deliver to {service} targets: {arn} is stored and listed only."
@@ -107,39 +186,26 @@ impl Events {
             },
         };
         if message.body.is_empty() {
-            message.body = transform::apply(&mode, r.event, &ctx)?;
+            message.body = match &plan.mode {
+                transform::InputMode::Event => r.event_text.to_string(),
+                mode => {
+                    let ctx = transform::Context {
+                        rule_arn: &rule.rule_arn,
+                        rule_name: &rule.rule_name,
+                        ingestion_time: r.ingestion_time,
+                    };
+                    transform::apply(mode, r.event, &ctx)?
+                }
+            };
         }
-        let retry = target.get("RetryPolicy");
-        let max_retries = retry
-            .and_then(|r| r.get("MaximumRetryAttempts"))
-            .and_then(Value::as_u64)
-            .map_or(DEFAULT_RETRIES, |n| n as u32);
-        let max_age_s = retry
-            .and_then(|r| r.get("MaximumEventAgeInSeconds"))
-            .and_then(Value::as_u64)
-            .unwrap_or(DEFAULT_MAX_AGE_S);
         Some(Job {
-            lane: format!(
-                "{}/{}",
-                rule.rule_arn,
-                t.str("Id").ok().flatten().unwrap_or("")
-            ),
+            lane: plan.lane.clone(),
             // FIFO queues and topics: one delivery at a time, in order.
-            ordered: fifo,
+            ordered: plan.fifo,
             target: target_kind,
             message,
-            retry: if max_retries == 0 {
-                RetryPolicy::Never
-            } else {
-                RetryPolicy::Exponential {
-                    max_retries,
-                    max_age_s,
-                }
-            },
-            dead_letter: target
-                .pointer("/DeadLetterConfig/Arn")
-                .and_then(Value::as_str)
-                .map(String::from),
+            retry: plan.retry.clone(),
+            dead_letter: plan.dead_letter.clone(),
             max_per_second: None,
             attempts: 0,
             recorded_ms: 0,

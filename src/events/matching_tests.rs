@@ -4,7 +4,7 @@
 use super::tests::{ok, service};
 use super::{Clock, Durable, Events, Matched};
 use crate::storage::MemoryStore;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 #[tokio::test]
@@ -33,8 +33,8 @@ async fn matching_follows_rules_and_their_state() {
     let event = json!({"version": "0", "id": "1", "detail-type": "order", "source": "shop",
         "account": "000000000000", "time": "2024-01-01T00:00:00Z", "region": "us-east-1",
         "resources": [], "detail": {"total": 250}});
-    let names = |m: Vec<Matched>| m.into_iter().map(|x| x.rule_name).collect::<Vec<_>>();
-    let m = e.matching("000000000000", "us-east-1", "m", &event);
+    let names = |m: Vec<Arc<Matched>>| m.iter().map(|x| x.rule_name.clone()).collect::<Vec<_>>();
+    let m = e.matching("000000000000", "us-east-1", "m", &event, &event.to_string());
     assert_eq!(
         m[0].rule_arn,
         "arn:aws:events:us-east-1:000000000000:rule/m/a-shop"
@@ -48,7 +48,7 @@ async fn matching_follows_rules_and_their_state() {
     )
     .await;
     assert_eq!(
-        names(e.matching("000000000000", "us-east-1", "m", &event)),
+        names(e.matching("000000000000", "us-east-1", "m", &event, &event.to_string())),
         ["b-big"]
     );
     ok(
@@ -64,21 +64,33 @@ async fn matching_follows_rules_and_their_state() {
     )
     .await;
     assert_eq!(
-        names(e.matching("000000000000", "us-east-1", "m", &event)),
+        names(e.matching("000000000000", "us-east-1", "m", &event, &event.to_string())),
         ["a-shop"]
     );
     // Other buses, accounts and unknown buses match nothing.
     assert!(
-        e.matching("000000000000", "us-east-1", "default", &event)
+        e.matching(
+            "000000000000",
+            "us-east-1",
+            "default",
+            &event,
+            &event.to_string()
+        )
+        .is_empty()
+    );
+    assert!(
+        e.matching("111111111111", "us-east-1", "m", &event, &event.to_string())
             .is_empty()
     );
     assert!(
-        e.matching("111111111111", "us-east-1", "m", &event)
-            .is_empty()
-    );
-    assert!(
-        e.matching("000000000000", "us-east-1", "nobus", &event)
-            .is_empty()
+        e.matching(
+            "000000000000",
+            "us-east-1",
+            "nobus",
+            &event,
+            &event.to_string()
+        )
+        .is_empty()
     );
     ok(
         &e,
@@ -93,7 +105,7 @@ async fn matching_follows_rules_and_their_state() {
     )
     .await;
     assert!(
-        e.matching("000000000000", "us-east-1", "m", &event)
+        e.matching("000000000000", "us-east-1", "m", &event, &event.to_string())
             .is_empty()
     );
 }
@@ -132,10 +144,55 @@ async fn matching_is_rebuilt_from_the_store() {
     )
     .unwrap();
     let event = json!({"source": "s", "detail-type": "d", "detail": {}});
-    let m = again.matching("000000000000", "us-east-1", "default", &event);
+    let m = again.matching(
+        "000000000000",
+        "us-east-1",
+        "default",
+        &event,
+        &event.to_string(),
+    );
     assert_eq!(m.len(), 1);
     assert_eq!(
         m[0].rule_arn,
         "arn:aws:events:us-east-1:000000000000:rule/r"
     );
+}
+
+/// What routing reads from a rule is kept beside it, and every change to the rule's targets
+/// or pattern is seen by the next event.
+#[tokio::test]
+async fn kept_routing_follows_target_changes() {
+    let e = service();
+    ok(
+        &e,
+        "PutRule",
+        json!({"Name": "r", "EventPattern": r#"{"source":["s"]}"#}),
+    )
+    .await;
+    let event = json!({"source": "s", "detail-type": "d", "detail": {}});
+    let text = event.to_string();
+    let matched = |e: &Events| e.matching("000000000000", "us-east-1", "default", &event, &text);
+    assert_eq!(matched(&e)[0].targets, Vec::<Value>::new());
+    let q = "arn:aws:sqs:us-east-1:000000000000:q";
+    let put =
+        |input: &str| json!({"Rule": "r", "Targets": [{"Id": "t", "Arn": q, "Input": input}]});
+    ok(&e, "PutTargets", put("{\"a\":1}")).await;
+    let m = matched(&e);
+    assert_eq!(m[0].targets[0]["Input"], "{\"a\":1}");
+    assert_eq!(m[0].plans.len(), 1);
+    ok(&e, "PutTargets", put("{\"a\":2}")).await;
+    let m = matched(&e);
+    assert_eq!(m[0].targets[0]["Input"], "{\"a\":2}");
+    // Unchanged, the rule's routing is read once and shared.
+    assert!(Arc::ptr_eq(&m[0], &matched(&e)[0]));
+    ok(&e, "RemoveTargets", json!({"Rule": "r", "Ids": ["t"]})).await;
+    let m = matched(&e);
+    assert!(m[0].targets.is_empty() && m[0].plans.is_empty());
+    ok(
+        &e,
+        "PutRule",
+        json!({"Name": "r", "EventPattern": r#"{"source":["other"]}"#}),
+    )
+    .await;
+    assert!(matched(&e).is_empty());
 }

@@ -245,7 +245,8 @@ impl Events {
     }
 }
 
-/// A rule an event matched, with what delivering to its targets needs.
+/// A rule an event matched, with what delivering to its targets needs. Made once per change
+/// of the rule (kept beside it in the registry), not once per event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Matched {
     pub rule_name: String,
@@ -253,6 +254,25 @@ pub struct Matched {
     /// The rule's targets as stored: `Id`, `Arn`, input settings, `RetryPolicy`,
     /// `DeadLetterConfig`, per-kind parameters.
     pub targets: Vec<Value>,
+    /// Each target read once, in the same order; `None` for one nothing is delivered to.
+    plans: Vec<Option<jobs::TargetPlan>>,
+}
+
+impl Matched {
+    /// What routing to `rule`'s targets needs, read from the rule as it is now.
+    fn of(rule: &state::Rule) -> Matched {
+        let rule_arn = rule.arn();
+        Matched {
+            rule_name: rule.name.clone(),
+            plans: rule
+                .targets
+                .iter()
+                .map(|t| jobs::TargetPlan::of(&rule_arn, t))
+                .collect(),
+            rule_arn,
+            targets: rule.targets.clone(),
+        }
+    }
 }
 
 impl Events {
@@ -260,8 +280,17 @@ impl Events {
     /// in name order, with their targets: what PutEvents hands the delivery engine. The cost
     /// does not grow with the number of rules on the bus. An unknown bus matches nothing (AWS
     /// accepts such events and delivers them nowhere, EB-066). A replayed event (it carries
-    /// `replay-name`) reaches only the rules its replay's `FilterArns` name.
-    pub fn matching(&self, account: &str, region: &str, bus: &str, event: &Value) -> Vec<Matched> {
+    /// `replay-name`) reaches only the rules its replay's `FilterArns` name. `text` is `event`
+    /// serialized, which the caller makes once for matching and for the targets that receive
+    /// the whole event: the rule set reads only the parts of it that rules look at.
+    pub fn matching(
+        &self,
+        account: &str,
+        region: &str,
+        bus: &str,
+        event: &Value,
+        text: &str,
+    ) -> Vec<Arc<Matched>> {
         let mut reg = self.lock();
         let scope = reg.scope_of(account, region, self.now_ms());
         let replay = event
@@ -272,24 +301,32 @@ impl Events {
         let Some(set) = scope.matchers.get(bus) else {
             return Vec::new();
         };
-        let mut names = set.matches_value(event);
+        let mut names = set.matches(text);
         names.sort();
-        let Some(rules) = scope.rules.get(bus) else {
+        let replay = replay.cloned();
+        let Some(rules) = scope.rules.get_mut(bus) else {
             return Vec::new();
         };
-        names
-            .iter()
-            .filter_map(|n| rules.get(n))
-            .filter(|r| match (replay, &bus_arn) {
-                (Some(p), Some(b)) => p.admits(b, &r.arn()),
+        let mut matched = Vec::with_capacity(names.len());
+        for n in &names {
+            let Some(r) = rules.get_mut(n) else { continue };
+            let m = match &r.routing {
+                Some(m) => m.clone(),
+                None => {
+                    let m = Arc::new(Matched::of(r));
+                    r.routing = Some(m.clone());
+                    m
+                }
+            };
+            let admitted = match (&replay, &bus_arn) {
+                (Some(p), Some(b)) => p.admits(b, &m.rule_arn),
                 _ => true,
-            })
-            .map(|r| Matched {
-                rule_name: r.name.clone(),
-                rule_arn: r.arn(),
-                targets: r.targets.clone(),
-            })
-            .collect()
+            };
+            if admitted {
+                matched.push(m);
+            }
+        }
+        matched
     }
 }
 

@@ -135,14 +135,16 @@ fn tick(scope: &mut Scope, now: u64, fires: &mut Vec<Fire>, ops: &mut Vec<Op>) -
                 f.last_ms = slot;
                 changed = true;
                 let id = uuid();
-                let rule_arn = rule.arn();
+                let matched = Matched::of(rule);
                 fires.push(Fire {
-                    event: scheduled_event(&id, &rule.account, &rule.region, &rule_arn, slot),
-                    rule: Matched {
-                        rule_name: rule.name.clone(),
-                        rule_arn,
-                        targets: rule.targets.clone(),
-                    },
+                    event: scheduled_event(
+                        &id,
+                        &rule.account,
+                        &rule.region,
+                        &matched.rule_arn,
+                        slot,
+                    ),
+                    rule: matched,
                     id,
                 });
             }

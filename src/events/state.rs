@@ -56,6 +56,11 @@ pub struct Rule {
     pub tags: Tags,
     /// Targets as the caller gave them (validated), in the order they were put.
     pub targets: Vec<Value>,
+    /// What routing an event to this rule needs, made from it on first use (`Events::matching`);
+    /// cleared by every change to the rule's targets (`Rule::set_targets`) or pattern and state
+    /// (`Scope::index_rule`).
+    #[serde(skip)]
+    pub routing: Option<std::sync::Arc<super::Matched>>,
 }
 
 /// A connection: how to authorize against an HTTP endpoint (secrets included, never shown).
@@ -130,6 +135,9 @@ impl Scope {
     /// Files a rule in its bus's matcher when it is enabled and has a pattern; removes it
     /// otherwise. Call after every change to a rule's pattern or state.
     pub fn index_rule(&mut self, bus: &str, name: &str) {
+        if let Some(r) = self.rules.get_mut(bus).and_then(|m| m.get_mut(name)) {
+            r.routing = None;
+        }
         let compiled = self
             .rules
             .get(bus)
@@ -152,7 +160,8 @@ impl Scope {
 /// Every scope ferry has seen.
 #[derive(Default)]
 pub struct Registry {
-    scopes: HashMap<(String, String), Scope>,
+    /// By account, then region: found from borrowed names, with no allocation per event.
+    scopes: HashMap<String, HashMap<String, Scope>>,
 }
 
 fn bad(what: &str) -> StoreError {
@@ -222,13 +231,24 @@ impl Registry {
 
     /// Every scope, for the background work that spans them (schedules, retention, replays).
     pub fn scopes_mut(&mut self) -> impl Iterator<Item = &mut Scope> {
-        self.scopes.values_mut()
+        self.scopes.values_mut().flat_map(HashMap::values_mut)
     }
 
     fn raw(&mut self, account: &str, region: &str) -> &mut Scope {
+        let present = self
+            .scopes
+            .get(account)
+            .is_some_and(|r| r.contains_key(region));
+        if !present {
+            self.scopes
+                .entry(account.to_string())
+                .or_default()
+                .insert(region.to_string(), Scope::default());
+        }
         self.scopes
-            .entry((account.to_string(), region.to_string()))
-            .or_default()
+            .get_mut(account)
+            .and_then(|r| r.get_mut(region))
+            .expect("the scope is there: inserted just above if it was not")
     }
 
     /// The caller's scope, with its `default` bus.
@@ -239,6 +259,9 @@ impl Registry {
     /// A scope named by account and region (cross-account ARNs, tagging).
     pub fn scope_of(&mut self, account: &str, region: &str, now: u64) -> &mut Scope {
         let s = self.raw(account, region);
+        if s.buses.contains_key("default") {
+            return s;
+        }
         s.buses.entry("default".into()).or_insert_with(|| Bus {
             account: account.into(),
             region: region.into(),
@@ -347,6 +370,12 @@ impl Bus {
 }
 
 impl Rule {
+    /// Replaces the targets, and forgets what was read from the old ones.
+    pub fn set_targets(&mut self, targets: Vec<Value>) {
+        self.targets = targets;
+        self.routing = None;
+    }
+
     /// Rules on the default bus have no bus segment in their ARN.
     pub fn arn(&self) -> String {
         if self.bus == "default" {

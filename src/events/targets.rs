@@ -166,7 +166,7 @@ pub fn put(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
             "The requested resource exceeds the maximum number allowed.",
         ));
     }
-    rule.targets = targets;
+    rule.set_targets(targets);
     let count = failed.len();
     let out = json!({"FailedEntryCount": count, "FailedEntries": failed});
     Ok((out, vec![state::put_rule(rule)]))
@@ -180,8 +180,9 @@ pub fn remove(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
         checks.done()?;
     }
     let rule = rules::find(reg, c, p, now, "Rule")?;
-    rule.targets
-        .retain(|t| !ids.iter().any(|id| t["Id"] == id.as_str()));
+    let mut targets = std::mem::take(&mut rule.targets);
+    targets.retain(|t| !ids.iter().any(|id| t["Id"] == id.as_str()));
+    rule.set_targets(targets);
     Ok((
         json!({"FailedEntryCount": 0, "FailedEntries": []}),
         vec![state::put_rule(rule)],
