@@ -99,7 +99,7 @@ FERRY_PORT=$(free_port); MEM_PORT=$(free_port); SYNC_PORT=$(free_port); MOTO_POR
 # Flags are given explicitly; FERRY_* from the caller's environment must not change the run.
 env -u FERRY_LISTEN -u FERRY_DATA_DIR -u FERRY_IN_MEMORY -u FERRY_SYNC \
   "$FERRY" --listen "127.0.0.1:$FERRY_PORT" --data-dir "$TMP/ferry-data" --log-level warn \
-  >"$TMP/ferry.log" 2>&1 &
+  --max-rules-per-bus 2000 >"$TMP/ferry.log" 2>&1 &
 FERRY_PID=$!; PIDS+=("$FERRY_PID")
 # --sync always: every acknowledgement waits for fdatasync (group commit).
 env -u FERRY_LISTEN -u FERRY_DATA_DIR -u FERRY_IN_MEMORY -u FERRY_SYNC \

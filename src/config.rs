@@ -53,6 +53,9 @@ pub struct Config {
     /// and the system's roots (AWS delivers only to certificates from a trusted CA).
     #[arg(long, env = "FERRY_HTTPS_CA")]
     pub https_ca: Option<PathBuf>,
+    /// Most EventBridge rules on one event bus (AWS's default quota, which AWS raises on request).
+    #[arg(long, env = "FERRY_MAX_RULES_PER_BUS", default_value_t = 300)]
+    pub max_rules_per_bus: usize,
 }
 
 impl Config {
@@ -68,6 +71,7 @@ impl Config {
             max_message_size: AWS_MAX_MESSAGE_SIZE,
             sync: SyncPolicy::default(),
             https_ca: None,
+            max_rules_per_bus: 300,
         }
     }
 
@@ -92,6 +96,12 @@ impl Config {
                 "--max-message-size must be between 1024 and {}, got {}",
                 16 * AWS_MAX_MESSAGE_SIZE,
                 self.max_message_size
+            ));
+        }
+        if !(1..=100_000).contains(&self.max_rules_per_bus) {
+            return Err(format!(
+                "--max-rules-per-bus must be between 1 and 100000, got {}",
+                self.max_rules_per_bus
             ));
         }
         if let Some(path) = &self.https_ca {

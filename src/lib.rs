@@ -67,6 +67,7 @@ impl App {
         )?;
         let sns = sns::Sns::open(durable.clone(), delivery.clone(), clock)?;
         events.deliver_through(delivery.clone());
+        events.limit_rules_per_bus(config.max_rules_per_bus);
         // Topics and buses are targets too (EventBridge rules); the engine holds them weakly.
         let topics: Arc<dyn delivery::Inbox> = sns.clone();
         let buses: Arc<dyn delivery::Inbox> = events.clone();

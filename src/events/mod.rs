@@ -56,6 +56,8 @@ pub struct Events {
     clock: Clock,
     /// Where PutEvents records its deliveries; `lib.rs` connects it at start.
     delivery: std::sync::OnceLock<Arc<crate::delivery::Delivery>>,
+    /// Most rules on one bus (`--max-rules-per-bus`; AWS's default quota is 300).
+    max_rules: std::sync::atomic::AtomicUsize,
     /// Sequence of archived events (their keys sort by event time, then this).
     next_archived: std::sync::atomic::AtomicU64,
     /// Wakes the scheduler when a rule changes, and the replay runner when a replay does.
@@ -73,6 +75,7 @@ impl Events {
             durable,
             clock,
             delivery: std::sync::OnceLock::new(),
+            max_rules: rules::MAX_RULES_PER_BUS.into(),
             next_archived: Default::default(),
             schedule_wake: Default::default(),
             replay_wake: Default::default(),
@@ -104,6 +107,12 @@ impl Events {
             }
         });
         vec![schedules, replays, retention]
+    }
+
+    /// Raises or lowers the number of rules a bus may have (AWS's quota is adjustable too).
+    pub fn limit_rules_per_bus(&self, max: usize) {
+        self.max_rules
+            .store(max, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Connects the delivery engine that PutEvents records into.
@@ -173,7 +182,10 @@ impl Events {
             "UntagResource" => self.change(|r, now| buses::untag(r, c, &p, now)).await,
             "ListTagsForResource" => self.read(|r, now| buses::list_tags(r, c, &p, now)),
             // Rules.
-            "PutRule" => self.change(|r, now| rules::put(r, c, &p, now)).await,
+            "PutRule" => {
+                let max = self.max_rules.load(std::sync::atomic::Ordering::Relaxed);
+                self.change(|r, now| rules::put(r, c, &p, now, max)).await
+            }
             "DescribeRule" => self.read(|r, now| rules::describe(r, c, &p, now)),
             "ListRules" => self.read(|r, now| rules::list(r, c, &p, now)),
             "EnableRule" => {

@@ -512,3 +512,39 @@ fn arbitrary_input_never_panics() {
         }
     });
 }
+
+/// `--max-rules-per-bus` moves AWS's default quota of 300 rules per bus.
+#[tokio::test]
+async fn the_rules_quota_can_be_moved() {
+    let e = service();
+    e.limit_rules_per_bus(2);
+    let pattern = r#"{"source":["a"]}"#;
+    for name in ["r1", "r2"] {
+        ok(
+            &e,
+            "PutRule",
+            json!({"Name": name, "EventPattern": pattern}),
+        )
+        .await;
+    }
+    let x = err(
+        &e,
+        "PutRule",
+        json!({"Name": "r3", "EventPattern": pattern}),
+    )
+    .await;
+    assert_eq!(
+        (x.code, x.message.as_str()),
+        (
+            ErrorCode::LimitExceededException,
+            "The requested resource exceeds the maximum number allowed: 2 rules per event bus."
+        )
+    );
+    // Changing a rule that exists is not a new rule.
+    ok(
+        &e,
+        "PutRule",
+        json!({"Name": "r2", "EventPattern": pattern}),
+    )
+    .await;
+}

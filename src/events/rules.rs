@@ -83,7 +83,7 @@ fn describe_rule(r: &Rule, created_by: bool) -> Value {
     Value::Object(o)
 }
 
-pub fn put(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
+pub fn put(reg: &mut Registry, c: &Caller, p: &Params, now: u64, max_rules: usize) -> Changed {
     let rule_name = name(p, "Name", "name", 64)?;
     let pattern = p.str("EventPattern")?;
     let sched = p.str("ScheduleExpression")?;
@@ -125,11 +125,11 @@ pub fn put(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
         return Err(buses::bus_missing(&bus));
     }
     let rules = scope.rules.entry(bus.clone()).or_default();
-    if !rules.contains_key(rule_name) && rules.len() >= MAX_RULES_PER_BUS {
+    if !rules.contains_key(rule_name) && rules.len() >= max_rules {
         return Err(ApiError::new(
             ErrorCode::LimitExceededException,
             format!(
-                "The requested resource exceeds the maximum number allowed: {MAX_RULES_PER_BUS} rules per event bus."
+                "The requested resource exceeds the maximum number allowed: {max_rules} rules per event bus."
             ),
         ));
     }
