@@ -3,15 +3,18 @@
 //! servers on 127.0.0.1 (confirmation, notification headers, retries, dead-lettering), and pending
 //! deliveries that survive a restart on a real sled directory.
 
+#[path = "support/endpoint.rs"]
+mod endpoint;
 #[path = "support/server.rs"]
 mod server;
 
+use endpoint::{Seen, endpoint, wait_for};
 use ferry::Config;
 use serde_json::{Value, json};
 use server::Server;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 type Ferry = Server;
@@ -424,68 +427,10 @@ fn fifo_topic_to_fifo_queue_keeps_order_and_deduplicates() {
     assert_eq!(status, 400, "{body}");
 }
 
-/// A real HTTP endpoint on 127.0.0.1: answers `status(n)` to the n-th request (0-based) and keeps
-/// (method, path, headers, body) of each.
-type Seen = Arc<Mutex<Vec<(String, String, Vec<(String, String)>, String)>>>;
-
-fn endpoint(status: impl Fn(usize) -> u16 + Send + 'static) -> (String, Seen) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let seen: Seen = Arc::default();
-    let keep = seen.clone();
-    std::thread::spawn(move || {
-        for (n, stream) in listener.incoming().take(200).enumerate() {
-            let Ok(mut stream) = stream else { return };
-            stream
-                .set_read_timeout(Some(Duration::from_secs(5)))
-                .unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let mut parts = line.split_whitespace();
-            let (method, path) = (
-                parts.next().unwrap_or("").to_string(),
-                parts.next().unwrap_or("").to_string(),
-            );
-            let mut headers = Vec::new();
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = h.split_once(':') {
-                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-                }
-            }
-            let len: usize = headers
-                .iter()
-                .find(|(k, _)| k == "content-length")
-                .map_or(0, |(_, v)| v.parse().unwrap_or(0));
-            let mut body = vec![0; len];
-            let _ = reader.read_exact(&mut body);
-            keep.lock().unwrap().push((
-                method,
-                path,
-                headers,
-                String::from_utf8_lossy(&body).into_owned(),
-            ));
-            let code = status(n);
-            let _ = stream.write_all(
-                format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                    .as_bytes(),
-            );
-        }
-    });
-    (url, seen)
-}
-
-fn wait_for(seen: &Seen, n: usize, limit: Duration) {
-    let start = Instant::now();
-    while seen.lock().unwrap().len() < n && start.elapsed() < limit {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// A real HTTP endpoint on 127.0.0.1 at `/hook` that answers `status(n)` to the n-th request.
+fn hook(status: impl Fn(usize) -> u16 + Send + 'static) -> (String, Seen) {
+    let (url, seen) = endpoint(move |n| (status(n), String::new()));
+    (format!("{url}/hook"), seen)
 }
 
 fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -496,7 +441,7 @@ fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
 fn http_subscriptions_confirm_then_receive_notifications() {
     let f = Ferry::start(Config::in_memory());
     let t = topic(&f, "web", &[]);
-    let (url, seen) = endpoint(|_| 200);
+    let (url, seen) = hook(|_| 200);
     let (status, body) = f.sns(&[
         ("Action", "Subscribe"),
         ("TopicArn", &t),
@@ -607,7 +552,7 @@ fn failing_http_endpoints_are_retried_then_dead_lettered() {
     let t = topic(&f, "flaky", &[]);
     let (dlq, dlq_arn) = f.queue("dlq", json!({}));
     // Confirmation succeeds; then 500, 500, 200 for the first message; always 503 afterwards.
-    let (url, seen) = endpoint(|n| match n {
+    let (url, seen) = hook(|n| match n {
         0 | 3 => 200,
         1 | 2 => 500,
         _ => 503,
