@@ -162,4 +162,45 @@ check "sns list-subscriptions-by-topic lists it" "$out" "len(d['Subscriptions'])
 "${AWS[@]}" sqs delete-queue --queue-url "$fan"
 trap - EXIT
 
+# EventBridge targets: an event on one bus goes to another bus, whose rule publishes it to a topic
+# (transformed by an InputTransformer), whose queue subscription gets it.
+src="$name-src"; dst="$name-dst"; ebt="arn:aws:sns:us-east-1:000000000000:$name-ebt"
+"${AWS[@]}" events create-event-bus --name "$src" >/dev/null
+"${AWS[@]}" events create-event-bus --name "$dst" >/dev/null
+"${AWS[@]}" sns create-topic --name "$name-ebt" >/dev/null
+out=$("${AWS[@]}" sqs create-queue --queue-name "$name-eb")
+ebq=$(printf '%s' "$out" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['QueueUrl'])")
+trap '"${AWS[@]}" events remove-targets --rule fwd --event-bus-name "$src" --ids bus >/dev/null 2>&1 || true
+  "${AWS[@]}" events remove-targets --rule pub --event-bus-name "$dst" --ids t >/dev/null 2>&1 || true
+  for r in "fwd $src" "pub $dst"; do set -- $r; "${AWS[@]}" events delete-rule --name "$1" --event-bus-name "$2" >/dev/null 2>&1 || true; done
+  "${AWS[@]}" events delete-event-bus --name "$src" >/dev/null 2>&1 || true
+  "${AWS[@]}" events delete-event-bus --name "$dst" >/dev/null 2>&1 || true
+  "${AWS[@]}" sns delete-topic --topic-arn "$ebt" >/dev/null 2>&1 || true
+  "${AWS[@]}" sqs delete-queue --queue-url "$ebq" >/dev/null 2>&1 || true' EXIT
+"${AWS[@]}" sns subscribe --topic-arn "$ebt" --protocol sqs \
+  --notification-endpoint "arn:aws:sqs:us-east-1:000000000000:$name-eb" --attributes RawMessageDelivery=true >/dev/null
+"${AWS[@]}" events put-rule --name fwd --event-bus-name "$src" --event-pattern '{"source":["cli.targets"]}' >/dev/null
+out=$("${AWS[@]}" events put-targets --rule fwd --event-bus-name "$src" \
+  --targets "Id=bus,Arn=arn:aws:events:us-east-1:000000000000:event-bus/$dst,RoleArn=arn:aws:iam::000000000000:role/fwd")
+check "events put-targets accepts an event bus target" "$out" "d['FailedEntryCount'] == 0"
+"${AWS[@]}" events put-rule --name pub --event-bus-name "$dst" --event-pattern '{"source":["cli.targets"]}' >/dev/null
+out=$("${AWS[@]}" events put-targets --rule pub --event-bus-name "$dst" --targets \
+  '[{"Id":"t","Arn":"'"$ebt"'","InputTransformer":{"InputPathsMap":{"n":"$.detail.n"},"InputTemplate":"\"n is <n>\""}}]')
+check "events put-targets accepts a topic target with an input transformer" "$out" "d['FailedEntryCount'] == 0"
+out=$("${AWS[@]}" events put-events --entries \
+  '[{"EventBusName":"'"$src"'","Source":"cli.targets","DetailType":"t","Detail":"{\"n\":7}"}]')
+check "events put-events accepts the event" "$out" "d['FailedEntryCount'] == 0"
+out=$("${AWS[@]}" sqs receive-message --queue-url "$ebq" --wait-time-seconds 10)
+check "the event reaches the queue through the other bus and the topic, transformed" "$out" \
+  "d['Messages'][0]['Body'] == '\"n is 7\"'"
+"${AWS[@]}" events remove-targets --rule fwd --event-bus-name "$src" --ids bus >/dev/null
+"${AWS[@]}" events remove-targets --rule pub --event-bus-name "$dst" --ids t >/dev/null
+"${AWS[@]}" events delete-rule --name fwd --event-bus-name "$src"
+"${AWS[@]}" events delete-rule --name pub --event-bus-name "$dst"
+"${AWS[@]}" events delete-event-bus --name "$src"
+"${AWS[@]}" events delete-event-bus --name "$dst"
+"${AWS[@]}" sns delete-topic --topic-arn "$ebt"
+"${AWS[@]}" sqs delete-queue --queue-url "$ebq"
+trap - EXIT
+
 echo "cli: $passed checks passed"

@@ -389,9 +389,11 @@ impl Delivery {
         let _ = self.signer.set(signer);
     }
 
-    /// `body` with the signature `d` asks for inserted.
-    fn signed(&self, body: &str, d: &Deferred) -> Result<String, Failure> {
-        let Some(signer) = self.signer.get() else {
+    /// `body` with the signature `d` asks for inserted. RSA signing takes milliseconds, so it runs
+    /// on tokio's blocking pool: a burst of attempts must not hold up the workers that answer
+    /// requests.
+    async fn signed(&self, body: &str, d: &Deferred) -> Result<String, Failure> {
+        let Some(signer) = self.signer.get().cloned() else {
             return Err(Failure::new("INTERNAL_ERROR", "no signer is connected"));
         };
         if !body.is_char_boundary(d.at) {
@@ -400,9 +402,13 @@ impl Delivery {
                 "the signature's place is not in the body",
             ));
         }
-        let mut out = String::with_capacity(body.len() + 350);
+        let (version, text) = (d.version.clone(), d.text.clone());
+        let signature = tokio::task::spawn_blocking(move || signer.sign(&version, &text))
+            .await
+            .map_err(|e| Failure::new("INTERNAL_ERROR", format!("signing failed: {e}")))?;
+        let mut out = String::with_capacity(body.len() + signature.len());
         out.push_str(&body[..d.at]);
-        out.push_str(&signer.sign(&d.version, &d.text));
+        out.push_str(&signature);
         out.push_str(&body[d.at..]);
         Ok(out)
     }
@@ -447,7 +453,7 @@ impl Delivery {
             }
             Target::Http { url, headers, sign } => match sign {
                 None => self.http.post(url, headers, &job.message.body).await,
-                Some(d) => match self.signed(&job.message.body, d) {
+                Some(d) => match self.signed(&job.message.body, d).await {
                     Ok(body) => self.http.post(url, headers, &body).await,
                     Err(f) => Outcome::Retry(f),
                 },
