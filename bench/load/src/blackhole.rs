@@ -21,6 +21,16 @@ pub struct Blackhole {
 
 /// Starts the endpoint on a free port of 127.0.0.1; it lives as long as the process.
 pub async fn start() -> std::io::Result<Blackhole> {
+    listen(false).await
+}
+
+/// The same endpoint, but answering 200 to every delivery: the live twin a dead endpoint is
+/// compared with (`--live-target`).
+pub async fn start_answering() -> std::io::Result<Blackhole> {
+    listen(true).await
+}
+
+async fn listen(answer: bool) -> std::io::Result<Blackhole> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/dead", listener.local_addr()?);
     let (tx, tokens) = mpsc::unbounded_channel();
@@ -34,7 +44,7 @@ pub async fn start() -> std::io::Result<Blackhole> {
             }
             let (tx, held) = (tx.clone(), held.clone());
             tokio::spawn(async move {
-                serve(stream, tx).await;
+                serve(stream, tx, answer).await;
                 held.fetch_sub(1, Ordering::Relaxed);
             });
         }
@@ -42,27 +52,27 @@ pub async fn start() -> std::io::Result<Blackhole> {
     Ok(Blackhole { url, tokens })
 }
 
-/// Answers confirmations on `stream`; returns once the peer closes it.
-async fn serve(mut stream: TcpStream, tokens: mpsc::UnboundedSender<String>) {
+/// Answers confirmations on `stream` (and everything when `answer`); returns once the peer
+/// closes it.
+async fn serve(mut stream: TcpStream, tokens: mpsc::UnboundedSender<String>, answer: bool) {
     let mut buf = Vec::new();
     loop {
         let Some(body) = read_request(&mut stream, &mut buf).await else {
             return;
         };
-        match confirmation_token(&body) {
-            Some(token) => {
-                let _ = tokens.send(token);
-                let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
-                if stream.write_all(answer).await.is_err() {
-                    return;
-                }
-            }
+        let token = confirmation_token(&body);
+        if token.is_none() && !answer {
             // Never answered: wait for the sender to hang up.
-            None => {
-                let mut sink = [0u8; 4096];
-                while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
-                return;
-            }
+            let mut sink = [0u8; 4096];
+            while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+            return;
+        }
+        if let Some(token) = token {
+            let _ = tokens.send(token);
+        }
+        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+        if stream.write_all(ok).await.is_err() {
+            return;
         }
     }
 }
@@ -147,5 +157,22 @@ mod tests {
         let waited =
             tokio::time::timeout(std::time::Duration::from_millis(200), s.read(&mut answer)).await;
         assert!(waited.is_err(), "a notification is never answered");
+    }
+
+    #[tokio::test]
+    async fn the_live_twin_answers_every_request() {
+        let hole = start_answering().await.unwrap();
+        let addr = hole
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches("/dead")
+            .to_string();
+        let mut s = TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"POST /dead HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}")
+            .await
+            .unwrap();
+        let mut answer = [0u8; 64];
+        let n = s.read(&mut answer).await.unwrap();
+        assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
     }
 }

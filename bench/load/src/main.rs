@@ -60,8 +60,11 @@ struct Args {
     rules: usize,
     /// sns-fanout: add a confirmed HTTP subscription; events-put: add an API-destination target
     /// to the matching rule; both point at a local endpoint that never answers a delivery.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "live_target")]
     dead_target: bool,
+    /// The same extra target, answering 200 at once: what --dead-target is compared with.
+    #[arg(long)]
+    live_target: bool,
     /// Server process id per endpoint (comma-separated, same order), for server_cpu_pct.
     #[arg(long, value_delimiter = ',')]
     server_pid: Vec<u32>,
@@ -182,6 +185,7 @@ fn main() {
         subs: args.subs,
         rules: args.rules,
         dead_target: args.dead_target,
+        live_target: args.live_target,
         timeout: Duration::from_secs_f64(args.timeout),
         print_errors: args.print_errors,
     });

@@ -67,10 +67,13 @@ pub async fn run(ctx: &Ctx) -> Result<Map<String, Value>, String> {
             ));
         }
     }
-    if ctx.settings.dead_target {
-        let hole = crate::blackhole::start()
-            .await
-            .map_err(|e| format!("dead endpoint: {e}"))?;
+    if ctx.settings.dead_target || ctx.settings.live_target {
+        let started = if ctx.settings.live_target {
+            crate::blackhole::start_answering().await
+        } else {
+            crate::blackhole::start().await
+        };
+        let hole = started.map_err(|e| format!("extra endpoint: {e}"))?;
         let name = ctx.name("dead");
         let connection = need(
             wire::json_field(
@@ -204,6 +207,7 @@ pub async fn run(ctx: &Ctx) -> Result<Map<String, Value>, String> {
         ("latency_op", json!("PutEvents")),
         ("rules", json!(ctx.settings.rules)),
         ("dead_target", json!(ctx.settings.dead_target)),
+        ("live_target", json!(ctx.settings.live_target)),
         ("entries_per_call", json!(ENTRIES)),
         ("events", json!(events)),
         ("events_per_s", json!(stats::rate(events, seconds))),

@@ -25,11 +25,15 @@ fn decode(m: &Received) -> Decoded {
     }
 }
 
-/// Subscribes an endpoint that confirms, then never answers a notification.
-async fn dead_subscription(conn: &mut Conn, topic: &str) -> Result<(), String> {
-    let mut hole = crate::blackhole::start()
-        .await
-        .map_err(|e| format!("dead endpoint: {e}"))?;
+/// Subscribes an endpoint that confirms, then never answers a notification (or, `live`, answers
+/// every one at once).
+async fn http_subscription(conn: &mut Conn, topic: &str, live: bool) -> Result<(), String> {
+    let started = if live {
+        crate::blackhole::start_answering().await
+    } else {
+        crate::blackhole::start().await
+    };
+    let mut hole = started.map_err(|e| format!("extra endpoint: {e}"))?;
     setup(conn, wire::subscribe_http(topic, &hole.url)).await?;
     let token = tokio::time::timeout(Duration::from_secs(20), hole.tokens.recv())
         .await
@@ -56,8 +60,8 @@ pub async fn run(ctx: &Ctx) -> Result<Map<String, Value>, String> {
         )?;
         queues.push(url);
     }
-    if ctx.settings.dead_target {
-        dead_subscription(&mut conn, &topic).await?;
+    if ctx.settings.dead_target || ctx.settings.live_target {
+        http_subscription(&mut conn, &topic, ctx.settings.live_target).await?;
     }
     let topic: Arc<str> = topic.into();
     let t0 = Instant::now();
@@ -159,6 +163,7 @@ pub async fn run(ctx: &Ctx) -> Result<Map<String, Value>, String> {
         ("latency_op", json!("Publish")),
         ("subs", json!(queues.len())),
         ("dead_target", json!(ctx.settings.dead_target)),
+        ("live_target", json!(ctx.settings.live_target)),
         ("published", json!(published)),
         ("published_per_s", json!(stats::rate(published, seconds))),
         ("delivered", json!(delivered)),

@@ -92,6 +92,8 @@ pub struct Settings {
     pub rules: usize,
     /// sns-fanout and events-put also deliver to an HTTP endpoint that never answers.
     pub dead_target: bool,
+    /// The same with an endpoint that answers 200 at once (the live twin of `dead_target`).
+    pub live_target: bool,
     pub timeout: Duration,
     pub print_errors: usize,
 }
