@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_eventbridge::types::{
-    ApiDestinationHttpMethod, CreateConnectionApiKeyAuthRequestParameters, ConnectionAuthorizationType,
-    CreateConnectionAuthRequestParameters, DeadLetterConfig, HttpParameters, PutEventsRequestEntry,
-    RetryPolicy, Target,
+    ApiDestinationHttpMethod, ConnectionAuthorizationType,
+    CreateConnectionApiKeyAuthRequestParameters, CreateConnectionAuthRequestParameters,
+    DeadLetterConfig, HttpParameters, PutEventsRequestEntry, RetryPolicy, Target,
 };
 use aws_sdk_sqs::types::MessageAttributeValue;
 
@@ -30,7 +30,9 @@ fn endpoint(status: fn(usize) -> u16) -> (String, Seen) {
     std::thread::spawn(move || {
         for (n, stream) in listener.incoming().take(50).enumerate() {
             let Ok(mut stream) = stream else { return };
-            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut line = String::new();
             if reader.read_line(&mut line).is_err() {
@@ -141,7 +143,11 @@ async fn an_api_destination_is_retried_until_the_endpoint_recovers() {
         .await
         .expect("CreateApiDestination");
     let bus = unique("abus");
-    eb.create_event_bus().name(&bus).send().await.expect("CreateEventBus");
+    eb.create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .expect("CreateEventBus");
     rule_with(
         &eb,
         &bus,
@@ -150,7 +156,11 @@ async fn an_api_destination_is_retried_until_the_endpoint_recovers() {
             .id("api")
             .arn(dest.api_destination_arn().unwrap())
             .input_path("$.detail")
-            .http_parameters(HttpParameters::builder().path_parameter_values("p1").build())
+            .http_parameters(
+                HttpParameters::builder()
+                    .path_parameter_values("p1")
+                    .build(),
+            )
             .retry_policy(
                 RetryPolicy::builder()
                     .maximum_retry_attempts(3)
@@ -183,7 +193,11 @@ async fn a_kinesis_target_fails_into_its_dlq_with_awss_attributes() {
     let dlq = unique("dlq");
     let dlq_url = create_queue(&sqs, &mut cleanup, &dlq, &[]).await;
     let bus = unique("kbus");
-    eb.create_event_bus().name(&bus).send().await.expect("CreateEventBus");
+    eb.create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .expect("CreateEventBus");
     let stream = format!("arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/s");
     rule_with(
         &eb,

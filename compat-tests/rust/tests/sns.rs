@@ -8,50 +8,17 @@
 
 mod common;
 use common::*;
-use std::collections::HashMap;
+
 use std::time::{Duration, Instant};
 
 use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::primitives::Blob;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry, Tag};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
-use md5::{Digest, Md5};
 use serde_json::Value;
 
 async fn sns() -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::new(&sdk_config().await)
-}
-
-fn md5_hex(data: &[u8]) -> String {
-    Md5::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// MD5 of SQS message attributes as SQS documents it (sorted by name; length-prefixed name, data
-/// type and value, a transport byte before the value).
-fn md5_of_attributes(attrs: &HashMap<String, aws_sdk_sqs::types::MessageAttributeValue>) -> String {
-    fn put(buf: &mut Vec<u8>, b: &[u8]) {
-        buf.extend_from_slice(&(b.len() as u32).to_be_bytes());
-        buf.extend_from_slice(b);
-    }
-    let mut names: Vec<&String> = attrs.keys().collect();
-    names.sort();
-    let mut buf = Vec::new();
-    for name in names {
-        let v = &attrs[name];
-        put(&mut buf, name.as_bytes());
-        put(&mut buf, v.data_type().as_bytes());
-        if let Some(s) = v.string_value() {
-            buf.push(1);
-            put(&mut buf, s.as_bytes());
-        } else if let Some(b) = v.binary_value() {
-            buf.push(2);
-            put(&mut buf, b.as_ref());
-        }
-    }
-    md5_hex(&buf)
 }
 
 fn attr(data_type: &str, value: &str) -> MessageAttributeValue {

@@ -150,3 +150,40 @@ pub async fn create_queue(
     cleanup.0.push(url.clone());
     url
 }
+
+/// Lower-case hex MD5 of `data`, as SQS writes its digests.
+pub fn md5_hex(data: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// MD5 of message attributes as SQS documents it: sorted by name; name, data type and value each
+/// as a 4-byte big-endian length plus bytes, with a transport byte (1 string/number, 2 binary)
+/// before the value.
+pub fn md5_of_attributes(
+    attrs: &std::collections::HashMap<String, aws_sdk_sqs::types::MessageAttributeValue>,
+) -> String {
+    fn put(buf: &mut Vec<u8>, b: &[u8]) {
+        buf.extend_from_slice(&(b.len() as u32).to_be_bytes());
+        buf.extend_from_slice(b);
+    }
+    let mut names: Vec<&String> = attrs.keys().collect();
+    names.sort();
+    let mut buf = Vec::new();
+    for name in names {
+        let v = &attrs[name];
+        put(&mut buf, name.as_bytes());
+        put(&mut buf, v.data_type().as_bytes());
+        if let Some(s) = v.string_value() {
+            buf.push(1);
+            put(&mut buf, s.as_bytes());
+        } else if let Some(b) = v.binary_value() {
+            buf.push(2);
+            put(&mut buf, b.as_ref());
+        }
+    }
+    md5_hex(&buf)
+}
