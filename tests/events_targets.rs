@@ -439,3 +439,65 @@ fn a_bus_in_another_region_gets_the_event_with_a_new_id() {
     );
     assert_eq!(event["detail"], json!({"x": 1}));
 }
+
+/// An API destination's request is resolved once and reused, but a change to its connection or
+/// to the destination itself applies to the next event (the resolved request is not kept past
+/// it), and a deauthorized connection refuses into the DLQ.
+#[test]
+fn connection_and_destination_changes_apply_to_the_next_event() {
+    let f = Server::start(Config::in_memory());
+    let (dlq, dlq_arn) = f.queue("dlq");
+    let (first, seen_first) = endpoint(|_| (200, "{}".into()));
+    let (second, seen_second) = endpoint(|_| (200, "{}".into()));
+    let conn = f.events(
+        "CreateConnection",
+        json!({"Name": "key", "AuthorizationType": "API_KEY",
+            "AuthParameters": {"ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "k1"}}}),
+    );
+    let dest = f.events(
+        "CreateApiDestination",
+        json!({"Name": "d", "ConnectionArn": conn["ConnectionArn"],
+            "InvocationEndpoint": format!("{first}/a"), "HttpMethod": "POST"}),
+    );
+    f.rule(
+        "default",
+        "api",
+        "shop",
+        json!([{"Id": "d", "Arn": dest["ApiDestinationArn"],
+            "DeadLetterConfig": {"Arn": dlq_arn},
+            "RetryPolicy": {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 60}}]),
+    );
+    f.put("shop", json!({"n": 1}));
+    f.put("shop", json!({"n": 2}));
+    wait_for(&seen_first, 2, Duration::from_secs(10));
+    for (_, _, headers, _) in seen_first.lock().unwrap().iter() {
+        assert_eq!(header(headers, "x-api-key"), Some("k1"));
+    }
+
+    f.events(
+        "UpdateConnection",
+        json!({"Name": "key", "AuthorizationType": "API_KEY",
+            "AuthParameters": {"ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "k2"}}}),
+    );
+    f.put("shop", json!({"n": 3}));
+    wait_for(&seen_first, 3, Duration::from_secs(10));
+    let third = seen_first.lock().unwrap()[2].clone();
+    assert_eq!(header(&third.2, "x-api-key"), Some("k2"));
+
+    f.events(
+        "UpdateApiDestination",
+        json!({"Name": "d", "InvocationEndpoint": format!("{second}/b"), "HttpMethod": "PUT"}),
+    );
+    f.put("shop", json!({"n": 4}));
+    wait_for(&seen_second, 1, Duration::from_secs(10));
+    let (method, path, headers, _) = seen_second.lock().unwrap()[0].clone();
+    assert_eq!((method.as_str(), path.as_str()), ("PUT", "/b"));
+    assert_eq!(header(&headers, "x-api-key"), Some("k2"));
+
+    f.events("DeauthorizeConnection", json!({"Name": "key"}));
+    f.put("shop", json!({"n": 5}));
+    let dead = f.drain(&dlq, 1, Duration::from_secs(10));
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(attr(&dead[0], "ERROR_CODE").as_deref(), Some("NO_PERMISSIONS"));
+    assert_eq!(seen_second.lock().unwrap().len(), 1);
+}

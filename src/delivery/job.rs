@@ -99,13 +99,13 @@ pub enum InboxKind {
 pub enum Target {
     /// One of ferry's queues, by ARN.
     Queue { arn: String },
-    /// An HTTP endpoint: the body is POSTed with these headers.
+    /// An HTTP endpoint: the body is POSTed with these headers; with `compose`, the request's
+    /// body and further headers are written at each attempt (see [`Compose`]).
     Http {
         url: String,
         headers: Vec<(String, String)>,
-        /// A signature made at each attempt and put into the body (see [`Deferred`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        sign: Option<Deferred>,
+        compose: Option<String>,
     },
     /// One of ferry's topics, by ARN: the body is published to it.
     Topic { arn: String },
@@ -125,20 +125,18 @@ pub enum Target {
     Unreachable { code: String, message: String },
 }
 
-/// An SNS signature left to the attempt: RSA signing costs a millisecond or more, which Publish
-/// should not pay for an endpoint that may never answer. The body holds an empty signature at
-/// byte `at`; the attempt signs `text` (SignatureVersion `version`) and inserts it there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Deferred {
-    pub version: String,
-    pub text: String,
-    pub at: usize,
-}
-
-/// What makes deferred signatures (`sns` implements it; it connects itself at open).
-pub trait Sign: Send + Sync + 'static {
-    /// The signature of `text`, base64, for SignatureVersion `version`.
-    fn sign(&self, version: &str, text: &str) -> String;
+/// What writes HTTP requests at their attempt (`sns` implements it and connects itself at open):
+/// an SNS envelope is rendered and RSA-signed (a millisecond or more) only when an endpoint is
+/// tried, so Publish pays for neither, and a record holds the message once, not its envelope.
+pub trait Compose: Send + Sync + 'static {
+    /// The extra headers and the body of an attempt to deliver `message` as `spec` (the job's
+    /// `Target::Http::compose`, written by the same service) says; `Err` when the spec is
+    /// unreadable, which no retry mends.
+    fn compose(
+        &self,
+        spec: &str,
+        message: &QueueMessage,
+    ) -> Result<(Vec<(String, String)>, String), String>;
 }
 
 /// At most `per_second` attempts a second across every job with the same `key`.

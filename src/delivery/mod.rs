@@ -33,8 +33,8 @@ pub mod retry;
 
 pub use http::{OAuth, read_ca_file, with_query};
 pub use job::{
-    Deferred, Failure, Inbox, InboxKind, Job, Outcome, Pushed, QueueAttribute, QueueError,
-    QueueMessage, Queues, Rate, Sign, Stored, Target,
+    Compose, Failure, Inbox, InboxKind, Job, Outcome, Pushed, QueueAttribute, QueueError,
+    QueueMessage, Queues, Rate, Stored, Target,
 };
 pub use retry::{Backoff, RetryPolicy};
 
@@ -114,8 +114,8 @@ pub struct Delivery {
     durable: Arc<Durable>,
     clock: Clock,
     queues: Arc<dyn Queues>,
-    /// What signs SNS messages whose signature waits for the attempt; connected by `sns`.
-    signer: OnceLock<Arc<dyn Sign>>,
+    /// What writes the HTTP requests of `Target::Http::compose`; connected by `sns`.
+    composer: OnceLock<Arc<dyn Compose>>,
     /// Topics and buses, connected after open (their services need the engine first).
     topics: OnceLock<Weak<dyn Inbox>>,
     buses: OnceLock<Weak<dyn Inbox>>,
@@ -181,7 +181,7 @@ impl Delivery {
             durable,
             clock,
             queues,
-            signer: OnceLock::new(),
+            composer: OnceLock::new(),
             topics: OnceLock::new(),
             buses: OnceLock::new(),
             http,
@@ -384,33 +384,30 @@ impl Delivery {
         }
     }
 
-    /// Connects what signs SNS messages at their attempt (`Target::Http`'s `sign`).
-    pub fn sign_with(&self, signer: Arc<dyn Sign>) {
-        let _ = self.signer.set(signer);
+    /// Connects what writes HTTP requests at their attempt (`Target::Http`'s `compose`).
+    pub fn compose_with(&self, composer: Arc<dyn Compose>) {
+        let _ = self.composer.set(composer);
     }
 
-    /// `body` with the signature `d` asks for inserted. RSA signing takes milliseconds, so it runs
-    /// on tokio's blocking pool: a burst of attempts must not hold up the workers that answer
-    /// requests.
-    async fn signed(&self, body: &str, d: &Deferred) -> Result<String, Failure> {
-        let Some(signer) = self.signer.get().cloned() else {
-            return Err(Failure::new("INTERNAL_ERROR", "no signer is connected"));
-        };
-        if !body.is_char_boundary(d.at) {
-            return Err(Failure::new(
+    /// The extra headers and the body `spec` asks for. Composing may sign (RSA takes a
+    /// millisecond or more), so it runs on tokio's blocking pool: a burst of attempts must not
+    /// hold up the workers that answer requests.
+    async fn composed(
+        &self,
+        spec: &str,
+        message: &QueueMessage,
+    ) -> Result<(Vec<(String, String)>, String), Outcome> {
+        let Some(composer) = self.composer.get().cloned() else {
+            return Err(Outcome::Retry(Failure::new(
                 "INTERNAL_ERROR",
-                "the signature's place is not in the body",
-            ));
-        }
-        let (version, text) = (d.version.clone(), d.text.clone());
-        let signature = tokio::task::spawn_blocking(move || signer.sign(&version, &text))
+                "no composer is connected",
+            )));
+        };
+        let (spec, message) = (spec.to_string(), message.clone());
+        tokio::task::spawn_blocking(move || composer.compose(&spec, &message))
             .await
-            .map_err(|e| Failure::new("INTERNAL_ERROR", format!("signing failed: {e}")))?;
-        let mut out = String::with_capacity(body.len() + signature.len());
-        out.push_str(&body[..d.at]);
-        out.push_str(&signature);
-        out.push_str(&body[d.at..]);
-        Ok(out)
+            .map_err(|e| Outcome::Retry(Failure::new("INTERNAL_ERROR", format!("{e}"))))?
+            .map_err(|e| Outcome::Failed(Failure::new("INTERNAL_ERROR", e)))
     }
 
     /// Waits for the job's turn under its rate, if it has one.
@@ -451,11 +448,19 @@ impl Delivery {
                 };
                 local(kind, arn, inbox.send(arn, job.message.clone()).await)
             }
-            Target::Http { url, headers, sign } => match sign {
+            Target::Http {
+                url,
+                headers,
+                compose,
+            } => match compose {
                 None => self.http.post(url, headers, &job.message.body).await,
-                Some(d) => match self.signed(&job.message.body, d).await {
-                    Ok(body) => self.http.post(url, headers, &body).await,
-                    Err(f) => Outcome::Retry(f),
+                Some(spec) => match self.composed(spec, &job.message).await {
+                    Ok((more, body)) => {
+                        let mut all = headers.clone();
+                        all.extend(more);
+                        self.http.post(url, &all, &body).await
+                    }
+                    Err(outcome) => outcome,
                 },
             },
             Target::Api {
@@ -541,6 +546,19 @@ impl Delivery {
             return;
         };
         let mut message = job.message.clone();
+        if let Target::Http {
+            compose: Some(spec),
+            ..
+        } = &job.target
+        {
+            // The dead letter is the body the endpoint would have received (an SNS envelope).
+            if let Ok((_, body)) = self.composed(spec, &job.message).await {
+                message = QueueMessage {
+                    body,
+                    ..Default::default()
+                };
+            }
+        }
         if !job.dead_letter_attributes.is_empty() {
             let retries = job.attempts.saturating_sub(1).to_string();
             let mut attrs = job.dead_letter_attributes.clone();

@@ -349,7 +349,7 @@ async fn http_targets_are_retried_on_5xx_then_delivered() {
         target: Target::Http {
             url,
             headers: vec![("x-amz-sns-message-type".into(), "Notification".into())],
-            sign: None,
+            compose: None,
         },
         retry: RetryPolicy::Phased {
             num_retries: 3,
@@ -726,7 +726,7 @@ async fn a_long_backlog_is_read_back_from_the_store_in_turn() {
             target: Target::Http {
                 url: format!("http://127.0.0.1:{port}/gone"),
                 headers: vec![],
-                sign: None,
+                compose: None,
             },
             retry: RetryPolicy::Never,
             dead_letter: Some("dlq".into()),

@@ -91,6 +91,7 @@ fn state_for(kind: &str) -> &'static str {
 }
 
 pub fn create(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
+    reg.api_version += 1;
     let mut checks = Checks::new();
     let name = p.str("Name")?;
     match name {
@@ -168,6 +169,7 @@ pub fn describe(reg: &mut Registry, c: &Caller, p: &Params) -> ApiResult<Value> 
 }
 
 pub fn update(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
+    reg.api_version += 1;
     let name = required(p, "Name", "name")?;
     let mut checks = Checks::new();
     if let Some(k) = p.str("AuthorizationType")? {
@@ -218,6 +220,7 @@ pub fn update(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
 }
 
 pub fn deauthorize(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
+    reg.api_version += 1;
     let name = required(p, "Name", "name")?;
     let conn = reg
         .scope(c, now)
@@ -230,6 +233,7 @@ pub fn deauthorize(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Chan
 }
 
 pub fn delete(reg: &mut Registry, c: &Caller, p: &Params) -> Changed {
+    reg.api_version += 1;
     let name = required(p, "Name", "name")?;
     let conn = reg
         .scope(c, 0)
@@ -356,6 +360,7 @@ fn connection_exists(reg: &mut Registry, c: &Caller, arn: &str) -> ApiResult<()>
 }
 
 pub fn create_destination(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
+    reg.api_version += 1;
     let mut checks = Checks::new();
     let name = p.str("Name")?;
     match name {
@@ -409,6 +414,7 @@ pub fn describe_destination(reg: &mut Registry, c: &Caller, p: &Params) -> ApiRe
 }
 
 pub fn update_destination(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
+    reg.api_version += 1;
     let name = required(p, "Name", "name")?;
     let mut checks = Checks::new();
     check_destination(p, &mut checks, false)?;
@@ -441,6 +447,7 @@ pub fn update_destination(reg: &mut Registry, c: &Caller, p: &Params, now: u64) 
 }
 
 pub fn delete_destination(reg: &mut Registry, c: &Caller, p: &Params) -> Changed {
+    reg.api_version += 1;
     let name = required(p, "Name", "name")?;
     let d = reg
         .scope(c, 0)

@@ -75,6 +75,48 @@ pub(super) struct TargetPlan {
     dead_letter: Option<String>,
     /// The target as stored, for what is read at delivery time (API destinations).
     target: Value,
+    /// An API destination's request, as last resolved.
+    api: ApiCache,
+}
+
+/// An API-destination target's request and rate, with the registry's `api_version` they were
+/// resolved under: resolving reads the destination, its connection and the target's
+/// `HttpParameters`, and costs more than the rest of an event's delivery.
+#[derive(Default)]
+struct ApiCache(std::sync::Mutex<Option<(u64, Target, Option<Rate>)>>);
+
+impl ApiCache {
+    fn get(&self, version: u64) -> Option<(Target, Option<Rate>)> {
+        let cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match &*cached {
+            Some((v, target, rate)) if *v == version => Some((target.clone(), rate.clone())),
+            _ => None,
+        }
+    }
+
+    fn put(&self, version: u64, target: &Target, rate: &Option<Rate>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((version, target.clone(), rate.clone()));
+    }
+}
+
+/// A plan's copy starts with nothing cached; plans compare by what they were made from.
+impl Clone for ApiCache {
+    fn clone(&self) -> Self {
+        ApiCache::default()
+    }
+}
+
+impl PartialEq for ApiCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ApiCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiCache")
+    }
 }
 
 impl TargetPlan {
@@ -131,6 +173,7 @@ impl TargetPlan {
                 .map(String::from),
             arn,
             target: target.clone(),
+            api: ApiCache::default(),
         })
     }
 }
@@ -174,7 +217,7 @@ impl Events {
                 }
             }
             Kind::ApiDestination => {
-                let (kind, limit) = self.api_target(arn, &plan.target);
+                let (kind, limit) = self.api_target(arn, plan);
                 rate = limit;
                 kind
             }
@@ -219,7 +262,7 @@ impl Events {
 
     /// An API destination target: the request as the destination, its connection and the
     /// target's `HttpParameters` describe it, and the destination's rate.
-    fn api_target(&self, arn: &str, target: &Value) -> (Target, Option<Rate>) {
+    fn api_target(&self, arn: &str, plan: &TargetPlan) -> (Target, Option<Rate>) {
         let missing = |what: &str| Target::Unreachable {
             code: "NO_RESOURCE".into(),
             message: format!("{what} does not exist."),
@@ -231,142 +274,156 @@ impl Events {
             .strip_prefix("api-destination/")
             .and_then(|r| r.split('/').next())
             .unwrap_or("");
-        let found: Option<(Destination, Option<Connection>)> = {
-            let mut reg = self.lock();
-            let scope = reg.scope_of(account, region, self.now_ms());
-            scope.destinations.get(name).cloned().map(|d| {
-                let conn = scope
-                    .connections
-                    .values()
-                    .find(|c| c.arn() == d.connection_arn)
-                    .cloned();
-                (d, conn)
-            })
-        };
-        let Some((dest, conn)) = found else {
-            return (missing(&format!("API destination {arn}")), None);
-        };
-        let Some(conn) = conn else {
-            return (
-                missing(&format!("Connection {}", dest.connection_arn)),
-                None,
-            );
-        };
-        let rate = Some(Rate {
-            key: dest.arn(),
-            per_second: u32::try_from(dest.rate_limit.max(1)).unwrap_or(u32::MAX),
-        });
-        if conn.state == "DEAUTHORIZED" || conn.state == "DEAUTHORIZING" {
-            let refused = Target::Unreachable {
-                code: "NO_PERMISSIONS".into(),
-                message: format!("Connection {} is {}.", conn.arn(), conn.state),
-            };
-            return (refused, rate);
+        let mut reg = self.lock();
+        let version = reg.api_version;
+        if let Some(cached) = plan.api.get(version) {
+            return cached;
         }
-        let http = target.get("HttpParameters");
-        // `*` in the endpoint, in order, from PathParameterValues.
-        let mut values = http
-            .and_then(|h| h.get("PathParameterValues"))
-            .and_then(Value::as_array)
+        let scope = reg.scope_of(account, region, self.now_ms());
+        let found = scope.destinations.get(name).map(|d| {
+            let conn = scope
+                .connections
+                .values()
+                .find(|c| c.arn() == d.connection_arn);
+            (d, conn)
+        });
+        let resolved = match found {
+            None => (missing(&format!("API destination {arn}")), None),
+            Some((dest, conn)) => resolve_api(dest, conn, &plan.target, missing),
+        };
+        plan.api.put(version, &resolved.0, &resolved.1);
+        resolved
+    }
+}
+
+/// The request an API-destination target makes, from its destination, the destination's
+/// connection and the target's `HttpParameters`; and the destination's rate.
+fn resolve_api(
+    dest: &Destination,
+    conn: Option<&Connection>,
+    target: &Value,
+    missing: impl Fn(&str) -> Target,
+) -> (Target, Option<Rate>) {
+    let Some(conn) = conn else {
+        return (
+            missing(&format!("Connection {}", dest.connection_arn)),
+            None,
+        );
+    };
+    let rate = Some(Rate {
+        key: dest.arn(),
+        per_second: u32::try_from(dest.rate_limit.max(1)).unwrap_or(u32::MAX),
+    });
+    if conn.state == "DEAUTHORIZED" || conn.state == "DEAUTHORIZING" {
+        let refused = Target::Unreachable {
+            code: "NO_PERMISSIONS".into(),
+            message: format!("Connection {} is {}.", conn.arn(), conn.state),
+        };
+        return (refused, rate);
+    }
+    let http = target.get("HttpParameters");
+    // `*` in the endpoint, in order, from PathParameterValues.
+    let mut values = http
+        .and_then(|h| h.get("PathParameterValues"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str);
+    let mut url = String::new();
+    for (i, part) in dest.endpoint.split('*').enumerate() {
+        if i > 0 {
+            url.push_str(values.next().unwrap_or(""));
+        }
+        url.push_str(part);
+    }
+    let map_pairs = |v: Option<&Value>| -> Vec<(String, String)> {
+        v.and_then(Value::as_object)
             .into_iter()
             .flatten()
-            .filter_map(Value::as_str);
-        let mut url = String::new();
-        for (i, part) in dest.endpoint.split('*').enumerate() {
-            if i > 0 {
-                url.push_str(values.next().unwrap_or(""));
-            }
-            url.push_str(part);
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+            .collect()
+    };
+    let list_pairs = |v: Option<&Value>| -> Vec<(String, String)> {
+        v.and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                let k = p.get("Key")?.as_str()?;
+                let v = p.get("Value")?.as_str()?;
+                Some((k.to_string(), v.to_string()))
+            })
+            .collect()
+    };
+    let auth = &conn.auth_parameters;
+    let invocation = auth.get("InvocationHttpParameters");
+    // The connection's parameters win over the target's of the same name.
+    let merge = |mut base: Vec<(String, String)>, over: Vec<(String, String)>| {
+        for (k, v) in over {
+            base.retain(|(b, _)| !b.eq_ignore_ascii_case(&k));
+            base.push((k, v));
         }
-        let map_pairs = |v: Option<&Value>| -> Vec<(String, String)> {
-            v.and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        };
-        let list_pairs = |v: Option<&Value>| -> Vec<(String, String)> {
-            v.and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|p| {
-                    let k = p.get("Key")?.as_str()?;
-                    let v = p.get("Value")?.as_str()?;
-                    Some((k.to_string(), v.to_string()))
-                })
-                .collect()
-        };
-        let auth = &conn.auth_parameters;
-        let invocation = auth.get("InvocationHttpParameters");
-        // The connection's parameters win over the target's of the same name.
-        let merge = |mut base: Vec<(String, String)>, over: Vec<(String, String)>| {
-            for (k, v) in over {
-                base.retain(|(b, _)| !b.eq_ignore_ascii_case(&k));
-                base.push((k, v));
-            }
-            base
-        };
-        let mut headers = merge(
-            vec![(
-                "content-type".to_string(),
-                "application/json; charset=utf-8".to_string(),
-            )],
-            map_pairs(http.and_then(|h| h.get("HeaderParameters"))),
-        );
-        headers = merge(
-            headers,
-            list_pairs(invocation.and_then(|i| i.get("HeaderParameters"))),
-        );
-        let query = merge(
-            map_pairs(http.and_then(|h| h.get("QueryStringParameters"))),
-            list_pairs(invocation.and_then(|i| i.get("QueryStringParameters"))),
-        );
-        let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
-        let mut oauth = None;
-        match conn.authorization_type.as_str() {
-            "BASIC" => {
-                use base64::Engine;
-                let b = auth.get("BasicAuthParameters");
-                let pair = format!(
-                    "{}:{}",
-                    s(b.and_then(|b| b.get("Username"))),
-                    s(b.and_then(|b| b.get("Password")))
-                );
-                let basic = base64::engine::general_purpose::STANDARD.encode(pair);
-                headers = merge(
-                    headers,
-                    vec![("authorization".into(), format!("Basic {basic}"))],
-                );
-            }
-            "API_KEY" => {
-                let k = auth.get("ApiKeyAuthParameters");
-                let name = s(k.and_then(|k| k.get("ApiKeyName")));
-                let value = s(k.and_then(|k| k.get("ApiKeyValue")));
-                headers = merge(headers, vec![(name, value)]);
-            }
-            "OAUTH_CLIENT_CREDENTIALS" => {
-                let o = auth.get("OAuthParameters");
-                let get = |p: &str| o.and_then(|o| o.pointer(p));
-                oauth = Some(OAuth {
-                    endpoint: s(get("/AuthorizationEndpoint")),
-                    method: s(get("/HttpMethod")),
-                    client_id: s(get("/ClientParameters/ClientID")),
-                    client_secret: s(get("/ClientParameters/ClientSecret")),
-                    headers: list_pairs(get("/OAuthHttpParameters/HeaderParameters")),
-                    query: list_pairs(get("/OAuthHttpParameters/QueryStringParameters")),
-                    body: list_pairs(get("/OAuthHttpParameters/BodyParameters")),
-                });
-            }
-            _ => {}
+        base
+    };
+    let mut headers = merge(
+        vec![(
+            "content-type".to_string(),
+            "application/json; charset=utf-8".to_string(),
+        )],
+        map_pairs(http.and_then(|h| h.get("HeaderParameters"))),
+    );
+    headers = merge(
+        headers,
+        list_pairs(invocation.and_then(|i| i.get("HeaderParameters"))),
+    );
+    let query = merge(
+        map_pairs(http.and_then(|h| h.get("QueryStringParameters"))),
+        list_pairs(invocation.and_then(|i| i.get("QueryStringParameters"))),
+    );
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
+    let mut oauth = None;
+    match conn.authorization_type.as_str() {
+        "BASIC" => {
+            use base64::Engine;
+            let b = auth.get("BasicAuthParameters");
+            let pair = format!(
+                "{}:{}",
+                s(b.and_then(|b| b.get("Username"))),
+                s(b.and_then(|b| b.get("Password")))
+            );
+            let basic = base64::engine::general_purpose::STANDARD.encode(pair);
+            headers = merge(
+                headers,
+                vec![("authorization".into(), format!("Basic {basic}"))],
+            );
         }
-        let kind = Target::Api {
-            method: dest.method.clone(),
-            url: with_query(&url, &query),
-            headers,
-            oauth,
-        };
-        (kind, rate)
+        "API_KEY" => {
+            let k = auth.get("ApiKeyAuthParameters");
+            let name = s(k.and_then(|k| k.get("ApiKeyName")));
+            let value = s(k.and_then(|k| k.get("ApiKeyValue")));
+            headers = merge(headers, vec![(name, value)]);
+        }
+        "OAUTH_CLIENT_CREDENTIALS" => {
+            let o = auth.get("OAuthParameters");
+            let get = |p: &str| o.and_then(|o| o.pointer(p));
+            oauth = Some(OAuth {
+                endpoint: s(get("/AuthorizationEndpoint")),
+                method: s(get("/HttpMethod")),
+                client_id: s(get("/ClientParameters/ClientID")),
+                client_secret: s(get("/ClientParameters/ClientSecret")),
+                headers: list_pairs(get("/OAuthHttpParameters/HeaderParameters")),
+                query: list_pairs(get("/OAuthHttpParameters/QueryStringParameters")),
+                body: list_pairs(get("/OAuthHttpParameters/BodyParameters")),
+            });
+        }
+        _ => {}
     }
+    let kind = Target::Api {
+        method: dest.method.clone(),
+        url: with_query(&url, &query),
+        headers,
+        oauth,
+    };
+    (kind, rate)
 }
 
 #[cfg(test)]

@@ -122,7 +122,11 @@ impl Events {
 
     /// Forgets every resource (the store is cleared by the caller).
     pub fn reset(&self) {
-        *self.lock() = Registry::default();
+        let mut reg = self.lock();
+        let api_version = reg.api_version + 1;
+        *reg = Registry::default();
+        reg.api_version = api_version;
+        drop(reg);
         self.schedule_wake.notify_one();
     }
 

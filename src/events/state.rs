@@ -162,6 +162,9 @@ impl Scope {
 pub struct Registry {
     /// By account, then region: found from borrowed names, with no allocation per event.
     scopes: HashMap<String, HashMap<String, Scope>>,
+    /// Bumped by every change to a connection or an API destination: API-destination targets
+    /// resolved under an older value are resolved again (`jobs.rs`).
+    pub api_version: u64,
 }
 
 fn bad(what: &str) -> StoreError {

@@ -1,12 +1,14 @@
 //! Amazon SNS. Actions take decoded [`Params`] and return JSON-shaped output; they never see HTTP.
 //! Topics, their attributes, tags and policies live in `topics.rs`; subscriptions and their
 //! confirmation in `subscriptions.rs`; `Publish`/`PublishBatch` and fan-out in `publish.rs`; the
-//! JSON envelopes subscribers receive in `envelope.rs`; delivery policies in `policy.rs`; SMS and
+//! JSON envelopes subscribers receive in `envelope.rs`, and the HTTP/S requests written from them at
+//! each attempt in `compose.rs`; delivery policies in `policy.rs`; SMS and
 //! mobile-push actions, answered as AWS answers an account without them, in `unsupported.rs`.
 //! Resources are records in the store (`keys::TOPIC`, `keys::SUBSCRIPTION`); FIFO topics'
 //! deduplication (`fifo.rs`) is kept as hot records (`keys::TOPIC_DEDUP`); deliveries go through
 //! `crate::delivery`.
 
+mod compose;
 mod delivery_target;
 pub(crate) mod envelope;
 mod fifo;
@@ -62,6 +64,8 @@ pub struct Sns {
     signer: signing::LazySigner,
     /// FIFO topics' deduplication and sequence state, by topic ARN.
     fifo: Mutex<HashMap<String, fifo::FifoState>>,
+    /// HTTP/S subscriptions' delivery plans, by policy.
+    http_plans: policy::HttpPlans,
 }
 
 impl Sns {
@@ -99,7 +103,7 @@ impl Sns {
             fifo::load(&durable, clock.now_ms(), &|t| state.topics.contains_key(t))?;
         durable.submit_detached(stale);
         let signer = signing::LazySigner::start(&durable)?;
-        delivery.sign_with(Arc::new(signer.clone()));
+        delivery.compose_with(Arc::new(compose::Composer(signer.clone())));
         Ok(Arc::new(Sns {
             state: RwLock::new(state),
             durable,
@@ -107,6 +111,7 @@ impl Sns {
             clock,
             signer,
             fifo: Mutex::new(fifo),
+            http_plans: policy::HttpPlans::default(),
         }))
     }
 

@@ -164,6 +164,52 @@ pub fn effective_subscription(topic_effective: &Value, own: Option<&str>) -> Val
     })
 }
 
+/// What an HTTP/S subscription's deliveries follow: its retry schedule, its rate limit and its
+/// content type, from the topic's `DeliveryPolicy` and its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpPlan {
+    pub retry: RetryPolicy,
+    pub max_per_second: Option<u32>,
+    pub content_type: String,
+}
+
+impl HttpPlan {
+    pub fn of(topic_policy: Option<&str>, own: Option<&str>) -> HttpPlan {
+        let eff = effective_subscription(&effective_topic(topic_policy), own);
+        HttpPlan {
+            retry: retry_of(&eff),
+            max_per_second: rate_of(&eff),
+            content_type: content_type_of(&eff),
+        }
+    }
+}
+
+/// Plans by the policy texts they come from: merging policies takes longer than the rest of a
+/// delivery's preparation, and a server sees few distinct policies.
+#[derive(Default)]
+pub struct HttpPlans(std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<HttpPlan>>>);
+
+/// Distinct policy pairs kept before the cache starts afresh.
+const MAX_PLANS: usize = 1024;
+
+impl HttpPlans {
+    pub fn get(&self, topic_policy: Option<&str>, own: Option<&str>) -> std::sync::Arc<HttpPlan> {
+        // The key marks absent policies apart from empty ones.
+        let part = |p: Option<&str>| p.map_or_else(|| "\u{1}".to_string(), |p| format!("\u{2}{p}"));
+        let key = format!("{}\u{0}{}", part(topic_policy), part(own));
+        let mut plans = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(plan) = plans.get(&key) {
+            return plan.clone();
+        }
+        if plans.len() >= MAX_PLANS {
+            plans.clear();
+        }
+        let plan = std::sync::Arc::new(HttpPlan::of(topic_policy, own));
+        plans.insert(key, plan.clone());
+        plan
+    }
+}
+
 /// The retry schedule an effective subscription policy describes.
 pub fn retry_of(effective: &Value) -> RetryPolicy {
     let p = &effective["healthyRetryPolicy"];

@@ -2,13 +2,14 @@
 //! topic level, filter policies, and one recorded delivery per matching subscription before the
 //! answer.
 
-use super::envelope::{self, Envelope, Kind, Signature};
+use super::compose::Spec;
+use super::envelope::{Envelope, Kind, Signature};
 use super::fifo::{DEDUP_WINDOW_MS, Seen};
 use super::message::{Message, parse_message, parse_message_sized, size_of};
 use super::subscriptions::Subscription;
-use super::{Sns, invalid, not_found, parse_arn, policy, uuid};
+use super::{Sns, invalid, not_found, parse_arn, uuid};
 use crate::caller::Caller;
-use crate::delivery::{Deferred, Job, QueueAttribute, QueueMessage, RetryPolicy, Target};
+use crate::delivery::{Job, QueueMessage, RetryPolicy, Target};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::pattern::MessageAttribute;
 use crate::protocol::Params;
@@ -170,10 +171,12 @@ impl Sns {
                 .ok_or_else(|| not_found("Topic"))?;
             let fifo = topic.is_fifo();
             // FIFO topics: one publisher at a time, so that sequence numbers, deduplication
-            // and the order of recorded deliveries agree.
-            let mut fifo_states = self.fifo.lock().unwrap_or_else(|p| p.into_inner());
-            let mut fifo_state =
-                fifo.then(|| fifo_states.entry(topic_arn.to_string()).or_default());
+            // and the order of recorded deliveries agree. Standard topics take no lock here:
+            // their publishes run side by side.
+            let mut fifo_states = fifo.then(|| self.fifo.lock().unwrap_or_else(|p| p.into_inner()));
+            let mut fifo_state = fifo_states
+                .as_deref_mut()
+                .map(|states| states.entry(topic_arn.to_string()).or_default());
             let mut dedup_ops = match fifo_state.as_deref_mut() {
                 Some(f) => f.expire(topic_arn, now),
                 None => Vec::new(),
@@ -190,12 +193,7 @@ impl Sns {
                 .map(|(_, s)| s)
                 .filter(|s| s.confirmed)
                 .collect();
-            // Only HTTP subscriptions read the topic's delivery policy.
-            let effective = if subscriptions.iter().any(|s| s.protocol.starts_with("http")) {
-                topic.effective_policy()
-            } else {
-                Value::Null
-            };
+            let delivery_policy = topic.attributes.get("DeliveryPolicy").map(String::as_str);
             let mut jobs = Vec::new();
             for m in messages {
                 signing.cache.clear();
@@ -226,7 +224,7 @@ impl Sns {
                         &m,
                         sequence.as_deref(),
                         fifo,
-                        &effective,
+                        delivery_policy,
                         now,
                         &mut signing,
                     ) {
@@ -257,7 +255,7 @@ impl Sns {
         m: &Message,
         sequence: Option<&str>,
         fifo: bool,
-        topic_effective: &Value,
+        topic_policy: Option<&str>,
         now: u64,
         signing: &mut Signing,
     ) -> Option<Job> {
@@ -284,8 +282,9 @@ impl Sns {
             }
         }
         let raw = s.raw();
-        let http = s.protocol != "sqs";
-        let mut deferred = None;
+        if s.protocol != "sqs" {
+            return Some(self.http_job(caller, s, m, text, sequence, topic_policy, now, signing));
+        }
         let body = if raw {
             text.to_string()
         } else {
@@ -309,106 +308,115 @@ impl Sns {
                 signature: None,
             };
             // FIFO topics' envelopes carry no signature. The signed fields do not include the
-            // subscription, so one signature per message text serves every subscription. An
-            // HTTP endpoint's signature is made at each attempt, not here (see `Deferred`).
+            // subscription, so one signature per message text serves every subscription.
             if !fifo {
-                let value = if http {
-                    String::new()
-                } else {
-                    signing
-                        .cache
-                        .entry(text.to_string())
-                        .or_insert_with(|| {
-                            self.signer
-                                .get()
-                                .sign(&signing.version, &envelope.string_to_sign())
-                        })
-                        .clone()
-                };
+                let value = signing
+                    .cache
+                    .entry(text.to_string())
+                    .or_insert_with(|| {
+                        self.signer
+                            .get()
+                            .sign(&signing.version, &envelope.string_to_sign())
+                    })
+                    .clone();
                 envelope.signature = Some(Signature {
                     version: signing.version.clone(),
                     value,
                     cert_url: format!("{}{}", caller.base_url(), self.signer.get().cert_path()),
                 });
             }
-            let body = envelope.render();
-            if http && !fifo {
-                deferred = envelope::signature_slot(&body).map(|at| Deferred {
-                    version: signing.version.clone(),
-                    text: envelope.string_to_sign(),
-                    at,
-                });
-            }
-            body
+            envelope.render()
         };
-        let attributes = if raw {
-            m.attributes
-                .iter()
-                .map(|(k, a)| {
-                    (
-                        k.clone(),
-                        QueueAttribute {
-                            data_type: a.data_type.clone(),
-                            string_value: a.string_value.clone(),
-                            binary_value: a.binary_value.clone(),
-                        },
-                    )
-                })
-                .collect()
-        } else {
-            BTreeMap::new()
-        };
-        let to_fifo_queue = s.protocol == "sqs" && s.endpoint.ends_with(".fifo");
+        let to_fifo_queue = s.endpoint.ends_with(".fifo");
         let message = QueueMessage {
             body,
-            attributes,
+            // Raw deliveries carry the attributes as queue message attributes; an envelope
+            // has them inside.
+            attributes: if raw {
+                m.attributes.clone()
+            } else {
+                BTreeMap::new()
+            },
             group_id: m.group_id.clone().filter(|_| to_fifo_queue),
             dedup_id: m.dedup_id.clone().filter(|_| to_fifo_queue),
             trace_header: m.trace_header.clone(),
         };
-        let (target, retry, max_per_second) = if s.protocol == "sqs" {
-            (
-                Target::Queue {
-                    arn: s.endpoint.clone(),
-                },
-                RetryPolicy::sns_default(),
-                None,
-            )
-        } else {
-            let eff = policy::effective_subscription(
-                topic_effective,
-                s.attributes.get("DeliveryPolicy").map(String::as_str),
-            );
-            let headers = envelope::http_headers(
-                Kind::Notification,
-                &m.id,
-                &s.topic_arn,
-                Some(&s.arn),
-                raw,
-                &policy::content_type_of(&eff),
-            );
-            (
-                Target::Http {
-                    url: s.endpoint.clone(),
-                    headers,
-                    sign: deferred,
-                },
-                policy::retry_of(&eff),
-                policy::rate_of(&eff),
-            )
-        };
         Some(Job {
             lane: s.arn.clone(),
             ordered: fifo,
-            target,
+            target: Target::Queue {
+                arn: s.endpoint.clone(),
+            },
             message,
-            retry,
+            retry: RetryPolicy::sns_default(),
             dead_letter: s.dead_letter(),
-            max_per_second,
+            max_per_second: None,
             attempts: 0,
             recorded_ms: 0,
             rate: None,
             dead_letter_attributes: Default::default(),
         })
+    }
+
+    /// The delivery of `m` to an HTTP/S subscription: the text and attributes, and a spec from
+    /// which the request is written at each attempt (`compose.rs`).
+    #[allow(clippy::too_many_arguments)]
+    fn http_job(
+        &self,
+        caller: &Caller,
+        s: &Subscription,
+        m: &Message,
+        text: &str,
+        sequence: Option<&str>,
+        topic_policy: Option<&str>,
+        now: u64,
+        signing: &Signing,
+    ) -> Job {
+        let plan = self.http_plans.get(
+            topic_policy,
+            s.attributes.get("DeliveryPolicy").map(String::as_str),
+        );
+        let raw = s.raw();
+        let spec = Spec {
+            kind: Kind::Notification.as_str().to_string(),
+            message_id: m.id.clone(),
+            topic_arn: s.topic_arn.clone(),
+            subscription_arn: s.arn.clone(),
+            subject: m.subject.clone(),
+            timestamp_ms: now,
+            sequence_number: sequence.map(String::from),
+            base_url: caller.base_url(),
+            // FIFO topics' envelopes carry no signature.
+            signature_version: sequence.is_none().then(|| signing.version.clone()),
+            raw,
+            content_type: plan.content_type.clone(),
+            token: None,
+        };
+        Job {
+            lane: s.arn.clone(),
+            ordered: sequence.is_some(),
+            target: Target::Http {
+                url: s.endpoint.clone(),
+                headers: Vec::new(),
+                compose: Some(spec.encode()),
+            },
+            message: QueueMessage {
+                body: text.to_string(),
+                // A raw HTTP delivery is the text alone; an envelope lists the attributes.
+                attributes: if raw {
+                    BTreeMap::new()
+                } else {
+                    m.attributes.clone()
+                },
+                ..Default::default()
+            },
+            retry: plan.retry.clone(),
+            dead_letter: s.dead_letter(),
+            max_per_second: plan.max_per_second,
+            attempts: 0,
+            recorded_ms: 0,
+            rate: None,
+            dead_letter_attributes: Default::default(),
+        }
     }
 }

@@ -45,13 +45,6 @@ pub struct LazySigner {
     cell: Arc<OnceLock<Arc<Signer>>>,
 }
 
-/// HTTP deliveries sign at their attempt (see `delivery::Deferred`).
-impl crate::delivery::Sign for LazySigner {
-    fn sign(&self, version: &str, text: &str) -> String {
-        self.get().sign(version, text)
-    }
-}
-
 impl LazySigner {
     pub fn start(durable: &Arc<Durable>) -> StoreResult<LazySigner> {
         let cell: Arc<OnceLock<Arc<Signer>>> = Arc::default();

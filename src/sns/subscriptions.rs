@@ -1,7 +1,8 @@
 //! Subscriptions: subscribe (idempotent with equal attributes), the HTTP confirmation handshake,
 //! unsubscribe, listing, and subscription attributes with AWS's validation.
 
-use super::envelope::{self, Envelope, Kind, Signature};
+use super::compose::Spec;
+use super::envelope::Kind;
 use super::subscription_rules::{PROTOCOLS, check_attribute, check_endpoint, new_token};
 use super::{Sns, arn_prefix, encode, invalid, not_found, page, parse_arn, policy, required, uuid};
 use crate::caller::Caller;
@@ -212,15 +213,9 @@ impl Sns {
         Ok(json!({"SubscriptionArn": answer}))
     }
 
-    /// The SubscriptionConfirmation or UnsubscribeConfirmation request for an HTTP subscription.
+    /// The SubscriptionConfirmation or UnsubscribeConfirmation request for an HTTP subscription
+    /// (written and signed at its attempt, `compose.rs`).
     fn confirmation_job(&self, s: &Subscription, kind: Kind, version: &str) -> Job {
-        let token = s.token.clone().unwrap_or_default();
-        let message_id = uuid();
-        let subscribe_url = format!(
-            "{}/?Action=ConfirmSubscription&TopicArn={}&Token={token}",
-            s.base_url(),
-            s.topic_arn
-        );
         let message = match kind {
             Kind::UnsubscribeConfirmation => format!(
                 "You have chosen to deactivate subscription {}.\nTo cancel this operation and restore the subscription, visit the SubscribeURL included in this message.",
@@ -231,39 +226,20 @@ impl Sns {
                 s.topic_arn
             ),
         };
-        let no_attributes = BTreeMap::new();
-        let body = Envelope {
-            kind,
-            message_id: &message_id,
-            topic_arn: &s.topic_arn,
+        let spec = Spec {
+            kind: kind.as_str().to_string(),
+            message_id: uuid(),
+            topic_arn: s.topic_arn.clone(),
+            subscription_arn: s.arn.clone(),
             subject: None,
-            message: &message,
             timestamp_ms: self.clock.now_ms(),
             sequence_number: None,
-            token: Some(&token),
-            subscribe_url: Some(&subscribe_url),
-            unsubscribe_url: None,
-            attributes: &no_attributes,
-            signature: None,
+            base_url: s.base_url(),
+            signature_version: Some(version.to_string()),
+            raw: false,
+            content_type: "text/plain; charset=UTF-8".to_string(),
+            token: Some(s.token.clone().unwrap_or_default()),
         };
-        let body = Envelope {
-            signature: Some(Signature {
-                version: version.to_string(),
-                value: self.signer.get().sign(version, &body.string_to_sign()),
-                cert_url: format!("{}{}", s.base_url(), self.signer.get().cert_path()),
-            }),
-            ..body
-        }
-        .render();
-        let sub_header = (kind == Kind::UnsubscribeConfirmation).then_some(s.arn.as_str());
-        let headers = envelope::http_headers(
-            kind,
-            &message_id,
-            &s.topic_arn,
-            sub_header,
-            false,
-            "text/plain; charset=UTF-8",
-        );
         let lane = match kind {
             Kind::UnsubscribeConfirmation => format!("{}{}", s.arn, super::UNSUBSCRIBE_LANE_SUFFIX),
             _ => s.arn.clone(),
@@ -273,11 +249,11 @@ impl Sns {
             ordered: false,
             target: Target::Http {
                 url: s.endpoint.clone(),
-                headers,
-                sign: None,
+                headers: Vec::new(),
+                compose: Some(spec.encode()),
             },
             message: QueueMessage {
-                body,
+                body: message,
                 ..Default::default()
             },
             retry: crate::delivery::RetryPolicy::sns_default(),
