@@ -498,6 +498,9 @@ fn connection_and_destination_changes_apply_to_the_next_event() {
     f.put("shop", json!({"n": 5}));
     let dead = f.drain(&dlq, 1, Duration::from_secs(10));
     assert_eq!(dead.len(), 1, "{dead:?}");
-    assert_eq!(attr(&dead[0], "ERROR_CODE").as_deref(), Some("NO_PERMISSIONS"));
+    assert_eq!(
+        attr(&dead[0], "ERROR_CODE").as_deref(),
+        Some("NO_PERMISSIONS")
+    );
     assert_eq!(seen_second.lock().unwrap().len(), 1);
 }

@@ -1,8 +1,8 @@
 //! What a job is: where it goes ([`Target`]), what it carries ([`QueueMessage`]), how it is
 //! paced ([`Rate`]) and retried, what its dead letter says, and how an attempt went ([`Outcome`],
 //! [`Failure`]); and the two traits through which the engine reaches ferry's own queues, topics
-//! and buses. Jobs are stored as JSON, so new members carry serde defaults: records written by an
-//! older ferry still decode.
+//! and buses. How a job is stored is `record.rs`'s business (the serde defaults here keep the JSON
+//! records of older ferries readable).
 
 use super::{OAuth, RetryPolicy};
 use serde::{Deserialize, Serialize};

@@ -17,7 +17,7 @@
 //! (an API destination's `InvocationRateLimitPerSecond`) and the attributes its dead letter
 //! carries (EventBridge's `RULE_ARN`, ..., to which the engine adds the failure). Retry waits
 //! come from tokio's clock, so schedules are tested on the paused clock. This module imports no
-//! service. What a job is lives in `job.rs`.
+//! service. What a job is lives in `job.rs`, how it is stored in `record.rs`.
 //!
 //! **A long backlog costs little.** A lane holds a task and a timer only for the jobs it is
 //! running (at most [`LANE_CONCURRENCY`]); the jobs waiting behind them are entries in the lane's
@@ -29,6 +29,7 @@
 
 mod http;
 mod job;
+mod record;
 pub mod retry;
 
 pub use http::{OAuth, read_ca_file, with_query};
@@ -51,8 +52,6 @@ pub const LANE_CONCURRENCY: usize = 32;
 
 /// Waiting jobs of one lane that keep their content in memory; the others are held by id only.
 pub const HELD_PER_LANE: usize = 2 * LANE_CONCURRENCY;
-
-const RECORD_VERSION: u8 = 1;
 
 /// What happened to finished jobs, for `/_ferry/health` and tests.
 #[derive(Debug, Default)]
@@ -136,10 +135,6 @@ pub struct Delivery {
     me: Weak<Delivery>,
 }
 
-fn decode(buf: &[u8]) -> StoreResult<Job> {
-    crate::storage::decode_json(RECORD_VERSION, buf, "pending delivery")
-}
-
 impl Delivery {
     /// Loads the pending deliveries left by the last run; `start` resumes them.
     pub fn open(
@@ -170,7 +165,7 @@ impl Delivery {
                 .and_then(|b| b.try_into().ok())
                 .map(u64::from_be_bytes)
                 .ok_or_else(|| StoreError("bad delivery key".into()))?;
-            resumed.push((id, decode(v)?));
+            resumed.push((id, record::decode(v)?));
             Ok(())
         })?;
         let next = resumed.iter().map(|(id, _)| id + 1).max().unwrap_or(1);
@@ -306,10 +301,7 @@ impl Delivery {
         for (mut job, first) in later {
             job.recorded_ms = now;
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            ops.push(Op::Put(
-                keys::delivery(id),
-                crate::storage::encode_json(RECORD_VERSION, &job),
-            ));
+            ops.push(Op::Put(keys::delivery(id), record::encode(&job)));
             ready.push((id, job, first));
         }
         let recorded = self.durable.submit(ops);
@@ -366,7 +358,7 @@ impl Delivery {
     /// reset) or unreadable (logged).
     fn read_back(&self, id: u64) -> Option<Job> {
         match self.durable.get(&keys::delivery(id)) {
-            Ok(Some(v)) => match decode(&v) {
+            Ok(Some(v)) => match record::decode(&v) {
                 Ok(job) => {
                     self.counters.read_back.fetch_add(1, Ordering::Relaxed);
                     Some(job)
@@ -518,7 +510,7 @@ impl Delivery {
                         if current() {
                             self.durable.submit_detached(vec![Op::Put(
                                 keys::delivery(id),
-                                crate::storage::encode_json(RECORD_VERSION, &job),
+                                record::encode(&job),
                             )]);
                         }
                         tokio::time::sleep(wait).await;

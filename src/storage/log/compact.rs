@@ -1,7 +1,7 @@
 //! Compaction: give back the space of dead records. A sealed segment whose live share fell below
 //! half is read once; its records that are still live (the index points at them) and the
 //! tombstones that still matter are appended to the head, in small locked chunks so writers keep
-//! going; then the head is synced and the old file deleted. Segments go oldest first.
+//! going; then the head (and a segment still being sealed) is synced and the old file deleted. Segments go oldest first.
 //!
 //! A tombstone still matters while a segment of its range (`frame.rs`) exists: dropping it then
 //! could bring an old put of its key back on the next replay. Copied forward, it changes nothing
@@ -112,11 +112,15 @@ fn compact_one(log: &Log, id: u32) -> StoreResult<()> {
             inner.write_frame(&mut out, &kept)?;
         }
     }
-    // The copies must be on the device before the original goes.
-    let head = {
+    // The copies must be on the device before the original goes (some may sit in a segment
+    // that a write sealed meanwhile).
+    let (head, sealing) = {
         let mut inner = log.lock();
-        inner.head().file.clone()
+        (inner.head().file.clone(), inner.sealing.clone())
     };
+    if let Some(sealed) = sealing {
+        log.finish_sealing(&sealed)?;
+    }
     head.sync_data()
         .map_err(|e| StoreError(format!("message log head: {e}")))?;
     // The file goes first: were the segment forgotten while its file stayed, tombstones that
