@@ -15,9 +15,11 @@
 
 mod compact;
 mod frame;
+mod index;
 
 use super::{Op, Store, StoreError, StoreResult, Visitor};
 use frame::{Entry, FrameBuf};
+use index::Index;
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -76,13 +78,8 @@ struct Segment {
 struct Inner {
     head: u32,
     segments: BTreeMap<u32, Segment>,
-    /// Keys are ferry's own (a family byte, a queue id, a sequence number; a FIFO deduplication
-    /// key adds the client's group and deduplication ids). Every send, receive and delete looks
-    /// keys up here under the log's lock, so the hasher is foldhash rather than SipHash: several
-    /// times cheaper, still seeded at random per process, so a client cannot aim ids at one
-    /// bucket without knowing the seed. (ferry serves localhost; SipHash's stronger guarantee
-    /// against flooding buys nothing a local client could not get by simply sending more.)
-    index: foldhash::HashMap<Box<[u8]>, Loc>,
+    /// Where each live key's value sits (`index.rs`).
+    index: Index,
     /// Set when a failed write could not be undone: the log refuses writes from then on.
     broken: Option<String>,
     /// A segment sealed by a write (see `Log::append`) whose flush to the device is still under
@@ -142,7 +139,7 @@ impl Inner {
             }
             None => {
                 loc.first = loc.seg;
-                self.index.insert(key.into(), loc);
+                self.index.insert(key, loc);
                 None
             }
         };
@@ -260,7 +257,7 @@ impl Log {
         let mut inner = Inner {
             head: 0,
             segments: BTreeMap::new(),
-            index: foldhash::HashMap::default(),
+            index: Index::default(),
             broken: None,
             sealing: None,
         };
@@ -564,7 +561,7 @@ impl Store for Log {
             .index
             .iter()
             .filter(|(k, _)| k.starts_with(prefix))
-            .map(|(k, loc)| (&k[..], *loc))
+            .map(|(k, loc)| (k, *loc))
             .collect();
         found.sort_unstable_by(|a, b| a.0.cmp(b.0));
         // (segment, file offset of the window, bytes)
@@ -604,7 +601,7 @@ impl Store for Log {
 
     fn clear(&self) -> StoreResult<()> {
         let mut inner = self.lock();
-        inner.index = foldhash::HashMap::default();
+        inner.index = Index::default();
         let next = inner.head + 1;
         self.start_segment(&mut inner, next)?;
         let old: Vec<u32> = inner
@@ -634,9 +631,7 @@ impl Store for Log {
     fn maintain(&self) -> StoreResult<()> {
         compact::run(self)?;
         let mut inner = self.lock();
-        if inner.index.capacity() > 4 * inner.index.len() + 4096 {
-            inner.index.shrink_to_fit();
-        }
+        inner.index.trim();
         Ok(())
     }
 }
