@@ -124,7 +124,7 @@ pub struct Delivery {
     /// When the next attempt of each rate key may start.
     rates: Mutex<HashMap<String, tokio::time::Instant>>,
     next_id: AtomicU64,
-    lanes: Mutex<HashMap<String, Lane>>,
+    lanes: Mutex<foldhash::HashMap<String, Lane>>,
     /// Bumped by `reset`: jobs of an older generation stop.
     generation: AtomicU64,
     /// Jobs found on disk at open, dispatched by `start`.
@@ -183,7 +183,7 @@ impl Delivery {
             tokens: http::Tokens::default(),
             rates: Mutex::default(),
             next_id: AtomicU64::new(next),
-            lanes: Mutex::new(HashMap::new()),
+            lanes: Mutex::default(),
             generation: AtomicU64::new(0),
             resumed: Mutex::new(resumed),
             cancelled: Mutex::default(),
@@ -332,12 +332,13 @@ impl Delivery {
     fn dispatch(&self, id: u64, job: Job, first: Option<Outcome>) {
         let Some(me) = self.me.upgrade() else { return };
         let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
-        let lane = lanes.entry(job.lane.clone()).or_insert_with(|| {
+        if !lanes.contains_key(job.lane.as_str()) {
             let (tx, rx) = mpsc::unbounded_channel();
             let outstanding = Arc::new(AtomicU64::new(0));
             tokio::spawn(lane(me, rx, outstanding.clone()));
-            Lane { tx, outstanding }
-        });
+            lanes.insert(job.lane.clone(), Lane { tx, outstanding });
+        }
+        let lane = &lanes[job.lane.as_str()];
         // Past the jobs a lane runs and the next HELD_PER_LANE, only the id waits: the record is
         // already in the store. (Deliveries to ferry's own queues are quick and keep their content.)
         let before = lane.outstanding.fetch_add(1, Ordering::SeqCst);
