@@ -318,6 +318,8 @@ def _string_to_sign(msg):
 
 @pytest.mark.parametrize("version,digest", [("1", "SHA-1"), ("2", "SHA-256")])
 def test_signatures_verify_against_the_served_certificate(sns, sqs, new_topic, new_queue, endpoint, version, digest):
+    """Notification, SubscriptionConfirmation and UnsubscribeConfirmation verify with the
+    certificate ferry serves, in SHA-1 (version 1) and SHA-256 (version 2)."""
     arn = new_topic(Attributes={"SignatureVersion": version})
     url, _ = subscribed_queue(sns, sqs, new_queue, arn)
     ep = endpoint()
@@ -326,7 +328,11 @@ def test_signatures_verify_against_the_served_certificate(sns, sqs, new_topic, n
     [m] = drain(sqs, url, 1)
     notification = json.loads(m["Body"])
     confirmation = json.loads(ep.wait(1)[0][1])
-    for msg in (notification, confirmation):
+    sub = sns.confirm_subscription(TopicArn=arn, Token=confirmation["Token"])["SubscriptionArn"]
+    sns.unsubscribe(SubscriptionArn=sub)
+    unsubscribed = json.loads(ep.wait(2)[1][1])
+    assert unsubscribed["Type"] == "UnsubscribeConfirmation"
+    for msg in (notification, confirmation, unsubscribed):
         assert msg["SignatureVersion"] == version
         cert_url = urlparse(msg["SigningCertURL"])
         assert cert_url.path.startswith("/SimpleNotificationService-") and cert_url.path.endswith(".pem")
