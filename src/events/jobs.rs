@@ -253,10 +253,14 @@ impl Events {
             attempts: 0,
             recorded_ms: 0,
             rate,
-            dead_letter_attributes: BTreeMap::from([
-                ("RULE_ARN".to_string(), rule.rule_arn.clone()),
-                ("TARGET_ARN".to_string(), arn.to_string()),
-            ]),
+            // What a dead letter says; without a dead-letter queue there is none to say it.
+            dead_letter_attributes: match plan.dead_letter {
+                Some(_) => BTreeMap::from([
+                    ("RULE_ARN".to_string(), rule.rule_arn.clone()),
+                    ("TARGET_ARN".to_string(), arn.to_string()),
+                ]),
+                None => BTreeMap::new(),
+            },
         })
     }
 
