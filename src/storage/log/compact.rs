@@ -119,7 +119,7 @@ fn compact_one(log: &Log, id: u32) -> StoreResult<()> {
         (inner.head().file.clone(), inner.sealing.clone())
     };
     if let Some(sealed) = sealing {
-        log.finish_sealing(&sealed)?;
+        sealed.finish(&log.dir)?;
     }
     head.sync_data()
         .map_err(|e| StoreError(format!("message log head: {e}")))?;

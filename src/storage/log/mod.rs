@@ -84,7 +84,29 @@ struct Inner {
     broken: Option<String>,
     /// A segment sealed by a write (see `Log::append`) whose flush to the device is still under
     /// way outside the lock; at most one at a time.
-    sealing: Option<Arc<File>>,
+    sealing: Option<Arc<Sealing>>,
+}
+
+/// A sealed segment on its way to the device, flushed by a thread of its own.
+struct Sealing {
+    file: Arc<File>,
+    done: AtomicBool,
+}
+
+impl Sealing {
+    fn pending(&self) -> bool {
+        !self.done.load(Ordering::Acquire)
+    }
+
+    /// Flushes the segment and the directory that names the new head; idempotent.
+    fn finish(&self, dir: &Path) -> StoreResult<()> {
+        if self.pending() {
+            self.file.sync_data().map_err(|e| io(dir.display(), e))?;
+            sync_dir(dir)?;
+            self.done.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
 }
 
 /// The append-only log of hot records.
@@ -347,7 +369,7 @@ impl Log {
     /// segment `id`.
     fn start_segment(&self, inner: &mut Inner, id: u32) -> StoreResult<()> {
         if let Some(sealing) = inner.sealing.take() {
-            sealing.sync_data().map_err(|e| io(self.dir.display(), e))?;
+            sealing.finish(&self.dir)?;
         }
         if let Some(old) = inner.segments.get(&inner.head) {
             old.file
@@ -381,32 +403,25 @@ impl Log {
     /// Appends `ops` as one frame. Deletes of keys that are not in the log write nothing.
     fn append(&self, ops: &[Op]) -> StoreResult<()> {
         let mut inner = self.lock();
-        let sealed = self.seal_full_head(&mut inner)?;
-        let written = self.append_locked(inner, ops);
-        if let Some(file) = sealed
-            && let Err(e) = self.finish_sealing(&file)
-        {
-            // The write itself is in the log; `sync` flushes the sealed segment again.
-            tracing::error!(%e, "message log: flushing a sealed segment failed");
-        }
-        written
+        self.seal_full_head(&mut inner)?;
+        self.append_locked(inner, ops)
     }
 
-    /// Starts a new head once the current one is full, like `make_room`, but leaves the flush of
-    /// the sealed segment to the caller, after it has released the lock: flushing a second of
-    /// writes takes tens of milliseconds, and every writer would wait for it (a sixtieth of a
-    /// second of stall every 32 MB showed as a tripled p99 under load). Until that flush ends,
-    /// the sealed segment is `sealing`, which `sync` also flushes, so that `--sync always` never
-    /// acknowledges a record on the strength of a sync of the new head alone; after a power cut
-    /// inside that window, `open` cuts the sealed segment's torn tail and drops the head after it.
-    /// While one sealing is unfinished, the next seals the old way.
-    fn seal_full_head(&self, inner: &mut Inner) -> StoreResult<Option<Arc<File>>> {
+    /// Starts a new head once the current one is full, like `make_room`, but flushes the sealed
+    /// segment in a thread of its own rather than under the lock (or in the request's thread, one
+    /// of the few that answer every request): flushing a second of writes takes tens of
+    /// milliseconds, and every writer would wait for it (a stall every 32 MB showed as a doubled
+    /// p99 under load). Until that flush ends, the segment is `sealing`, which `sync` also
+    /// flushes, so that `--sync always` never acknowledges a record on the strength of a sync of
+    /// the new head alone; after a power cut inside that window, `open` cuts the sealed segment's
+    /// torn tail and drops the head after it. While one sealing is unfinished, the next seals the
+    /// old way.
+    fn seal_full_head(&self, inner: &mut Inner) -> StoreResult<()> {
         if inner.head().len < self.segment_bytes {
-            return Ok(None);
+            return Ok(());
         }
-        if inner.sealing.is_some() {
-            self.make_room(inner)?;
-            return Ok(None);
+        if inner.sealing.as_ref().is_some_and(|s| s.pending()) {
+            return self.make_room(inner);
         }
         let old = inner.head().file.clone();
         let next = inner.head + 1;
@@ -421,18 +436,23 @@ impl Log {
             },
         );
         inner.head = next;
-        inner.sealing = Some(old.clone());
-        Ok(Some(old))
-    }
-
-    /// Flushes a segment sealed by `seal_full_head`, and the directory that now names the new
-    /// head.
-    fn finish_sealing(&self, file: &Arc<File>) -> StoreResult<()> {
-        file.sync_data().map_err(|e| io(self.dir.display(), e))?;
-        sync_dir(&self.dir)?;
-        let mut inner = self.lock();
-        if inner.sealing.as_ref().is_some_and(|f| Arc::ptr_eq(f, file)) {
-            inner.sealing = None;
+        let sealing = Arc::new(Sealing {
+            file: old,
+            done: AtomicBool::new(false),
+        });
+        inner.sealing = Some(sealing.clone());
+        let dir = self.dir.clone();
+        let flush = move || {
+            if let Err(e) = sealing.finish(&dir) {
+                // The next `sync` flushes it again.
+                tracing::error!(%e, "message log: flushing a sealed segment failed");
+            }
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("ferry-log-seal".into())
+            .spawn(flush)
+        {
+            tracing::warn!(%e, "message log: no thread to flush a sealed segment; the next sync does");
         }
         Ok(())
     }
@@ -540,7 +560,7 @@ impl Store for Log {
             (head, inner.head, inner.sealing.clone())
         };
         let synced = match &sealing {
-            Some(sealed) => self.finish_sealing(sealed),
+            Some(sealed) => sealed.finish(&self.dir),
             None => Ok(()),
         };
         synced
