@@ -377,6 +377,82 @@ async fn http_targets_are_retried_on_5xx_then_delivered() {
     assert_eq!(pending_records(&durable), 0);
 }
 
+/// Writes `spec:body` with one extra header; refuses the spec "bad".
+struct EchoComposer;
+
+impl Compose for EchoComposer {
+    fn compose(
+        &self,
+        spec: &str,
+        message: &QueueMessage,
+    ) -> Result<(Vec<(String, String)>, String), String> {
+        if spec == "bad" {
+            return Err("unreadable".into());
+        }
+        Ok((
+            vec![("x-composed".into(), spec.into())],
+            format!("{spec}:{}", message.body),
+        ))
+    }
+}
+
+/// A composed target's request is written at the attempt by the connected composer, with the
+/// job's own headers kept; a spec the composer refuses fails the job at once (no retry, and its
+/// record is gone); the dead letter of a composed job is the composed body.
+#[tokio::test]
+async fn composed_requests_are_written_at_the_attempt() {
+    let q = Arc::new(FakeQueues::default());
+    let (d, durable) = engine(q.clone());
+    d.compose_with(Arc::new(EchoComposer));
+    let (url, got) = http_server(0, 500).await;
+    let composed = |spec: &str, body: &str, dlq: Option<&str>| Job {
+        target: Target::Http {
+            url: url.clone(),
+            headers: vec![("x-static".into(), "s".into())],
+            compose: Some(spec.into()),
+        },
+        retry: RetryPolicy::Never,
+        dead_letter: dlq.map(String::from),
+        ..job("c", "", body)
+    };
+    d.submit(vec![composed("spec-1", "hello", None)])
+        .wait()
+        .await
+        .unwrap();
+    d.submit(vec![composed("bad", "never sent", None)])
+        .wait()
+        .await
+        .unwrap();
+    let (gone, _) = http_server(1, 404).await;
+    let mut refused = composed("spec-2", "lost", Some("arn:dlq"));
+    if let Target::Http { url, .. } = &mut refused.target {
+        *url = gone;
+    }
+    d.submit(vec![refused]).wait().await.unwrap();
+    for _ in 0..500 {
+        if pending_records(&durable) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let seen = got.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let (headers, body) = &seen[0];
+    assert_eq!(body, "spec-1:hello");
+    assert!(headers.contains(&("x-static".into(), "s".into())));
+    assert!(headers.contains(&("x-composed".into(), "spec-1".into())));
+    assert_eq!(d.counters.delivered.load(Ordering::Relaxed), 1);
+    assert_eq!(d.counters.dropped.load(Ordering::Relaxed), 1);
+    assert_eq!(d.counters.dead_lettered.load(Ordering::Relaxed), 1);
+    let dead = q.received.lock().unwrap().clone();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (dead[0].0.as_str(), dead[0].1.body.as_str()),
+        ("arn:dlq", "spec-2:lost")
+    );
+    assert_eq!(pending_records(&durable), 0);
+}
+
 #[tokio::test]
 async fn http_outcomes_are_classified_as_aws_does() {
     let q = Arc::new(FakeQueues::default());

@@ -62,7 +62,9 @@ impl Index {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Loc)> {
-        self.shards.iter().flat_map(|m| m.iter().map(|(k, l)| (&k[..], l)))
+        self.shards
+            .iter()
+            .flat_map(|m| m.iter().map(|(k, l)| (&k[..], l)))
     }
 
     /// Gives back the spare room of shards that hold far fewer keys than they have room for (a
