@@ -82,7 +82,7 @@ struct Inner {
     index: Index,
     /// Set when a failed write could not be undone: the log refuses writes from then on.
     broken: Option<String>,
-    /// A segment sealed by a write (see `Log::append`) whose flush to the device is still under
+    /// A segment sealed by a write (see `Log::seal_full_head`) whose flush to the device is still under
     /// way outside the lock; at most one at a time.
     sealing: Option<Arc<Sealing>>,
 }
