@@ -244,7 +244,9 @@ fn api_destinations_authorize_with_oauth_and_retry_until_delivered() {
                     {"Key": "grant_type", "Value": "client_credentials", "IsValueSecret": false}]}},
             "InvocationHttpParameters": {
                 "HeaderParameters": [{"Key": "x-from-connection", "Value": "c", "IsValueSecret": false}],
-                "QueryStringParameters": [{"Key": "tenant", "Value": "t1", "IsValueSecret": false}]}}}),
+                "QueryStringParameters": [{"Key": "tenant", "Value": "t1", "IsValueSecret": false}],
+                "BodyParameters": [{"Key": "from", "Value": "ferry", "IsValueSecret": true},
+                    {"Key": "order", "Value": "set by the connection", "IsValueSecret": false}]}}}),
     );
     let dest = f.events(
         "CreateApiDestination",
@@ -276,9 +278,10 @@ fn api_destinations_authorize_with_oauth_and_retry_until_delivered() {
         );
         assert_eq!(header(headers, "x-from-connection"), Some("c"));
         assert_eq!(header(headers, "x-from-target"), Some("t"));
+        // The connection's body parameters are set in the JSON body, and win over the event's.
         assert_eq!(
             serde_json::from_str::<Value>(body).unwrap(),
-            json!({"order": 1})
+            json!({"order": "set by the connection", "from": "ferry"})
         );
     }
     assert_eq!(header(&seen[0].2, "authorization"), Some("Bearer tok-0"));

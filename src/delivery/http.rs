@@ -31,8 +31,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-/// How long one attempt may take, connect to last byte of the answer's head.
+/// How long one attempt may take, connect to last byte of the answer's head: SNS gives an
+/// HTTP/S endpoint 15 seconds.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The same for API destinations (and their OAuth token requests): EventBridge times a request
+/// out after 5 seconds, and retries it under the target's retry policy.
+pub const API_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The shared client.
 pub struct Http {
@@ -281,12 +286,14 @@ impl Http {
                 ));
             }
         };
-        match tokio::time::timeout(ATTEMPT_TIMEOUT, self.client.request(req)).await {
+        let limit = if api {
+            API_ATTEMPT_TIMEOUT
+        } else {
+            ATTEMPT_TIMEOUT
+        };
+        match tokio::time::timeout(limit, self.client.request(req)).await {
             Err(_) => Err((
-                Failure::new(
-                    "TIMEOUT",
-                    format!("{url} did not answer within {ATTEMPT_TIMEOUT:?}"),
-                ),
+                Failure::new("TIMEOUT", format!("{url} did not answer within {limit:?}")),
                 true,
             )),
             Ok(Err(e)) => Err((
@@ -296,11 +303,9 @@ impl Http {
             Ok(Ok(resp)) => {
                 let status = resp.status().as_u16();
                 // Read the body so that the connection goes back to the pool.
-                let got = tokio::time::timeout(
-                    ATTEMPT_TIMEOUT,
-                    http_body_util::BodyExt::collect(resp.into_body()),
-                )
-                .await;
+                let got =
+                    tokio::time::timeout(limit, http_body_util::BodyExt::collect(resp.into_body()))
+                        .await;
                 let answer = match got {
                     Ok(Ok(b)) => b.to_bytes(),
                     _ => Bytes::new(),

@@ -483,6 +483,36 @@ async fn http_outcomes_are_classified_as_aws_does() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn api_destinations_time_out_after_5_seconds_http_endpoints_after_15() {
+    let q = Arc::new(FakeQueues::default());
+    let (d, _) = engine(q);
+    // Takes connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        for _ in 0..10 {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            held.push(stream);
+        }
+    });
+    let timed_out = |o: &Outcome| matches!(o, Outcome::Retry(f) if f.code == "TIMEOUT");
+    let start = Instant::now();
+    let o = d
+        .http
+        .invoke("POST", &url, &[], "{}", None, &http::Tokens::default())
+        .await;
+    assert!(timed_out(&o), "{o:?}");
+    assert_eq!(start.elapsed().as_secs(), 5);
+    let start = Instant::now();
+    let o = d.http.post(&url, &[], "{}").await;
+    assert!(timed_out(&o), "{o:?}");
+    assert_eq!(start.elapsed().as_secs(), 15);
+}
+
+#[tokio::test(start_paused = true)]
 async fn cancelled_lanes_stop_and_are_not_resumed() {
     let store: Arc<dyn crate::storage::Store> = Arc::new(MemoryStore::default());
     let q = Arc::new(FakeQueues::default());

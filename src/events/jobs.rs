@@ -83,20 +83,28 @@ pub(super) struct TargetPlan {
 /// resolved under: resolving reads the destination, its connection and the target's
 /// `HttpParameters`, and costs more than the rest of an event's delivery.
 #[derive(Default)]
-struct ApiCache(std::sync::Mutex<Option<(u64, Target, Option<Rate>)>>);
+struct ApiCache(std::sync::Mutex<Option<(u64, ApiRequest)>>);
+
+/// What an API-destination target's deliveries are made of.
+#[derive(Clone)]
+struct ApiRequest {
+    target: Target,
+    rate: Option<Rate>,
+    /// The connection's `BodyParameters`, added to a JSON object body.
+    body: Vec<(String, String)>,
+}
 
 impl ApiCache {
-    fn get(&self, version: u64) -> Option<(Target, Option<Rate>)> {
+    fn get(&self, version: u64) -> Option<ApiRequest> {
         let cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
         match &*cached {
-            Some((v, target, rate)) if *v == version => Some((target.clone(), rate.clone())),
+            Some((v, request)) if *v == version => Some(request.clone()),
             _ => None,
         }
     }
 
-    fn put(&self, version: u64, target: &Target, rate: &Option<Rate>) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((version, target.clone(), rate.clone()));
+    fn put(&self, version: u64, request: &ApiRequest) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((version, request.clone()));
     }
 }
 
@@ -192,6 +200,7 @@ impl Events {
             trace_header: r.trace.map(String::from),
         };
         let mut rate = None;
+        let mut body_parameters = Vec::new();
         let target_kind = match &plan.kind {
             Kind::Queue => Target::Queue { arn: arn.into() },
             Kind::Topic => Target::Topic { arn: arn.into() },
@@ -217,9 +226,10 @@ impl Events {
                 }
             }
             Kind::ApiDestination => {
-                let (kind, limit) = self.api_target(arn, plan);
-                rate = limit;
-                kind
+                let request = self.api_target(arn, plan);
+                rate = request.rate;
+                body_parameters = request.body;
+                request.target
             }
             Kind::Other { service } => Target::Unreachable {
                 code: "NO_RESOURCE".into(),
@@ -240,6 +250,9 @@ impl Events {
                     transform::apply(mode, r.event, &ctx)?
                 }
             };
+        }
+        if !body_parameters.is_empty() {
+            message.body = with_body_parameters(message.body, body_parameters);
         }
         Some(Job {
             lane: plan.lane.clone(),
@@ -266,13 +279,18 @@ impl Events {
 
     /// An API destination target: the request as the destination, its connection and the
     /// target's `HttpParameters` describe it, and the destination's rate.
-    fn api_target(&self, arn: &str, plan: &TargetPlan) -> (Target, Option<Rate>) {
+    fn api_target(&self, arn: &str, plan: &TargetPlan) -> ApiRequest {
         let missing = |what: &str| Target::Unreachable {
             code: "NO_RESOURCE".into(),
             message: format!("{what} does not exist."),
         };
+        let unreachable = |target| ApiRequest {
+            target,
+            rate: None,
+            body: Vec::new(),
+        };
         let Some((_, region, account, resource)) = arn_parts(arn) else {
-            return (missing(arn), None);
+            return unreachable(missing(arn));
         };
         let name = resource
             .strip_prefix("api-destination/")
@@ -292,11 +310,25 @@ impl Events {
             (d, conn)
         });
         let resolved = match found {
-            None => (missing(&format!("API destination {arn}")), None),
+            None => unreachable(missing(&format!("API destination {arn}"))),
             Some((dest, conn)) => resolve_api(dest, conn, &plan.target, missing),
         };
-        plan.api.put(version, &resolved.0, &resolved.1);
+        plan.api.put(version, &resolved);
         resolved
+    }
+}
+
+/// `body` with the connection's body parameters set in it, when it is a JSON object (the
+/// connection's value wins over one of the same name); any other body goes as it is.
+fn with_body_parameters(body: String, parameters: Vec<(String, String)>) -> String {
+    match serde_json::from_str::<Value>(&body) {
+        Ok(Value::Object(mut object)) => {
+            for (k, v) in parameters {
+                object.insert(k, Value::String(v));
+            }
+            Value::Object(object).to_string()
+        }
+        _ => body,
     }
 }
 
@@ -307,12 +339,13 @@ fn resolve_api(
     conn: Option<&Connection>,
     target: &Value,
     missing: impl Fn(&str) -> Target,
-) -> (Target, Option<Rate>) {
+) -> ApiRequest {
     let Some(conn) = conn else {
-        return (
-            missing(&format!("Connection {}", dest.connection_arn)),
-            None,
-        );
+        return ApiRequest {
+            target: missing(&format!("Connection {}", dest.connection_arn)),
+            rate: None,
+            body: Vec::new(),
+        };
     };
     let rate = Some(Rate {
         key: dest.arn(),
@@ -323,7 +356,11 @@ fn resolve_api(
             code: "NO_PERMISSIONS".into(),
             message: format!("Connection {} is {}.", conn.arn(), conn.state),
         };
-        return (refused, rate);
+        return ApiRequest {
+            target: refused,
+            rate,
+            body: Vec::new(),
+        };
     }
     let http = target.get("HttpParameters");
     // `*` in the endpoint, in order, from PathParameterValues.
@@ -421,18 +458,21 @@ fn resolve_api(
         }
         _ => {}
     }
-    let kind = Target::Api {
-        method: dest.method.clone(),
-        url: with_query(&url, &query),
-        headers,
-        oauth,
-    };
-    (kind, rate)
+    ApiRequest {
+        target: Target::Api {
+            method: dest.method.clone(),
+            url: with_query(&url, &query),
+            headers,
+            oauth,
+        },
+        rate,
+        body: list_pairs(invocation.and_then(|i| i.get("BodyParameters"))),
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::arn_parts;
+    use super::{arn_parts, with_body_parameters};
     use proptest::prelude::*;
 
     proptest! {
@@ -442,6 +482,18 @@ mod tests {
                 prop_assert!(s.ends_with(resource));
                 prop_assert!(!service.contains(':') && !region.contains(':') && !account.contains(':'));
             }
+        }
+    }
+
+    #[test]
+    fn body_parameters_go_into_json_object_bodies_only() {
+        let params = || vec![("k".to_string(), "v".to_string())];
+        assert_eq!(
+            with_body_parameters(r#"{"a":1,"k":2}"#.into(), params()),
+            r#"{"a":1,"k":"v"}"#
+        );
+        for body in [r#""a string""#, "[1]", "not json", ""] {
+            assert_eq!(with_body_parameters(body.into(), params()), body);
         }
     }
 
