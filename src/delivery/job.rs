@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 /// One message attribute as a queue stores it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,18 +112,23 @@ pub enum Target {
     Topic { arn: String },
     /// One of ferry's event buses, by ARN: the body is an event put on it.
     Bus { arn: String },
-    /// An EventBridge API destination: `method` to `url` with `headers` (authorization from the
-    /// connection included, or obtained with `oauth` at each attempt).
-    Api {
-        method: String,
-        url: String,
-        headers: Vec<(String, String)>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        oauth: Option<OAuth>,
-    },
+    /// An EventBridge API destination's request; shared, since every event for one target
+    /// makes the same request.
+    Api(Arc<ApiCall>),
     /// A target ferry cannot deliver to (a Lambda function, a Kinesis stream, ...): every
     /// attempt fails with this error code and message, finally.
     Unreachable { code: String, message: String },
+}
+
+/// The request an API destination makes: `method` to `url` with `headers` (authorization from the
+/// connection included, or obtained with `oauth` at each attempt).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiCall {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuth>,
 }
 
 /// What writes HTTP requests at their attempt (`sns` implements it and connects itself at open):
@@ -142,7 +148,8 @@ pub trait Compose: Send + Sync + 'static {
 /// At most `per_second` attempts a second across every job with the same `key`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rate {
-    pub key: String,
+    /// Shared by every job of the key.
+    pub key: Arc<str>,
     pub per_second: u32,
 }
 

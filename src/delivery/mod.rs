@@ -34,7 +34,7 @@ pub mod retry;
 
 pub use http::{OAuth, read_ca_file, with_query};
 pub use job::{
-    Compose, Failure, Inbox, InboxKind, Job, Outcome, Pushed, QueueAttribute, QueueError,
+    ApiCall, Compose, Failure, Inbox, InboxKind, Job, Outcome, Pushed, QueueAttribute, QueueError,
     QueueMessage, Queues, Rate, Stored, Target,
 };
 pub use retry::{Backoff, RetryPolicy};
@@ -122,7 +122,7 @@ pub struct Delivery {
     /// OAuth tokens of API destinations' connections.
     tokens: http::Tokens,
     /// When the next attempt of each rate key may start.
-    rates: Mutex<HashMap<String, tokio::time::Instant>>,
+    rates: Mutex<HashMap<Arc<str>, tokio::time::Instant>>,
     next_id: AtomicU64,
     lanes: Mutex<foldhash::HashMap<String, Lane>>,
     /// Bumped by `reset`: jobs of an older generation stop.
@@ -456,19 +456,14 @@ impl Delivery {
                     Err(outcome) => outcome,
                 },
             },
-            Target::Api {
-                method,
-                url,
-                headers,
-                oauth,
-            } => {
+            Target::Api(call) => {
                 self.http
                     .invoke(
-                        method,
-                        url,
-                        headers,
+                        &call.method,
+                        &call.url,
+                        &call.headers,
                         &job.message.body,
-                        oauth.as_ref(),
+                        call.oauth.as_ref(),
                         &self.tokens,
                     )
                     .await

@@ -4,7 +4,7 @@
 //! the publish path: escaping a JSON event or envelope into a JSON record cost more than the rest
 //! of recording it. The rarely used OAuth settings stay JSON inside the record.
 
-use super::job::{Job, QueueAttribute, QueueMessage, Rate, Target};
+use super::job::{ApiCall, Job, QueueAttribute, QueueMessage, Rate, Target};
 use super::retry::{Backoff, RetryPolicy};
 use crate::storage::{Dec, Enc};
 use crate::storage::{StoreError, StoreResult};
@@ -94,7 +94,7 @@ pub fn decode(buf: &[u8]) -> StoreResult<Job> {
     let rate = match d.u8()? {
         0 => None,
         _ => Some(Rate {
-            key: d.str()?.to_string(),
+            key: d.str()?.into(),
             per_second: d.u32()?,
         }),
     };
@@ -160,15 +160,11 @@ fn target(e: &mut Enc, t: &Target) {
         Target::Bus { arn } => {
             e.u8(3).str(arn);
         }
-        Target::Api {
-            method,
-            url,
-            headers,
-            oauth,
-        } => {
-            e.u8(4).str(method).str(url);
-            pairs(e, headers);
-            let oauth = oauth
+        Target::Api(call) => {
+            e.u8(4).str(&call.method).str(&call.url);
+            pairs(e, &call.headers);
+            let oauth = call
+                .oauth
                 .as_ref()
                 .map(|o| serde_json::to_string(o).unwrap_or_default());
             e.opt_str(oauth.as_deref());
@@ -195,7 +191,7 @@ fn read_target(d: &mut Dec<'_>) -> StoreResult<Target> {
         3 => Target::Bus {
             arn: d.str()?.to_string(),
         },
-        4 => Target::Api {
+        4 => Target::Api(std::sync::Arc::new(ApiCall {
             method: d.str()?.to_string(),
             url: d.str()?.to_string(),
             headers: read_pairs(d)?,
@@ -205,7 +201,7 @@ fn read_target(d: &mut Dec<'_>) -> StoreResult<Target> {
                     Some(serde_json::from_str(json).map_err(|e| bad(&format!("oauth: {e}")))?)
                 }
             },
-        },
+        })),
         5 => Target::Unreachable {
             code: d.str()?.to_string(),
             message: d.str()?.to_string(),
@@ -307,7 +303,7 @@ mod tests {
             text().prop_map(|arn| Target::Topic { arn }),
             text().prop_map(|arn| Target::Bus { arn }),
             (text(), text(), pairs(), proptest::option::of(text())).prop_map(
-                |(method, url, headers, client_id)| Target::Api {
+                |(method, url, headers, client_id)| Target::Api(std::sync::Arc::new(ApiCall {
                     method,
                     url,
                     headers: headers.clone(),
@@ -320,7 +316,7 @@ mod tests {
                         query: Vec::new(),
                         body: headers,
                     }),
-                }
+                }))
             ),
             (text(), text()).prop_map(|(code, message)| Target::Unreachable { code, message }),
         ]
@@ -402,7 +398,10 @@ mod tests {
                     max_per_second,
                     attempts,
                     recorded_ms,
-                    rate: rate.map(|(key, per_second)| Rate { key, per_second }),
+                    rate: rate.map(|(key, per_second)| Rate {
+                        key: key.into(),
+                        per_second,
+                    }),
                     dead_letter_attributes: dla,
                 },
             )

@@ -772,12 +772,12 @@ fn older_job_records_still_decode() {
     assert!(job.dead_letter_attributes.is_empty());
     assert_eq!(job.attempts, 2);
     let api = Job {
-        target: Target::Api {
+        target: Target::Api(Arc::new(ApiCall {
             method: "PUT".into(),
             url: "http://h/p".into(),
             headers: vec![],
             oauth: None,
-        },
+        })),
         ..job.clone()
     };
     let back: Job = serde_json::from_str(&serde_json::to_string(&api).unwrap()).unwrap();

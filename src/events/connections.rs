@@ -91,7 +91,7 @@ fn state_for(kind: &str) -> &'static str {
 }
 
 pub fn create(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
-    reg.api_version += 1;
+    reg.api_changed();
     let mut checks = Checks::new();
     let name = p.str("Name")?;
     match name {
@@ -169,7 +169,7 @@ pub fn describe(reg: &mut Registry, c: &Caller, p: &Params) -> ApiResult<Value> 
 }
 
 pub fn update(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
-    reg.api_version += 1;
+    reg.api_changed();
     let name = required(p, "Name", "name")?;
     let mut checks = Checks::new();
     if let Some(k) = p.str("AuthorizationType")? {
@@ -220,7 +220,7 @@ pub fn update(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
 }
 
 pub fn deauthorize(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
-    reg.api_version += 1;
+    reg.api_changed();
     let name = required(p, "Name", "name")?;
     let conn = reg
         .scope(c, now)
@@ -233,7 +233,7 @@ pub fn deauthorize(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Chan
 }
 
 pub fn delete(reg: &mut Registry, c: &Caller, p: &Params) -> Changed {
-    reg.api_version += 1;
+    reg.api_changed();
     let name = required(p, "Name", "name")?;
     let conn = reg
         .scope(c, 0)
@@ -360,7 +360,7 @@ fn connection_exists(reg: &mut Registry, c: &Caller, arn: &str) -> ApiResult<()>
 }
 
 pub fn create_destination(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
-    reg.api_version += 1;
+    reg.api_changed();
     let mut checks = Checks::new();
     let name = p.str("Name")?;
     match name {
@@ -414,7 +414,7 @@ pub fn describe_destination(reg: &mut Registry, c: &Caller, p: &Params) -> ApiRe
 }
 
 pub fn update_destination(reg: &mut Registry, c: &Caller, p: &Params, now: u64) -> Changed {
-    reg.api_version += 1;
+    reg.api_changed();
     let name = required(p, "Name", "name")?;
     let mut checks = Checks::new();
     check_destination(p, &mut checks, false)?;
@@ -447,7 +447,7 @@ pub fn update_destination(reg: &mut Registry, c: &Caller, p: &Params, now: u64) 
 }
 
 pub fn delete_destination(reg: &mut Registry, c: &Caller, p: &Params) -> Changed {
-    reg.api_version += 1;
+    reg.api_changed();
     let name = required(p, "Name", "name")?;
     let d = reg
         .scope(c, 0)

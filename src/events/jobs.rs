@@ -8,7 +8,7 @@
 
 use super::state::{Connection, Destination};
 use super::{Events, Matched, targets, transform};
-use crate::delivery::{Job, OAuth, QueueMessage, Rate, RetryPolicy, Target, with_query};
+use crate::delivery::{ApiCall, Job, OAuth, QueueMessage, Rate, RetryPolicy, Target, with_query};
 use crate::protocol::Params;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -296,11 +296,12 @@ impl Events {
             .strip_prefix("api-destination/")
             .and_then(|r| r.split('/').next())
             .unwrap_or("");
-        let mut reg = self.lock();
-        let version = reg.api_version;
+        let version = self.api_version.load(std::sync::atomic::Ordering::SeqCst);
         if let Some(cached) = plan.api.get(version) {
             return cached;
         }
+        let mut reg = self.lock();
+        let version = reg.api_version.load(std::sync::atomic::Ordering::SeqCst);
         let scope = reg.scope_of(account, region, self.now_ms());
         let found = scope.destinations.get(name).map(|d| {
             let conn = scope
@@ -348,7 +349,7 @@ fn resolve_api(
         };
     };
     let rate = Some(Rate {
-        key: dest.arn(),
+        key: dest.arn().into(),
         per_second: u32::try_from(dest.rate_limit.max(1)).unwrap_or(u32::MAX),
     });
     if conn.state == "DEAUTHORIZED" || conn.state == "DEAUTHORIZING" {
@@ -459,12 +460,12 @@ fn resolve_api(
         _ => {}
     }
     ApiRequest {
-        target: Target::Api {
+        target: Target::Api(std::sync::Arc::new(ApiCall {
             method: dest.method.clone(),
             url: with_query(&url, &query),
             headers,
             oauth,
-        },
+        })),
         rate,
         body: list_pairs(invocation.and_then(|i| i.get("BodyParameters"))),
     }

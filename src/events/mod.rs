@@ -52,6 +52,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// The EventBridge service: every account's and region's resources, and the shared write path.
 pub struct Events {
     registry: Mutex<Registry>,
+    /// The registry's `api_version`, read without its lock.
+    api_version: Arc<std::sync::atomic::AtomicU64>,
     durable: Arc<Durable>,
     clock: Clock,
     /// Where PutEvents records its deliveries; `lib.rs` connects it at start.
@@ -71,6 +73,7 @@ impl Events {
     pub fn open(durable: Arc<Durable>, clock: Clock) -> StoreResult<Arc<Events>> {
         let registry = Registry::load(durable.store_of(keys::EVENTS).as_ref())?;
         let events = Arc::new(Events {
+            api_version: registry.api_version.clone(),
             registry: Mutex::new(registry),
             durable,
             clock,
@@ -123,9 +126,10 @@ impl Events {
     /// Forgets every resource (the store is cleared by the caller).
     pub fn reset(&self) {
         let mut reg = self.lock();
-        let api_version = reg.api_version + 1;
+        let api_version = reg.api_version.clone();
         *reg = Registry::default();
         reg.api_version = api_version;
+        reg.api_changed();
         drop(reg);
         self.schedule_wake.notify_one();
     }

@@ -163,8 +163,9 @@ pub struct Registry {
     /// By account, then region: found from borrowed names, with no allocation per event.
     scopes: HashMap<String, HashMap<String, Scope>>,
     /// Bumped by every change to a connection or an API destination: API-destination targets
-    /// resolved under an older value are resolved again (`jobs.rs`).
-    pub api_version: u64,
+    /// resolved under an older value are resolved again (`jobs.rs`). Shared with `Events`, which
+    /// reads it without taking the registry's lock.
+    pub api_version: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn bad(what: &str) -> StoreError {
@@ -172,6 +173,13 @@ fn bad(what: &str) -> StoreError {
 }
 
 impl Registry {
+    /// Marks every resolved API-destination request stale (after a change to a connection or an
+    /// API destination, under the registry's lock).
+    pub fn api_changed(&self) {
+        self.api_version
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Rebuilds every record from the store at start.
     pub fn load(store: &dyn Store) -> StoreResult<Registry> {
         let mut reg = Registry::default();
