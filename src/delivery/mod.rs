@@ -79,8 +79,9 @@ impl Counters {
 }
 
 /// A job handed to a lane: its id, its content unless it is to be read back from the store, and
-/// the outcome of an attempt already made in `submit`, if any.
-type Handed = (u64, Option<Box<Job>>, Option<Outcome>);
+/// the outcome of an attempt already made in `submit`, if any. Boxed, so that each of the
+/// thousands of ids waiting behind a dead endpoint costs 24 bytes.
+type Handed = (u64, Option<Box<Job>>, Option<Box<Outcome>>);
 
 /// One lane: its worker's inbox, and how many of its jobs are not finished yet.
 struct Lane {
@@ -346,7 +347,7 @@ impl Delivery {
             || matches!(job.target, Target::Queue { .. });
         if lane
             .tx
-            .send((id, held.then(|| Box::new(job)), first))
+            .send((id, held.then(|| Box::new(job)), first.map(Box::new)))
             .is_err()
         {
             // The lane's worker is gone (its runtime stopped); the record stays for the next start.
@@ -607,6 +608,7 @@ async fn lane(
     let slots = Arc::new(Semaphore::new(LANE_CONCURRENCY));
     let mut next_start = tokio::time::Instant::now();
     while let Some((id, held, first)) = rx.recv().await {
+        let first = first.map(|o| *o);
         let job = match held {
             Some(job) => *job,
             None => match engine.read_back(id) {
