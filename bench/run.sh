@@ -8,9 +8,10 @@
 # temp data dir), moto_server and ferry-load-hello on free 127.0.0.1 ports, runs:
 #   ferry  sqs-send + sqs-roundtrip at 32 conns, json and query protocol (durable, default --sync 1s),
 #          and json again with --sync always ("ferry-sync": every answer waits for fdatasync) and
-#          with --in-memory (the request path without the disk); sns-fanout and events-put, again
-#          with a target that never answers (--dead-target, label ferry-dead), and events-put with
-#          1,000 rules (label ferry-1000)
+#          with --in-memory (the request path without the disk); then sns-fanout and events-put,
+#          again with a target that never answers (--dead-target, label ferry-dead), and events-put
+#          with 1,000 rules (label ferry-1000), each on a ferry of its own started for it, so that
+#          no run inherits another's data or pending deliveries
 #   moto   sqs-send + sqs-roundtrip + sns-fanout + events-put at 32 conns, json (moto's PutEvents
 #          takes seconds per call: its run alone lasts about a minute)
 #   hello  raw at 8 and 32 conns (ceiling: trivial hyper server, same client)
@@ -138,12 +139,28 @@ log "ferry --sync always, json protocol"
 load ferry-sync "$SYNC_PORT" "$SYNC_PID" "$CONNS" sqs-send sqs-roundtrip
 log "ferry, query protocol"
 load ferry "$FERRY_PORT" "$FERRY_PID" "$CONNS" --protocol query sqs-send sqs-roundtrip
-log "ferry, SNS fan-out (3 raw SQS subscriptions) and EventBridge PutEvents (5 rules, 1 matching)"
-load ferry "$FERRY_PORT" "$FERRY_PID" "$CONNS" sns-fanout events-put
-log "ferry, the same with a fourth target that never answers (an HTTP subscription; an API destination)"
-load ferry-dead "$FERRY_PORT" "$FERRY_PID" "$CONNS" --dead-target sns-fanout events-put
+fresh() {  # label args...: one load run on a ferry of its own (a new data directory), stopped after
+  local label=$1 port pid dir; shift
+  port=$(free_port); dir=$(mktemp -d "$TMP/fresh.XXXXXX")
+  env -u FERRY_LISTEN -u FERRY_DATA_DIR -u FERRY_IN_MEMORY -u FERRY_SYNC \
+    "$FERRY" --listen "127.0.0.1:$port" --data-dir "$dir/data" --log-level warn \
+    --max-rules-per-bus 2000 >"$TMP/$label-fresh.log" 2>&1 &
+  pid=$!; PIDS+=("$pid")
+  wait_http "http://127.0.0.1:$port/_ferry/health" "$label-fresh" "$pid"
+  load "$label" "$port" "$pid" "$CONNS" "$@"
+  kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+}
+# A dead target leaves its deliveries pending; on a shared server they would weigh on every later
+# run, so each of these runs gets a fresh server, the runs with and without it alike.
+log "ferry, SNS fan-out (3 raw SQS subscriptions), then the same with a fourth, HTTP subscription that never answers"
+fresh ferry sns-fanout
+fresh ferry-dead --dead-target sns-fanout
+log "ferry, EventBridge PutEvents (5 rules, 1 matching), then the same with an API destination that never answers"
+fresh ferry events-put
+fresh ferry-dead --dead-target events-put
 log "ferry, PutEvents with 1,000 rules on the bus (1 matching)"
-load ferry-1000 "$FERRY_PORT" "$FERRY_PID" "$CONNS" --rules 1000 events-put
+fresh ferry-1000 --rules 1000 events-put
 log "moto_server, json protocol"
 load moto "$MOTO_PORT" "$MOTO_PID" "$CONNS" sqs-send sqs-roundtrip sns-fanout
 # moto's PutEvents costs about 0.1 s of CPU per entry: calls wait long, so a longer call bound.
