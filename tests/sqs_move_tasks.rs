@@ -489,6 +489,24 @@ async fn reset_stops_and_forgets_tasks() {
 }
 
 /// Shuts an app down as `run` does and waits until its store is released.
+/// Opens the data directory of an app that `shut` stopped. On a fresh directory the SNS key thread
+/// writes the key it made through a weak reference to the store; if the app stops just then, the
+/// thread holds the store (and sled's lock on its files) a moment longer, so a refusal is tried
+/// again for up to 5 s of real time.
+fn reopen(dir: &std::path::Path) -> Arc<App> {
+    let start = std::time::Instant::now();
+    loop {
+        match App::open(Config::on_disk(dir)) {
+            Ok(app) => return app,
+            Err(e) if start.elapsed() < std::time::Duration::from_secs(5) => {
+                eprintln!("reopening {}: {e}; trying again", dir.display());
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("reopening {}: {e}", dir.display()),
+        }
+    }
+}
+
 async fn shut(app: Arc<App>) {
     app.begin_shutdown();
     app.close();
@@ -523,7 +541,7 @@ async fn running_task_resumes_after_restart() {
     assert_eq!(before["ApproximateNumberOfMessagesMoved"], 5);
     shut(app).await;
 
-    let app = App::open(Config::on_disk(dir.path())).unwrap();
+    let app = reopen(dir.path());
     let t = latest(&app, "dlq").await;
     assert_eq!(t["Status"], "RUNNING");
     assert_eq!(
@@ -574,7 +592,7 @@ async fn cancel_during_shutdown_finishes_as_cancelled_after_restart() {
     assert_eq!(latest(&app, "dlq").await["Status"], "CANCELLING");
     shut(app).await;
 
-    let app = App::open(Config::on_disk(dir.path())).unwrap();
+    let app = reopen(dir.path());
     assert_eq!(latest(&app, "dlq").await["Status"], "CANCELLING");
     app.sqs.start_background();
     let t = latest(&app, "dlq").await;

@@ -11,7 +11,7 @@ use rsa::signature::{SignatureEncoding, Signer as _};
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, OnceLock};
 
 const KEY_NAME: &str = "sns-signing";
 const RECORD_VERSION: u8 = 1;
@@ -38,68 +38,50 @@ static VOLATILE: OnceLock<Arc<Signer>> = OnceLock::new();
 
 /// The signer. A stored key is loaded at start; without one (a fresh data directory, as in
 /// every `docker run` of a CI job), generating an RSA key takes a few hundred milliseconds, so it
-/// happens in a background thread rather than before ferry answers. A request that needs the key
-/// first waits for it (or makes it), and stores it: a key is kept from its first use, since only
-/// a key that signed something can have been cached by a subscriber. The thread itself holds no
-/// reference to the store, so a server that stops releases its files at once.
+/// happens in a background thread rather than before ferry answers, and is stored once made. A
+/// request that needs the key first waits for it (or makes it).
 #[derive(Clone)]
 pub struct LazySigner {
     cell: Arc<OnceLock<Arc<Signer>>>,
-    /// Where a key made here is stored at its first use; taken then.
-    unsaved: Arc<Mutex<Option<Weak<Durable>>>>,
 }
 
 impl LazySigner {
     pub fn start(durable: &Arc<Durable>) -> StoreResult<LazySigner> {
         let cell: Arc<OnceLock<Arc<Signer>>> = Arc::default();
-        let volatile = durable.is_volatile();
-        if volatile {
+        if durable.is_volatile() {
             if let Some(s) = VOLATILE.get() {
                 let _ = cell.set(s.clone());
-                return Ok(LazySigner::made(cell, None));
+                return Ok(LazySigner { cell });
             }
         } else if let Some(s) = Signer::load(durable)? {
             let _ = cell.set(Arc::new(s));
-            return Ok(LazySigner::made(cell, None));
+            return Ok(LazySigner { cell });
         }
-        let warm = cell.clone();
+        // The thread holds no strong reference to the store, so a server that stops meanwhile
+        // releases its files at once.
+        let (warm, store) = (cell.clone(), Arc::downgrade(durable));
         let spawned = std::thread::Builder::new()
             .name("ferry-sns-key".into())
             .spawn(move || {
                 let made = Arc::new(Signer::generate(crate::clock::Clock::new().now_ms()));
                 let used = warm.get_or_init(|| made).clone();
-                if volatile {
-                    let _ = VOLATILE.set(used);
+                match store.upgrade() {
+                    Some(d) if d.is_volatile() => {
+                        let _ = VOLATILE.set(used);
+                    }
+                    Some(d) => d.submit_detached(vec![used.record_op()]),
+                    None => {}
                 }
             });
         if let Err(e) = spawned {
             tracing::warn!(%e, "could not prepare the SNS signing key in the background");
         }
-        let store = (!volatile).then(|| Arc::downgrade(durable));
-        Ok(LazySigner::made(cell, store))
+        Ok(LazySigner { cell })
     }
 
-    fn made(cell: Arc<OnceLock<Arc<Signer>>>, unsaved: Option<Weak<Durable>>) -> LazySigner {
-        LazySigner {
-            cell,
-            unsaved: Arc::new(Mutex::new(unsaved)),
-        }
-    }
-
-    /// The key, made now if the background thread has not made it yet; stored at its first use.
     pub fn get(&self) -> &Arc<Signer> {
-        let signer = self
-            .cell
-            .get_or_init(|| Arc::new(Signer::generate(crate::clock::Clock::new().now_ms())));
-        let unsaved = self
-            .unsaved
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(durable) = unsaved.and_then(|d| d.upgrade()) {
-            durable.submit_detached(vec![signer.record_op()]);
-        }
-        signer
+        self.cell
+            .get_or_init(|| Arc::new(Signer::generate(crate::clock::Clock::new().now_ms())))
     }
 }
 
@@ -288,38 +270,6 @@ mod tests {
     use super::*;
     use rsa::pkcs1v15::VerifyingKey;
     use rsa::signature::Verifier;
-
-    /// A key is stored at its first use, and never by the thread that makes it, which holds no
-    /// store: a server stopped meanwhile can be opened again at once.
-    #[test]
-    fn a_key_is_stored_at_its_first_use_and_its_thread_holds_no_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = crate::config::Config::on_disk(dir.path());
-        let open = || Arc::new(crate::storage::open(&config).unwrap());
-        let stop = |d: Arc<Durable>| {
-            d.shutdown();
-            assert_eq!(Arc::strong_count(&d), 1, "nothing else holds the store");
-        };
-        let durable = open();
-        let unused = LazySigner::start(&durable).unwrap();
-        stop(durable);
-        let durable = open();
-        assert!(
-            Signer::load(&durable).unwrap().is_none(),
-            "an unused key is not kept"
-        );
-        let used = LazySigner::start(&durable).unwrap();
-        let id = used.get().cert_id.clone();
-        stop(durable);
-        let durable = open();
-        let stored = Signer::load(&durable)
-            .unwrap()
-            .expect("the used key is stored");
-        assert_eq!(stored.cert_id, id);
-        assert_eq!(LazySigner::start(&durable).unwrap().get().cert_id, id);
-        drop(unused);
-        stop(durable);
-    }
 
     #[test]
     fn signatures_verify_with_the_certificates_key() {

@@ -10,13 +10,75 @@
 //! knowing the seed. (ferry serves localhost; SipHash's stronger guarantee against flooding buys
 //! nothing a local client could not get by simply sending more.)
 
+//!
+//! A key of up to [`INLINE`] bytes (a message's, its state's, a pending delivery's) sits in the
+//! map's own slot: no allocation per key, and no pointer to follow when a lookup compares keys or
+//! a doubling rehashes them. Longer keys (FIFO deduplication) are boxed.
+
 use super::Loc;
-use std::hash::BuildHasher;
+use std::borrow::Borrow;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 /// How many maps the index is split into.
 pub const SHARDS: usize = 64;
 
-type Map = foldhash::HashMap<Box<[u8]>, Loc>;
+/// The longest key kept in the slot itself.
+pub const INLINE: usize = 22;
+
+type Map = foldhash::HashMap<Key, Loc>;
+
+/// A key as the index holds it: in place when short, boxed otherwise. It hashes and compares as
+/// its bytes, so the maps are searched with a plain `&[u8]`.
+#[derive(Clone)]
+enum Key {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Boxed(Box<[u8]>),
+}
+
+/// A slot's key costs 24 bytes, 8 more than a box, and saves the box's heap block (32 bytes).
+const _: () = assert!(std::mem::size_of::<Key>() == 24);
+
+impl Key {
+    fn new(key: &[u8]) -> Key {
+        if key.len() <= INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[..key.len()].copy_from_slice(key);
+            Key::Inline {
+                len: key.len() as u8,
+                bytes,
+            }
+        } else {
+            Key::Boxed(key.into())
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..*len as usize],
+            Key::Boxed(b) => b,
+        }
+    }
+}
+
+impl Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.bytes().hash(state);
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for Key {}
 
 pub struct Index {
     /// Picks a key's shard (a seed apart from the maps' own).
@@ -49,7 +111,7 @@ impl Index {
 
     pub fn insert(&mut self, key: &[u8], loc: Loc) {
         let i = self.shard(key);
-        self.shards[i].insert(key.into(), loc);
+        self.shards[i].insert(Key::new(key), loc);
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Loc> {
@@ -64,7 +126,7 @@ impl Index {
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Loc)> {
         self.shards
             .iter()
-            .flat_map(|m| m.iter().map(|(k, l)| (&k[..], l)))
+            .flat_map(|m| m.iter().map(|(k, l)| (k.bytes(), l)))
     }
 
     /// Gives back the spare room of shards that hold far fewer keys than they have room for (a
@@ -114,5 +176,33 @@ mod tests {
             .collect();
         listed.sort_unstable();
         assert_eq!(listed, (1..10_000).step_by(2).collect::<Vec<_>>());
+    }
+
+    /// Keys short enough to sit in the slot and keys that are boxed are found, replaced and
+    /// removed alike, by their bytes; a short key is not the prefix of a longer one.
+    #[test]
+    fn inline_and_boxed_keys_behave_alike() {
+        let mut index = Index::default();
+        let keys: Vec<Vec<u8>> = [0, 1, INLINE - 1, INLINE, INLINE + 1, 200]
+            .iter()
+            .map(|&n| vec![7u8; n])
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            index.insert(k, loc(i as u32));
+        }
+        assert_eq!(index.len(), keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(index.get(k), Some(&loc(i as u32)), "{} bytes", k.len());
+        }
+        index.insert(&keys[3], loc(30));
+        index.insert(&keys[4], loc(40));
+        assert_eq!(index.len(), keys.len(), "replaced, not added");
+        assert_eq!(index.remove(&keys[3]), Some(loc(30)));
+        assert_eq!(index.remove(&keys[4]), Some(loc(40)));
+        assert_eq!(index.get(&keys[3]), None);
+        assert_eq!(index.get(&[7u8; 3]), None);
+        let mut listed: Vec<usize> = index.iter().map(|(k, _)| k.len()).collect();
+        listed.sort_unstable();
+        assert_eq!(listed, [0, 1, INLINE - 1, 200]);
     }
 }
