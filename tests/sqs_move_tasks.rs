@@ -488,7 +488,6 @@ async fn reset_stops_and_forgets_tasks() {
     assert!(tasks(&app, "dlq", 10).await.is_empty());
 }
 
-/// Shuts an app down as `run` does and waits until its store is released.
 /// Opens the data directory of an app that `shut` stopped. On a fresh directory the SNS key thread
 /// writes the key it made through a weak reference to the store; if the app stops just then, the
 /// thread holds the store (and sled's lock on its files) a moment longer, so a refusal is tried
@@ -507,6 +506,7 @@ fn reopen(dir: &std::path::Path) -> Arc<App> {
     }
 }
 
+/// Shuts an app down as `run` does and waits until its store is released.
 async fn shut(app: Arc<App>) {
     app.begin_shutdown();
     app.close();

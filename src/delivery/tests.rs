@@ -121,6 +121,17 @@ fn pending_records(durable: &Durable) -> usize {
     n
 }
 
+/// Waits (on the real clock, for tests that talk to real HTTP servers) until no job record is
+/// left, or 5 seconds have passed; the test's assertions say which.
+async fn settled(durable: &Durable) {
+    for _ in 0..500 {
+        if pending_records(durable) == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Waits (on the paused clock) until `done` holds; at most ten virtual minutes.
 async fn until(mut done: impl FnMut() -> bool) {
     for _ in 0..6000 {
@@ -363,12 +374,7 @@ async fn http_targets_are_retried_on_5xx_then_delivered() {
         ..job("h", "", "{\"k\":1}")
     };
     d.submit(vec![j]).wait().await.unwrap();
-    for _ in 0..500 {
-        if pending_records(&durable) == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    settled(&durable).await;
     let got = got.lock().unwrap().clone();
     assert_eq!(got.len(), 3, "two 500s, then a 200");
     assert!(got.iter().all(|(h, b)| b == "{\"k\":1}"
@@ -429,12 +435,7 @@ async fn composed_requests_are_written_at_the_attempt() {
         *url = gone;
     }
     d.submit(vec![refused]).wait().await.unwrap();
-    for _ in 0..500 {
-        if pending_records(&durable) == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    settled(&durable).await;
     let seen = got.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "{seen:?}");
     let (headers, body) = &seen[0];

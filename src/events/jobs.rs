@@ -94,6 +94,17 @@ struct ApiRequest {
     body: Vec<(String, String)>,
 }
 
+impl ApiRequest {
+    /// A request that is never made: every attempt fails as `target` says.
+    fn refused(target: Target, rate: Option<Rate>) -> ApiRequest {
+        ApiRequest {
+            target,
+            rate,
+            body: Vec::new(),
+        }
+    }
+}
+
 impl ApiCache {
     fn get(&self, version: u64) -> Option<ApiRequest> {
         let cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
@@ -284,13 +295,8 @@ impl Events {
             code: "NO_RESOURCE".into(),
             message: format!("{what} does not exist."),
         };
-        let unreachable = |target| ApiRequest {
-            target,
-            rate: None,
-            body: Vec::new(),
-        };
         let Some((_, region, account, resource)) = arn_parts(arn) else {
-            return unreachable(missing(arn));
+            return ApiRequest::refused(missing(arn), None);
         };
         let name = resource
             .strip_prefix("api-destination/")
@@ -311,7 +317,7 @@ impl Events {
             (d, conn)
         });
         let resolved = match found {
-            None => unreachable(missing(&format!("API destination {arn}"))),
+            None => ApiRequest::refused(missing(&format!("API destination {arn}")), None),
             Some((dest, conn)) => resolve_api(dest, conn, &plan.target, missing),
         };
         plan.api.put(version, &resolved);
@@ -342,11 +348,10 @@ fn resolve_api(
     missing: impl Fn(&str) -> Target,
 ) -> ApiRequest {
     let Some(conn) = conn else {
-        return ApiRequest {
-            target: missing(&format!("Connection {}", dest.connection_arn)),
-            rate: None,
-            body: Vec::new(),
-        };
+        return ApiRequest::refused(
+            missing(&format!("Connection {}", dest.connection_arn)),
+            None,
+        );
     };
     let rate = Some(Rate {
         key: dest.arn().into(),
@@ -357,11 +362,7 @@ fn resolve_api(
             code: "NO_PERMISSIONS".into(),
             message: format!("Connection {} is {}.", conn.arn(), conn.state),
         };
-        return ApiRequest {
-            target: refused,
-            rate,
-            body: Vec::new(),
-        };
+        return ApiRequest::refused(refused, rate);
     }
     let http = target.get("HttpParameters");
     // `*` in the endpoint, in order, from PathParameterValues.
