@@ -175,6 +175,85 @@ async fn a_batch_of_arrivals_wakes_one_poll_per_batch() {
     );
 }
 
+/// Consumers that poll again as soon as they are answered, while messages trickle in: polls
+/// that come back to part of a batch others already linger for wait for them, rather than each
+/// lingering too and answering with a sliver.
+#[tokio::test(start_paused = true)]
+async fn returning_polls_defer_to_the_poll_lingering_for_the_batch() {
+    let app = app();
+    let url = queue(&app, "trickle", json!({})).await;
+    const MESSAGES: usize = 200;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut consumers = Vec::new();
+    for _ in 0..8 {
+        let (a, u, tx) = (app.clone(), url.clone(), tx.clone());
+        consumers.push(tokio::spawn(async move {
+            loop {
+                let got = receive(&a, &u, json!({"WaitTimeSeconds": 1})).await;
+                if !got.is_empty() && tx.send(got.len()).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    drop(tx);
+    // Tokio's timers tick in milliseconds: four sends every millisecond.
+    for i in 0..MESSAGES {
+        ok(
+            &app,
+            "SendMessage",
+            json!({"QueueUrl": url, "MessageBody": format!("t{i}")}),
+        )
+        .await;
+        if i % 4 == 3 {
+            sleep(Duration::from_millis(1)).await;
+        }
+    }
+    let (mut received, mut answers) = (0, 0);
+    while received < MESSAGES {
+        received += rx.recv().await.unwrap();
+        answers += 1;
+    }
+    for c in consumers {
+        c.abort();
+    }
+    assert_eq!(received, MESSAGES);
+    // Four messages a millisecond and a 1 ms linger: 25 answers here; 29 when every returning
+    // poll lingers as well.
+    assert!(
+        answers <= MESSAGES / 7,
+        "{answers} answers for {MESSAGES} messages"
+    );
+}
+
+/// A poll dropped while it lingers (its client went away) wakes the polls that deferred to it.
+#[tokio::test(start_paused = true)]
+async fn a_dropped_lingering_poll_wakes_the_polls_that_deferred_to_it() {
+    let app = app();
+    let url = queue(&app, "dropped", json!({})).await;
+    send_n(&app, &url, 1).await;
+    let (a, u) = (app.clone(), url.clone());
+    let lingering =
+        tokio::spawn(async move { receive(&a, &u, json!({"WaitTimeSeconds": 20})).await });
+    tokio::task::yield_now().await;
+    let (a, u) = (app.clone(), url.clone());
+    let deferred = tokio::spawn(async move {
+        let start = Instant::now();
+        (
+            receive(&a, &u, json!({"WaitTimeSeconds": 20})).await.len(),
+            start.elapsed(),
+        )
+    });
+    tokio::task::yield_now().await;
+    lingering.abort();
+    let (got, waited) = deferred.await.unwrap();
+    assert_eq!(got, 1);
+    assert!(
+        waited < Duration::from_millis(5),
+        "answered after {waited:?}"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn long_poll_on_empty_queue_returns_at_deadline() {
     let app = app();

@@ -332,6 +332,40 @@ impl Sqs {
         }
     }
 
+    /// Reads a message's body back from the store without holding its queue's lock; `false`
+    /// when the record is gone: deleted or purged meanwhile, or lost ([`Sqs::drop_unreadable`]
+    /// tells which).
+    fn read_back(&self, queue_id: u64, m: &mut Message) -> bool {
+        let message::Body::Stored { seq, .. } = m.body else {
+            return true;
+        };
+        match self.read_body(queue_id, seq) {
+            Ok(body) => {
+                m.body = message::Body::Here(body);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Drops the messages of `q` whose bodies [`Sqs::read_back`] could not read: those still in
+    /// the queue lost their record (a send whose write failed), the others were deleted meanwhile.
+    fn drop_unreadable(&self, q: &Queue, seqs: &[u64]) {
+        let mut state = q.lock();
+        let mut ops = Vec::new();
+        for &seq in seqs {
+            if let Some((_, remove_ops)) = state.remove(seq) {
+                tracing::error!(
+                    queue_id = q.id,
+                    seq,
+                    "a message's record could not be read back; dropping it"
+                );
+                ops.extend(remove_ops);
+            }
+        }
+        self.durable.submit_detached(ops);
+    }
+
     fn read_body(&self, queue_id: u64, seq: u64) -> ApiResult<Box<str>> {
         let key = keys::message(keys::MESSAGE, queue_id, seq);
         let record = self

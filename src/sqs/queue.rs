@@ -8,6 +8,7 @@ use super::fifo::{Dedup, DedupEntry, Ready, Sequencer};
 use super::message::{Message, ReceiptHandle};
 use crate::storage::{Op, keys};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::Notify;
 
@@ -21,6 +22,8 @@ pub struct Queue {
     state: Mutex<QueueState>,
     /// Woken when a message may have become receivable, or the queue was deleted.
     pub notify: Notify,
+    /// How many messages the long polls lingering for a batch will take between them.
+    pub lingering: AtomicUsize,
 }
 
 impl Queue {
@@ -33,6 +36,7 @@ impl Queue {
             arn: record.arn(),
             state: Mutex::new(QueueState::new(id, record, settings)),
             notify: Notify::new(),
+            lingering: AtomicUsize::new(0),
         }
     }
 

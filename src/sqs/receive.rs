@@ -11,6 +11,7 @@ use crate::protocol::Params;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 const MAX_WAIT: i64 = 20;
 /// AWS's quota of in-flight messages per queue (standard and FIFO alike since 2024).
@@ -31,6 +32,34 @@ const SYSTEM_ATTRIBUTES: &[&str] = &[
     "MessageDeduplicationId",
     "SequenceNumber",
 ];
+
+/// A long poll's claim, while it lingers, on the next `max` visible messages of its queue
+/// (`Queue::lingering` sums them). A poll dropped while lingering (its client went away) passes
+/// its wake-up on, since the polls that deferred to it are waiting.
+struct Lingering<'a> {
+    queue: &'a Queue,
+    max: usize,
+}
+
+impl<'a> Lingering<'a> {
+    fn claim(queue: &'a Queue, max: usize) -> Lingering<'a> {
+        queue.lingering.fetch_add(max, Ordering::AcqRel);
+        Lingering { queue, max }
+    }
+
+    /// The linger is over and the poll takes what it lingered for.
+    fn done(self) {
+        self.queue.lingering.fetch_sub(self.max, Ordering::AcqRel);
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Lingering<'_> {
+    fn drop(&mut self) {
+        self.queue.lingering.fetch_sub(self.max, Ordering::AcqRel);
+        self.queue.notify.notify_one();
+    }
+}
 
 impl Sqs {
     pub(super) async fn receive_message(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
@@ -86,17 +115,35 @@ impl Sqs {
         // deadline) for the sends in flight, so a busy queue answers with batches rather than
         // with one message per call. It does not listen for arrivals meanwhile: a wake-up is
         // meant for a poll that will take what arrived.
+        // While other polls linger that will take every visible message between them, a poll
+        // does not join them (each would answer with a sliver of the batch): it waits for the
+        // wake-up of a completed batch, or of what their takes leave behind.
         let mut linger = wait_ms > 0 && max > 1;
         loop {
-            if linger && (1..max).contains(&q.lock().counts().visible) {
-                linger = false;
-                let until = (self.clock.now_ms() + LINGER_MS).min(deadline);
-                tokio::time::sleep_until(self.clock.instant_at(until)).await;
+            let mut deferred = false;
+            if linger {
+                let visible = q.lock().counts().visible;
+                if (1..max).contains(&visible) {
+                    if q.lingering.load(Ordering::Acquire) >= visible {
+                        deferred = true;
+                    } else {
+                        linger = false;
+                        let claim = Lingering::claim(&q, max);
+                        let until = (self.clock.now_ms() + LINGER_MS).min(deadline);
+                        tokio::time::sleep_until(self.clock.instant_at(until)).await;
+                        claim.done();
+                    }
+                }
             }
             let notified = q.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let got = self.take(&q, max, visibility, attempt.as_deref()).await?;
+            // Enabled before this second look, so a lingering poll's pass-on cannot be missed.
+            let got = if deferred && q.lingering.load(Ordering::Acquire) > 0 {
+                Vec::new()
+            } else {
+                self.take(&q, max, visibility, attempt.as_deref()).await?
+            };
             if !got.is_empty() {
                 let messages: Vec<Value> = got
                     .into_iter()
@@ -188,13 +235,7 @@ impl Sqs {
                             returning.push(seq);
                         }
                         if let Some(m) = state.get(seq) {
-                            let mut m = m.clone();
-                            if self.hydrate(q.id, &mut m).is_ok() {
-                                out.push((handle, m));
-                            } else if let Some((_, remove_ops)) = state.remove(seq) {
-                                // Its record is gone (a send whose write failed): drop it.
-                                ops.extend(remove_ops);
-                            }
+                            out.push((handle, m.clone()));
                         }
                     }
                 }
@@ -208,6 +249,19 @@ impl Sqs {
             self.durable.submit_detached(ops);
             state.counts().visible
         };
+        // The bodies are read back after the queue's lock is released: a body never changes,
+        // and the reads (one `pread` each) would otherwise hold up every send to the queue.
+        let mut unreadable = Vec::new();
+        out.retain_mut(|(_, m)| {
+            let readable = self.read_back(q.id, m);
+            if let (false, message::Body::Stored { seq, .. }) = (readable, &m.body) {
+                unreadable.push(*seq);
+            }
+            readable
+        });
+        if !unreadable.is_empty() {
+            self.drop_unreadable(q, &unreadable);
+        }
         if left > 0 && !out.is_empty() {
             // Pass the wake-up on: another long poll may take what this one left.
             q.notify.notify_one();
