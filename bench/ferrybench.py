@@ -992,6 +992,28 @@ def fanout_events_table(lines, find, conns, out=sys.stdout):
     return summaries
 
 
+def dead_target_table(lines, conns, out=sys.stdout):
+    """The p99 of Publish and PutEvents with a target that never answers (ferry-dead) over the same
+    run without it (ferry), pair by pair in the order they ran, and the median of those ratios: the
+    figure the "a dead target does not slow the caller" bar is read from."""
+    summaries = []
+    for scen in ("sns-fanout", "events-put"):
+        runs = {label: [l for l in lines if l.get("label") == label and l.get("scenario") == scen
+                        and l.get("conns") == conns and "error" not in l] for label in ("ferry", "ferry-dead")}
+        pairs = list(zip(runs["ferry"], runs["ferry-dead"]))
+        if not pairs:
+            continue
+        ratios = sorted(d["latency_ms"]["p99"] / b["latency_ms"]["p99"] for b, d in pairs)
+        median = statistics.median(ratios)
+        each = ", ".join(f"{b['latency_ms']['p99']:.2f} / {d['latency_ms']['p99']:.2f}" for b, d in pairs)
+        print(f"{scen}: p99 without / with a dead target, ms: {each}; median ratio {median:.3f} "
+              f"({len(pairs)} pairs)", file=out)
+        summaries.append({"label": "ferry-dead", "scenario": scen, "conns": conns, "kind": "summary-dead-target",
+                          "pairs": len(pairs), "p99_ratios": [round(r, 3) for r in ratios],
+                          "median_p99_ratio": round(median, 3)})
+    return summaries
+
+
 def cmd_summarize(a):
     global OUT, RUN_ID
     lines = []
@@ -1092,6 +1114,7 @@ def cmd_summarize(a):
                   f"restart on it: healthy {l.get('restart_to_healthy_ms')} ms, RSS "
                   f"{(l.get('rss_kib_after_restart') or 0) / 1024:.0f} MiB", file=out)
     summaries += [{**x, **tag} for x in fanout_events_table(lines, find, a.conns, out=out)]
+    summaries += [{**x, **tag} for x in dead_target_table(lines, a.conns, out=out)]
     summaries += [{**x, **tag} for x in fifo_table(lines, out=out)]
     for s in summaries:
         if OUT:

@@ -9,7 +9,8 @@
 #   ferry  sqs-send + sqs-roundtrip at 32 conns, json and query protocol (durable, default --sync 1s),
 #          and json again with --sync always ("ferry-sync": every answer waits for fdatasync) and
 #          with --in-memory (the request path without the disk); then sns-fanout and events-put,
-#          again with a target that never answers (--dead-target, label ferry-dead), and events-put
+#          again with a target that never answers (--dead-target, label ferry-dead; three alternating
+#          pairs, summarized as the median ratio of their p99s), and events-put
 #          with 1,000 rules (label ferry-1000), each on a ferry of its own started for it, so that
 #          no run inherits another's data or pending deliveries
 #   moto   sqs-send + sqs-roundtrip + sns-fanout + events-put at 32 conns, json (moto's PutEvents
@@ -21,7 +22,7 @@
 #     ratios, per-group order, lost/duplicated messages, client vs server CPU)
 #   --big: ferrybench.py big (1,000,000 messages: RSS, disk, restart, drain, disk after delete)
 # and appends every JSON line (tagged with a run id) plus summary lines to
-# bench/results/<UTC date>.jsonl, then prints the tables. Default run: about 3-4 minutes.
+# bench/results/<UTC date>.jsonl, then prints the tables. Default run: about 6-8 minutes.
 set -euo pipefail
 
 BIG=0
@@ -153,12 +154,19 @@ fresh() {  # label args...: one load run on a ferry of its own (a new data direc
 }
 # A dead target leaves its deliveries pending; on a shared server they would weigh on every later
 # run, so each of these runs gets a fresh server, the runs with and without it alike.
-log "ferry, SNS fan-out (3 raw SQS subscriptions), then the same with a fourth, HTTP subscription that never answers"
-fresh ferry sns-fanout
-fresh ferry-dead --dead-target sns-fanout
-log "ferry, EventBridge PutEvents (5 rules, 1 matching), then the same with an API destination that never answers"
-fresh ferry events-put
-fresh ferry-dead --dead-target events-put
+# A p99 over one run swings by a third with the machine's other load, so the runs with and without
+# the dead target alternate, PAIRS times, and the summary takes the median of the pairs' ratios.
+PAIRS=3
+log "ferry, SNS fan-out (3 raw SQS subscriptions), then the same with a fourth, HTTP subscription that never answers ($PAIRS pairs)"
+for _ in $(seq $PAIRS); do
+  fresh ferry sns-fanout
+  fresh ferry-dead --dead-target sns-fanout
+done
+log "ferry, EventBridge PutEvents (5 rules, 1 matching), then the same with an API destination that never answers ($PAIRS pairs)"
+for _ in $(seq $PAIRS); do
+  fresh ferry events-put
+  fresh ferry-dead --dead-target events-put
+done
 log "ferry, PutEvents with 1,000 rules on the bus (1 matching)"
 fresh ferry-1000 --rules 1000 events-put
 log "moto_server, json protocol"
