@@ -104,17 +104,23 @@ async fn send_n(app: &App, url: &str, n: usize) {
     }
 }
 
+/// A 20-second long poll in a task of its own: how many messages it answered with, and after
+/// how long.
+fn timed_poll(app: &std::sync::Arc<App>, url: &str) -> tokio::task::JoinHandle<(usize, Duration)> {
+    let (app, url) = (app.clone(), url.to_string());
+    tokio::spawn(async move {
+        let start = Instant::now();
+        let got = receive(&app, &url, json!({"WaitTimeSeconds": 20})).await;
+        (got.len(), start.elapsed())
+    })
+}
+
 #[tokio::test(start_paused = true)]
 async fn long_poll_with_part_of_a_batch_lingers_for_the_rest() {
     let app = app();
     let url = queue(&app, "linger", json!({})).await;
     send_n(&app, &url, 3).await;
-    let (a2, u2) = (app.clone(), url.clone());
-    let poll = tokio::spawn(async move {
-        let start = Instant::now();
-        let got = receive(&a2, &u2, json!({"WaitTimeSeconds": 20})).await;
-        (got.len(), start.elapsed())
-    });
+    let poll = timed_poll(&app, &url);
     // Sends that land while the poll lingers join its answer.
     tokio::task::yield_now().await;
     send_n(&app, &url, 4).await;
@@ -236,14 +242,7 @@ async fn a_dropped_lingering_poll_wakes_the_polls_that_deferred_to_it() {
     let lingering =
         tokio::spawn(async move { receive(&a, &u, json!({"WaitTimeSeconds": 20})).await });
     tokio::task::yield_now().await;
-    let (a, u) = (app.clone(), url.clone());
-    let deferred = tokio::spawn(async move {
-        let start = Instant::now();
-        (
-            receive(&a, &u, json!({"WaitTimeSeconds": 20})).await.len(),
-            start.elapsed(),
-        )
-    });
+    let deferred = timed_poll(&app, &url);
     tokio::task::yield_now().await;
     lingering.abort();
     let (got, waited) = deferred.await.unwrap();

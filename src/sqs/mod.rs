@@ -317,35 +317,21 @@ impl Sqs {
     /// Called under the queue's lock, so a concurrent delete cannot remove the record first.
     /// A failure is logged here; callers drop the message rather than fail the request.
     fn hydrate(&self, queue_id: u64, m: &mut Message) -> ApiResult<()> {
-        let message::Body::Stored { seq, .. } = m.body else {
-            return Ok(());
-        };
-        match self.read_body(queue_id, seq) {
-            Ok(body) => {
-                m.body = message::Body::Here(body);
-                Ok(())
-            }
-            Err(e) => {
+        self.read_back(queue_id, m).inspect_err(|e| {
+            if let message::Body::Stored { seq, .. } = m.body {
                 tracing::error!(queue_id, seq, error = %e.message, "a message's record could not be read back; dropping it");
-                Err(e)
             }
-        }
+        })
     }
 
-    /// Reads a message's body back from the store without holding its queue's lock; `false`
-    /// when the record is gone: deleted or purged meanwhile, or lost ([`Sqs::drop_unreadable`]
-    /// tells which).
-    fn read_back(&self, queue_id: u64, m: &mut Message) -> bool {
-        let message::Body::Stored { seq, .. } = m.body else {
-            return true;
-        };
-        match self.read_body(queue_id, seq) {
-            Ok(body) => {
-                m.body = message::Body::Here(body);
-                true
-            }
-            Err(_) => false,
+    /// Reads a message's body back from the store, when it is not in memory. Without the queue's
+    /// lock (a receive), a failure may mean the record was deleted or purged meanwhile rather
+    /// than lost ([`Sqs::drop_unreadable`] tells which).
+    fn read_back(&self, queue_id: u64, m: &mut Message) -> ApiResult<()> {
+        if let message::Body::Stored { seq, .. } = m.body {
+            m.body = message::Body::Here(self.read_body(queue_id, seq)?);
         }
+        Ok(())
     }
 
     /// Drops the messages of `q` whose bodies [`Sqs::read_back`] could not read: those still in

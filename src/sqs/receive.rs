@@ -253,7 +253,7 @@ impl Sqs {
         // and the reads (one `pread` each) would otherwise hold up every send to the queue.
         let mut unreadable = Vec::new();
         out.retain_mut(|(_, m)| {
-            let readable = self.read_back(q.id, m);
+            let readable = self.read_back(q.id, m).is_ok();
             if let (false, message::Body::Stored { seq, .. }) = (readable, &m.body) {
                 unreadable.push(*seq);
             }

@@ -9,7 +9,6 @@
 //! cheaper, still seeded at random per process, so a client cannot aim ids at one bucket without
 //! knowing the seed. (ferry serves localhost; SipHash's stronger guarantee against flooding buys
 //! nothing a local client could not get by simply sending more.)
-
 //!
 //! A key of up to [`INLINE`] bytes (a message's, its state's, a pending delivery's) sits in the
 //! map's own slot: no allocation per key, and no pointer to follow when a lookup compares keys or
