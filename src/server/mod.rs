@@ -126,6 +126,8 @@ enum BodyError {
 /// Reads a body of at most `limit` bytes. A larger one is drained (within the bounds above)
 /// before `TooLarge` is answered.
 async fn read_body(mut body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
+    // A body that arrives in one frame (most do) is kept as it came, not copied.
+    let mut whole: Option<Bytes> = None;
     let mut buf = Vec::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
@@ -145,9 +147,15 @@ async fn read_body(mut body: Incoming, limit: usize) -> Result<Bytes, BodyError>
             let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
             return Err(BodyError::TooLarge);
         }
-        buf.extend_from_slice(&data);
+        match whole.take() {
+            None if buf.is_empty() => whole = Some(data),
+            earlier => {
+                buf.extend_from_slice(earlier.as_deref().unwrap_or_default());
+                buf.extend_from_slice(&data);
+            }
+        }
     }
-    Ok(Bytes::from(buf))
+    Ok(whole.unwrap_or_else(|| Bytes::from(buf)))
 }
 
 /// `/{account}/{queue}`: where old SQS clients post queue actions.
@@ -178,7 +186,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
     let (parts, body) = req.into_parts();
     // Looked up by `HeaderName`, not by `&str`, which would be parsed and checked on every call.
     let header = |name: &HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let target = header(&X_AMZ_TARGET).map(String::from);
+    let target = header(&X_AMZ_TARGET);
     let is_json = target.is_some() || header(&CONTENT_TYPE).is_some_and(|c| c.contains("json"));
     let credential = auth::credential(header(&AUTHORIZATION), parts.uri.query());
     let mut caller = credential.caller(&app.config.account_id, header(&HOST).unwrap_or(""));
@@ -212,7 +220,7 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
     let queue_path = is_queue_path(parts.uri.path());
     let accept_json = header(&ACCEPT).is_some_and(|a| a.contains("application/json"));
     let routed = route::route(
-        target.as_deref(),
+        target,
         credential.service.as_deref(),
         parts.uri.query(),
         &body,

@@ -120,7 +120,7 @@ impl Sqs {
             AttrValue::Text(s) => Some(s.clone()),
             AttrValue::Binary(_) => None,
         });
-        let settings = q.lock().settings.clone();
+        let settings = q.settings();
         let max_size = settings.max_size;
         let group_id = p.str("MessageGroupId")?.map(String::from);
         if let Some(g) = &group_id {
@@ -228,8 +228,13 @@ impl Sqs {
         messages: Vec<Message>,
         results: bool,
     ) -> ApiResult<(Vec<Value>, Stored)> {
-        let want = results;
-        let mut results = Vec::with_capacity(messages.len());
+        // The results are made before the queue's lock is taken, where they hold up no other
+        // send; only a FIFO message's sequence number is filled in under it.
+        let mut results: Vec<Value> = if results {
+            messages.iter().map(send_result).collect()
+        } else {
+            Vec::new()
+        };
         let (pending, before, after) = {
             let now = self.clock.now_ms();
             let mut state = q.lock();
@@ -245,21 +250,22 @@ impl Sqs {
             };
             let mut ops = state.forget_dedup(now);
             let (mut pushed, mut remembered) = (Vec::new(), Vec::new());
-            for mut m in messages {
+            for (i, mut m) in messages.into_iter().enumerate() {
                 if state.settings.fifo {
                     let group = m.extra().group_id.clone().unwrap_or_default();
                     let dedup_id = m.extra().dedup_id.clone().unwrap_or_default();
                     let key = fifo::Dedup::key(state.settings.dedup_per_group, &group, &dedup_id);
                     if let Some(seen) = state.dedup.get(&key, now) {
-                        if want {
-                            let mut r = send_result(&m);
+                        if let Some(r) = results.get_mut(i) {
                             r["MessageId"] = json!(seen.message_id);
                             r["SequenceNumber"] = json!(seen.sequence_number);
-                            results.push(r);
                         }
                         continue;
                     }
                     let sequence_number = state.sequencer.next(now);
+                    if let Some(r) = results.get_mut(i) {
+                        r["SequenceNumber"] = json!(sequence_number);
+                    }
                     m.extra_mut().sequence_number = Some(sequence_number.clone());
                     let entry = fifo::DedupEntry {
                         message_id: m.id.to_string(),
@@ -268,9 +274,6 @@ impl Sqs {
                     };
                     remembered.push(key.clone());
                     ops.push(state.remember_dedup(key, entry));
-                }
-                if want {
-                    results.push(send_result(&m));
                 }
                 let (seq, push_ops) = state.push(m, now);
                 pushed.push(seq);
@@ -338,7 +341,7 @@ impl Sqs {
                 ),
             ));
         }
-        let settings = q.lock().settings.clone();
+        let settings = q.settings();
         if settings.fifo {
             check_fifo_batch(&entries, settings.content_dedup)?;
         }
@@ -621,7 +624,7 @@ fn sha256_hex(data: &[u8]) -> String {
 }
 
 fn send_result(m: &Message) -> Value {
-    let mut out = Map::new();
+    let mut out = Map::with_capacity(5);
     out.insert(
         "MessageId".into(),
         Value::String(crate::ids::uuid_string(&m.id.0)),

@@ -429,30 +429,38 @@ pub struct QueueRef<'a> {
 }
 
 impl<'a> QueueRef<'a> {
+    /// Runs on every queue action, so it splits on bytes: `str`'s char searches cost more than
+    /// these few short strings are worth.
     pub fn parse(url: &'a str) -> QueueRef<'a> {
         let scheme = url
             .strip_prefix("http://")
             .or_else(|| url.strip_prefix("https://"))
             .or_else(|| url.find("://").map(|i| &url[i + 3..]));
         let (host, path) = match scheme {
-            Some(rest) => rest.split_at(rest.find('/').unwrap_or(rest.len())),
+            Some(rest) => rest.split_at(first(rest, b'/').unwrap_or(rest.len())),
             None => ("", url),
         };
-        let host = host.split(':').next().unwrap_or("");
-        // The first three labels are all that matter (no vector of them: this runs per request).
-        let mut labels = host.split('.');
-        let region = match (labels.next(), labels.next(), labels.next()) {
-            (Some("sqs"), Some(region), Some(_)) if looks_like_region(region) => Some(region),
-            (Some(region), Some("queue"), Some("amazonaws")) if looks_like_region(region) => {
+        let host = &host[..first(host, b':').unwrap_or(host.len())];
+        // The first three labels are all that matter.
+        let (l1, more) = split_once(host, b'.');
+        let (l2, more) = more.map_or(("", None), |m| split_once(m, b'.'));
+        let region = match (l1, l2, more.is_some()) {
+            ("sqs", region, true) if looks_like_region(region) => Some(region),
+            (region, "queue", true)
+                if more.is_some_and(|m| split_once(m, b'.').0 == "amazonaws")
+                    && looks_like_region(region) =>
+            {
                 Some(region)
             }
             _ => None,
         };
-        let mut segs = path.trim_matches('/').rsplitn(2, '/');
-        let name = segs.next().unwrap_or("");
-        let account = segs
-            .next()
-            .map(|rest| rest.rsplit('/').next().unwrap_or(rest))
+        let path = path.trim_matches('/');
+        let (rest, name) = match last(path, b'/') {
+            Some(i) => (Some(&path[..i]), &path[i + 1..]),
+            None => (None, path),
+        };
+        let account = rest
+            .map(|rest| last(rest, b'/').map_or(rest, |i| &rest[i + 1..]))
             .filter(|a| !a.is_empty());
         QueueRef {
             region,
@@ -462,12 +470,28 @@ impl<'a> QueueRef<'a> {
     }
 }
 
+fn first(s: &str, b: u8) -> Option<usize> {
+    s.bytes().position(|c| c == b)
+}
+
+fn last(s: &str, b: u8) -> Option<usize> {
+    s.bytes().rposition(|c| c == b)
+}
+
+/// `s` up to the first `b`, and what follows it if there was one.
+fn split_once(s: &str, b: u8) -> (&str, Option<&str>) {
+    match first(s, b) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    }
+}
+
 /// `us-east-1`, `eu-central-2`, `us-gov-west-1`: letters, a dash, then a number last.
 fn looks_like_region(s: &str) -> bool {
-    s.contains('-')
-        && s.rsplit('-')
-            .next()
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    last(s, b'-').is_some_and(|i| {
+        let n = &s.as_bytes()[i + 1..];
+        !n.is_empty() && n.iter().all(u8::is_ascii_digit)
+    })
 }
 
 #[cfg(test)]
@@ -547,6 +571,51 @@ mod tests {
         ];
         for (url, want) in cases {
             assert_eq!(QueueRef::parse(url), want, "{url}");
+        }
+    }
+
+    /// The parse as it was written first, with `str`'s splits: the byte-level one must agree.
+    fn parse_by_splits(url: &str) -> QueueRef<'_> {
+        let scheme = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))
+            .or_else(|| url.find("://").map(|i| &url[i + 3..]));
+        let (host, path) = match scheme {
+            Some(rest) => rest.split_at(rest.find('/').unwrap_or(rest.len())),
+            None => ("", url),
+        };
+        let host = host.split(':').next().unwrap_or("");
+        let mut labels = host.split('.');
+        let region_like = |s: &str| {
+            s.contains('-')
+                && s.rsplit('-')
+                    .next()
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let region = match (labels.next(), labels.next(), labels.next()) {
+            (Some("sqs"), Some(region), Some(_)) if region_like(region) => Some(region),
+            (Some(region), Some("queue"), Some("amazonaws")) if region_like(region) => Some(region),
+            _ => None,
+        };
+        let mut segs = path.trim_matches('/').rsplitn(2, '/');
+        let name = segs.next().unwrap_or("");
+        let account = segs
+            .next()
+            .map(|rest| rest.rsplit('/').next().unwrap_or(rest))
+            .filter(|a| !a.is_empty());
+        QueueRef {
+            region,
+            account,
+            name,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn queue_url_parse_agrees_with_splits(
+            url in "(https?://|[a-z]{0,3}://)?((sqs|queue|amazonaws|us|-|[0-9]|[a-z]|é)\\.?){0,6}(:[0-9]{0,5})?(/{1,2}[a-z0-9.é-]{0,8}){0,4}/?"
+        ) {
+            proptest::prop_assert_eq!(QueueRef::parse(&url), parse_by_splits(&url));
         }
     }
 }

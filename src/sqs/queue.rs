@@ -9,7 +9,7 @@ use super::message::{Message, ReceiptHandle};
 use crate::storage::{Op, keys};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tokio::sync::Notify;
 
 /// A queue: immutable identity plus lockable state.
@@ -20,6 +20,10 @@ pub struct Queue {
     pub name: String,
     pub arn: String,
     state: Mutex<QueueState>,
+    /// The settings again, for what reads them alone (a send validating its message): behind a
+    /// lock of their own, not the state's, which every send takes once more to file its message,
+    /// and which a read here would contend for. Changed only with the state's, by `set_settings`.
+    settings: RwLock<Arc<Settings>>,
     /// Woken when a message may have become receivable, or the queue was deleted.
     pub notify: Notify,
     /// How many messages the long polls lingering for a batch will take between them.
@@ -28,13 +32,15 @@ pub struct Queue {
 
 impl Queue {
     pub fn new(id: u64, record: QueueRecord, settings: Settings) -> Queue {
+        let settings = Arc::new(settings);
         Queue {
             id,
             account: record.account.clone(),
             region: record.region.clone(),
             name: record.name.clone(),
             arn: record.arn(),
-            state: Mutex::new(QueueState::new(id, record, settings)),
+            state: Mutex::new(QueueState::new(id, record, settings.clone())),
+            settings: RwLock::new(settings),
             notify: Notify::new(),
             lingering: AtomicUsize::new(0),
         }
@@ -42,6 +48,21 @@ impl Queue {
 
     pub fn lock(&self) -> MutexGuard<'_, QueueState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The queue's settings, without its state's lock.
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Changes the settings, under the state's lock (`state` is this queue's).
+    pub fn set_settings(&self, state: &mut QueueState, settings: Settings) {
+        let settings = Arc::new(settings);
+        state.settings = settings.clone();
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
     }
 }
 
@@ -56,7 +77,8 @@ pub struct Counts {
 pub struct QueueState {
     id: u64,
     pub record: QueueRecord,
-    pub settings: Settings,
+    /// Changed only through [`Queue::set_settings`].
+    pub settings: Arc<Settings>,
     messages: BTreeMap<u64, Message>,
     ready: Ready,
     waiting: BTreeSet<(u64, u64)>,
@@ -84,7 +106,7 @@ struct Attempt {
 }
 
 impl QueueState {
-    fn new(id: u64, record: QueueRecord, settings: Settings) -> Self {
+    fn new(id: u64, record: QueueRecord, settings: Arc<Settings>) -> Self {
         let fifo = record.is_fifo();
         QueueState {
             id,

@@ -66,7 +66,7 @@ impl Sqs {
         let dlq = self.by_arn(&r.dead_letter_arn).ok_or_else(|| {
             ApiError::invalid_value("RedrivePolicy", raw, "Dead letter target does not exist.")
         })?;
-        if dlq.lock().settings.fifo != fifo {
+        if dlq.settings().fifo != fifo {
             return Err(ApiError::invalid_value(
                 "RedrivePolicy",
                 raw,
@@ -318,7 +318,7 @@ impl Sqs {
     ) -> ApiResult<Value> {
         let q = self.queue(caller, &p)?;
         let given = p.string_map("Attributes")?;
-        let fifo = q.lock().settings.fifo;
+        let fifo = q.settings().fifo;
         let checked = self.check_attributes(&q.arn, fifo, false, &given)?;
         let pending = {
             let mut state = q.lock();
@@ -332,8 +332,9 @@ impl Sqs {
             attributes::check_fifo_combination(&attrs)?;
             state.record.attributes = attrs;
             state.record.modified_s = self.clock.now_ms() / 1000;
-            state.settings =
+            let settings =
                 Settings::from_attributes(&state.record.attributes, self.max_message_size);
+            q.set_settings(&mut state, settings);
             self.submit(vec![state.record_op()])
         };
         q.notify.notify_waiters();

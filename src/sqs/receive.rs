@@ -109,7 +109,7 @@ impl Sqs {
             user: attribute_names,
         };
 
-        let wait_ms = wait.unwrap_or_else(|| q.lock().settings.wait as u64) * 1000;
+        let wait_ms = wait.unwrap_or_else(|| q.settings().wait as u64) * 1000;
         let deadline = self.clock.now_ms() + wait_ms;
         // A long poll that would answer with part of a batch first waits LINGER_MS (within its
         // deadline) for the sends in flight, so a busy queue answers with batches rather than
@@ -182,7 +182,7 @@ impl Sqs {
         visibility: Option<u32>,
         attempt: Option<&str>,
     ) -> ApiResult<Vec<(String, Message)>> {
-        let redrive = q.lock().settings.redrive.clone();
+        let redrive = q.settings().redrive.clone();
         let dlq = redrive
             .as_ref()
             .and_then(|r| self.by_arn(&r.dead_letter_arn))

@@ -134,7 +134,7 @@ impl Sqs {
 
     pub(super) async fn start_message_move_task(&self, p: Params) -> ApiResult<Value> {
         let source = self.move_source(p.required_str("SourceArn")?)?;
-        let fifo = source.lock().settings.fifo;
+        let fifo = source.settings().fifo;
         let is_dlq = self.read_queues().values().any(|q| {
             q.id != source.id
                 && q.lock()
@@ -163,7 +163,7 @@ impl Sqs {
                         "The destination queue must be different from the source queue.",
                     ));
                 }
-                if d.lock().settings.fifo != fifo {
+                if d.settings().fifo != fifo {
                     return Err(ApiError::invalid_value(
                         "DestinationArn",
                         arn,

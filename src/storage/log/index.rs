@@ -16,6 +16,7 @@
 
 use super::Loc;
 use std::borrow::Borrow;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasher, Hash, Hasher};
 
 /// How many maps the index is split into.
@@ -103,14 +104,30 @@ impl Index {
         self.shards[self.shard(key)].get(key)
     }
 
-    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Loc> {
+    /// Sets `key`'s location to what `make` makes of the current one (if any), and returns the
+    /// location it replaces: one search where `get_mut` and `insert` would make two.
+    pub fn put(&mut self, key: &[u8], make: impl FnOnce(Option<&Loc>) -> Loc) -> Option<Loc> {
         let i = self.shard(key);
-        self.shards[i].get_mut(key)
-    }
-
-    pub fn insert(&mut self, key: &[u8], loc: Loc) {
-        let i = self.shard(key);
-        self.shards[i].insert(Key::new(key), loc);
+        let map = &mut self.shards[i];
+        if key.len() > INLINE {
+            // A long key would be boxed for the search alone; look it up by its bytes first.
+            if let Some(slot) = map.get_mut(key) {
+                let loc = make(Some(slot));
+                return Some(std::mem::replace(slot, loc));
+            }
+            map.insert(Key::new(key), make(None));
+            return None;
+        }
+        match map.entry(Key::new(key)) {
+            Entry::Occupied(mut e) => {
+                let loc = make(Some(e.get()));
+                Some(e.insert(loc))
+            }
+            Entry::Vacant(e) => {
+                e.insert(make(None));
+                None
+            }
+        }
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Loc> {
@@ -158,14 +175,18 @@ mod tests {
     fn shards_act_as_one_map() {
         let mut index = Index::default();
         for n in 0..10_000u32 {
-            index.insert(&n.to_be_bytes(), loc(n));
+            index.put(&n.to_be_bytes(), |_| loc(n));
         }
         assert_eq!(index.len(), 10_000);
         assert!(index.shards.iter().all(|m| !m.is_empty()), "keys spread");
         for n in (0..10_000u32).step_by(2) {
             assert_eq!(index.remove(&n.to_be_bytes()), Some(loc(n)));
         }
-        index.get_mut(&1u32.to_be_bytes()).unwrap().off = 99;
+        let old = index.put(&1u32.to_be_bytes(), |o| Loc {
+            off: 99,
+            ..*o.unwrap()
+        });
+        assert_eq!(old, Some(loc(1)));
         assert_eq!(index.get(&1u32.to_be_bytes()).unwrap().off, 99);
         assert_eq!(index.get(&2u32.to_be_bytes()), None);
         index.trim();
@@ -187,15 +208,45 @@ mod tests {
             .map(|&n| vec![7u8; n])
             .collect();
         for (i, k) in keys.iter().enumerate() {
-            index.insert(k, loc(i as u32));
+            index.put(k, |_| loc(i as u32));
         }
         assert_eq!(index.len(), keys.len());
         for (i, k) in keys.iter().enumerate() {
             assert_eq!(index.get(k), Some(&loc(i as u32)), "{} bytes", k.len());
         }
-        index.insert(&keys[3], loc(30));
-        index.insert(&keys[4], loc(40));
+        index.put(&keys[3], |_| loc(30));
+        index.put(&keys[4], |_| loc(40));
         assert_eq!(index.len(), keys.len(), "replaced, not added");
+        for (k, before) in [(&keys[2], loc(2)), (&keys[5], loc(5))] {
+            let seen = std::cell::Cell::new(None);
+            let old = index.put(k, |o| {
+                seen.set(o.copied());
+                loc(50)
+            });
+            assert_eq!((old, seen.get()), (Some(before), Some(before)));
+            assert_eq!(index.get(k), Some(&loc(50)), "{} bytes", k.len());
+        }
+        assert_eq!(
+            index.put(&[9u8; 3], |o| {
+                assert!(o.is_none());
+                loc(60)
+            }),
+            None
+        );
+        assert_eq!(
+            index.put(&[9u8; 40], |o| {
+                assert!(o.is_none());
+                loc(61)
+            }),
+            None
+        );
+        assert_eq!(
+            index.len(),
+            keys.len() + 2,
+            "put replaces, or adds what is new"
+        );
+        assert_eq!(index.remove(&[9u8; 3]), Some(loc(60)));
+        assert_eq!(index.remove(&[9u8; 40]), Some(loc(61)));
         assert_eq!(index.remove(&keys[3]), Some(loc(30)));
         assert_eq!(index.remove(&keys[4]), Some(loc(40)));
         assert_eq!(index.get(&keys[3]), None);

@@ -154,17 +154,10 @@ impl Inner {
         if let Some(s) = self.segments.get_mut(&loc.seg) {
             s.live += loc.size(key.len());
         }
-        let old = match self.index.get_mut(key) {
-            Some(slot) => {
-                loc.first = slot.first.min(loc.seg);
-                Some(std::mem::replace(slot, loc))
-            }
-            None => {
-                loc.first = loc.seg;
-                self.index.insert(key, loc);
-                None
-            }
-        };
+        let old = self.index.put(key, |old| {
+            loc.first = old.map_or(loc.seg, |o| o.first.min(loc.seg));
+            loc
+        });
         if let Some(old) = old {
             self.forget(old, key.len());
         }
