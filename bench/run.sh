@@ -16,6 +16,8 @@
 #   moto   sqs-send + sqs-roundtrip + sns-fanout + events-put at 32 conns, json (moto's PutEvents
 #          takes seconds per call: its run alone lasts about a minute)
 #   hello  raw at 8 and 32 conns (ceiling: trivial hyper server, same client)
+#   pairs  PAIRS times a fresh hello's raw then a fresh ferry's sqs-send at 32 conns (summary: the
+#          median of their ratios, the figure the send bar is read from)
 #   ferrybench.py startup (start-to-healthy, idle RSS) and longpoll (200 idle waiters: CPU)
 #   ferrybench.py fifo (single SendMessage and receive 10 + DeleteMessageBatch, 32 conns, on a
 #     standard queue and FIFO queues with 1, 10, 1000 groups: rates, p50/p99, FIFO/standard
@@ -175,6 +177,18 @@ load moto "$MOTO_PORT" "$MOTO_PID" "$CONNS" sqs-send sqs-roundtrip sns-fanout
 load moto "$MOTO_PORT" "$MOTO_PID" "$CONNS" --timeout 300 events-put
 log "HTTP ceiling: ferry-load-hello, raw signed POST"
 load hello "$HELLO_PORT" "$HELLO_PID" "8,$CONNS" raw
+# The ceiling moves with the machine's other load within minutes, so the send bar is read from
+# pairs: a fresh ferry-load-hello, then at once a fresh ferry's sqs-send, PAIRS times.
+log "ferry sqs-send against the ceiling measured just before it, on fresh servers ($PAIRS pairs)"
+for _ in $(seq $PAIRS); do
+  port=$(free_port)
+  "$H" --listen "127.0.0.1:$port" >"$TMP/hello-pair.log" 2>&1 &
+  pid=$!; PIDS+=("$pid")
+  wait_http "http://127.0.0.1:$port/" hello-pair "$pid"
+  load hello-pair "$port" "$pid" "$CONNS" raw
+  kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  fresh ferry-pair sqs-send
+done
 
 # The load servers are done: stop them so the measurements below have the cores.
 for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
