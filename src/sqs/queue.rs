@@ -477,6 +477,22 @@ mod tests {
         Queue::new(1, record, settings)
     }
 
+    /// A send reads the settings without the state's lock; a change must reach both views.
+    #[test]
+    fn changed_settings_are_seen_with_and_without_the_lock() {
+        let q = queue();
+        let attrs = [("DelaySeconds".to_string(), "7".to_string())].into();
+        let mut state = q.lock();
+        q.set_settings(&mut state, Settings::from_attributes(&attrs, 1 << 20));
+        assert_eq!(state.settings.delay, 7);
+        drop(state);
+        assert_eq!(q.settings().delay, 7);
+        assert!(
+            Arc::ptr_eq(&q.settings(), &q.lock().settings),
+            "one settings, not two"
+        );
+    }
+
     fn msg(sent_ms: u64, visible_at: u64) -> Message {
         let mut m = Message::new(
             MessageId::random(),
