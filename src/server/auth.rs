@@ -15,7 +15,7 @@ pub struct Credential<'a> {
     pub service: Option<Cow<'a, str>>,
 }
 
-fn parse_scope(scope: &str) -> (Option<&str>, Option<&str>, Option<&str>) {
+fn parse_scope(scope: &str) -> Credential<'_> {
     // Split by bytes: `str::split` with a char pattern costs more than this short string is worth.
     let mut parts = [""; 4];
     let mut rest = scope;
@@ -24,8 +24,13 @@ fn parse_scope(scope: &str) -> (Option<&str>, Option<&str>, Option<&str>) {
         *part = &rest[..end];
         rest = rest.get(end + 1..).unwrap_or("");
     }
-    let [access_key, _date, region, service] = parts.map(|s| Some(s).filter(|s| !s.is_empty()));
-    (access_key, region, service)
+    let [access_key, _date, region, service] =
+        parts.map(|s| Some(s).filter(|s| !s.is_empty()).map(Cow::Borrowed));
+    Credential {
+        access_key,
+        region,
+        service,
+    }
 }
 
 /// Reads the credential from an `Authorization` header value, else from a query string.
@@ -44,22 +49,17 @@ pub fn credential<'a>(authorization: Option<&'a str>, query: Option<&str>) -> Cr
             .bytes()
             .position(|b| b == b',' || b == b' ')
             .unwrap_or(rest.len());
-        let (access_key, region, service) = parse_scope(&rest[..end]);
-        return Credential {
-            access_key: access_key.map(Cow::Borrowed),
-            region: region.map(Cow::Borrowed),
-            service: service.map(Cow::Borrowed),
-        };
+        return parse_scope(&rest[..end]);
     }
     if let Some(q) = query {
         for (k, v) in form_urlencoded::parse(q.as_bytes()) {
             if k == "X-Amz-Credential" {
-                let (access_key, region, service) = parse_scope(&v);
-                let owned = |s: Option<&str>| s.map(|s| Cow::Owned(s.to_string()));
+                let owned = |s: Option<Cow<'_, str>>| s.map(|s| Cow::Owned(s.into_owned()));
+                let c = parse_scope(&v);
                 return Credential {
-                    access_key: owned(access_key),
-                    region: owned(region),
-                    service: owned(service),
+                    access_key: owned(c.access_key),
+                    region: owned(c.region),
+                    service: owned(c.service),
                 };
             }
         }
@@ -107,7 +107,8 @@ mod tests {
         fn scope_parts_are_the_slash_separated_fields(scope in "[a-z0-9/é-]{0,40}") {
             let mut f = scope.split('/').map(|s| Some(s).filter(|s| !s.is_empty()));
             let (a, _, r, s) = (f.next().flatten(), f.next(), f.next().flatten(), f.next().flatten());
-            proptest::prop_assert_eq!(parse_scope(&scope), (a, r, s));
+            let c = parse_scope(&scope);
+            proptest::prop_assert_eq!((c.access_key.as_deref(), c.region.as_deref(), c.service.as_deref()), (a, r, s));
         }
     }
 
