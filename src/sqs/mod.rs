@@ -334,6 +334,52 @@ impl Sqs {
         Ok(())
     }
 
+    /// [`Sqs::read_back`] for a receive's (receipt handle, message) pairs, in one batched store
+    /// read; returns the sequence numbers whose bodies could not be read, whose messages it
+    /// leaves out of `out`.
+    fn read_back_all(&self, queue_id: u64, out: &mut Vec<(String, Message)>) -> Vec<u64> {
+        let seqs: Vec<Option<u64>> = out
+            .iter()
+            .map(|(_, m)| match m.body {
+                message::Body::Stored { seq, .. } => Some(seq),
+                message::Body::Here(_) => None,
+            })
+            .collect();
+        let keys: Vec<Vec<u8>> = seqs
+            .iter()
+            .flatten()
+            .map(|&seq| keys::message(keys::MESSAGE, queue_id, seq))
+            .collect();
+        let mut records = match self.durable.get_many(&keys) {
+            Ok(records) => records.into_iter(),
+            Err(e) => {
+                tracing::warn!(queue_id, error = %e, "a batched read failed; reading one by one");
+                keys.iter()
+                    .map(|k| self.durable.get(k).ok().flatten())
+                    .collect::<Vec<_>>()
+                    .into_iter()
+            }
+        };
+        let mut unreadable = Vec::new();
+        let mut seqs = seqs.into_iter();
+        out.retain_mut(|(_, m)| {
+            let Some(Some(seq)) = seqs.next() else {
+                return true;
+            };
+            match records.next().flatten().map(|r| Message::decode_body(&r)) {
+                Some(Ok(body)) => {
+                    m.body = message::Body::Here(body);
+                    true
+                }
+                _ => {
+                    unreadable.push(seq);
+                    false
+                }
+            }
+        });
+        unreadable
+    }
+
     /// Drops the messages of `q` whose bodies [`Sqs::read_back`] could not read: those still in
     /// the queue lost their record (a send whose write failed), the others were deleted meanwhile.
     fn drop_unreadable(&self, q: &Queue, seqs: &[u64]) {

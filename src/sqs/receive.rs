@@ -250,15 +250,8 @@ impl Sqs {
             state.counts().visible
         };
         // The bodies are read back after the queue's lock is released: a body never changes,
-        // and the reads (one `pread` each) would otherwise hold up every send to the queue.
-        let mut unreadable = Vec::new();
-        out.retain_mut(|(_, m)| {
-            let readable = self.read_back(q.id, m).is_ok();
-            if let (false, message::Body::Stored { seq, .. }) = (readable, &m.body) {
-                unreadable.push(*seq);
-            }
-            readable
-        });
+        // and the reads would otherwise hold up every send to the queue.
+        let unreadable = self.read_back_all(q.id, &mut out);
         if !unreadable.is_empty() {
             self.drop_unreadable(q, &unreadable);
         }
@@ -331,7 +324,8 @@ impl View {
     /// The message as a receive returns it; it takes the message (a snapshot with its body read
     /// back) and the handle, so their text moves into the answer rather than being copied.
     fn render(&self, mut m: Message, handle: String) -> Value {
-        let mut out = Map::new();
+        // Sized once: a map that grows rehashes its index at every doubling.
+        let mut out = Map::with_capacity(6);
         let body = match std::mem::replace(&mut m.body, message::Body::Here("".into())) {
             message::Body::Here(b) => b.into_string(),
             message::Body::Stored { .. } => String::new(),

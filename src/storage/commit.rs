@@ -192,6 +192,14 @@ impl Durable {
         self.home(key).get(key)
     }
 
+    /// Reads several values, in their order: in one call to their store when they share one.
+    pub fn get_many(&self, keys: &[Vec<u8>]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        match keys.first() {
+            Some(k) if keys.iter().all(|o| o.first() == k.first()) => self.home(k).get_many(keys),
+            _ => keys.iter().map(|k| self.get(k)).collect(),
+        }
+    }
+
     fn home(&self, key: &[u8]) -> &Arc<dyn Store> {
         self.store_of(key.first().copied().unwrap_or(0))
     }

@@ -55,6 +55,11 @@ pub trait Store: Send + Sync + 'static {
     fn scan(&self, prefix: &[u8], f: &mut Visitor<'_>) -> StoreResult<()>;
     /// The value of one key.
     fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>>;
+    /// The values of several keys, in their order. A backend that can read neighbouring values
+    /// at once (the log: one `pread` for a run of them) does.
+    fn get_many(&self, keys: &[Vec<u8>]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        keys.iter().map(|k| self.get(k)).collect()
+    }
     /// Remove every key.
     fn clear(&self) -> StoreResult<()>;
     /// Bytes used on disk, when the backend has a disk.

@@ -31,6 +31,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// A head segment is sealed and a new one started once it holds this many bytes.
 pub const SEGMENT_BYTES: u64 = 32 * 1024 * 1024;
 
+/// A batched read (`Store::get_many`) reads two values with one `pread` when at most this many
+/// bytes of other records lie between them, and reads at most `READ_SPAN` bytes at once.
+const READ_GAP: u64 = 8 * 1024;
+const READ_SPAN: u64 = 256 * 1024;
+
 /// A frame being built is written out once it holds this many bytes of ops.
 const SPLIT_BYTES: usize = 64 * 1024 * 1024;
 
@@ -505,10 +510,64 @@ impl Log {
                 .ok_or_else(|| missing(loc.seg))?;
             (loc, seg.file.clone())
         };
+        self.read_at(&file, &loc).map(Some)
+    }
+
+    /// Reads the values of `keys`: their places are looked up under one lock, then each run of
+    /// values that sit near one another in a segment is read with one `pread` (a receive's
+    /// messages were mostly sent one after another, so their records are neighbours).
+    fn read_values(&self, keys: &[Vec<u8>]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        let mut found: Vec<(usize, Loc, Arc<File>)> = {
+            let inner = self.lock();
+            let mut found = Vec::with_capacity(keys.len());
+            for (i, key) in keys.iter().enumerate() {
+                let Some(&loc) = inner.index.get(key) else {
+                    continue;
+                };
+                let seg = inner
+                    .segments
+                    .get(&loc.seg)
+                    .ok_or_else(|| missing(loc.seg))?;
+                found.push((i, loc, seg.file.clone()));
+            }
+            found
+        };
+        found.sort_unstable_by_key(|(_, loc, _)| (loc.seg, loc.off));
+        let mut out = vec![None; keys.len()];
+        for run in found.chunk_by(|(_, a, _), (_, b, _)| {
+            a.seg == b.seg && b.off as u64 <= a.off as u64 + a.len as u64 + READ_GAP
+        }) {
+            let (first, last) = (&run[0].1, &run[run.len() - 1].1);
+            let start = first.off as u64;
+            let end = run
+                .iter()
+                .map(|(_, l, _)| l.off as u64 + l.len as u64)
+                .max()
+                .unwrap_or(start);
+            if run.len() == 1 || end - start > READ_SPAN {
+                for (i, loc, file) in run {
+                    out[*i] = Some(self.read_at(file, loc)?);
+                }
+                continue;
+            }
+            let mut buf = vec![0; (end - start) as usize];
+            run[0]
+                .2
+                .read_exact_at(&mut buf, start)
+                .map_err(|e| io(segment_path(&self.dir, last.seg).display(), e))?;
+            for (i, loc, _) in run {
+                let at = (loc.off as u64 - start) as usize;
+                out[*i] = Some(buf[at..at + loc.len as usize].to_vec());
+            }
+        }
+        Ok(out)
+    }
+
+    fn read_at(&self, file: &File, loc: &Loc) -> StoreResult<Vec<u8>> {
         let mut buf = vec![0; loc.len as usize];
         file.read_exact_at(&mut buf, loc.off as u64)
             .map_err(|e| io(segment_path(&self.dir, loc.seg).display(), e))?;
-        Ok(Some(buf))
+        Ok(buf)
     }
 
     /// Live keys, segments and bytes: what `_ferry/health` and the benchmarks report.
@@ -637,6 +696,10 @@ impl Store for Log {
 
     fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
         self.read_value(key)
+    }
+
+    fn get_many(&self, keys: &[Vec<u8>]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        self.read_values(keys)
     }
 
     /// Compaction, run by the store's background thread; then the index gives back the spare
