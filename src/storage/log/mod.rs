@@ -537,7 +537,7 @@ impl Log {
         for run in found.chunk_by(|(_, a, _), (_, b, _)| {
             a.seg == b.seg && b.off as u64 <= a.off as u64 + a.len as u64 + READ_GAP
         }) {
-            let (first, last) = (&run[0].1, &run[run.len() - 1].1);
+            let first = &run[0].1;
             let start = first.off as u64;
             let end = run
                 .iter()
@@ -554,7 +554,7 @@ impl Log {
             run[0]
                 .2
                 .read_exact_at(&mut buf, start)
-                .map_err(|e| io(segment_path(&self.dir, last.seg).display(), e))?;
+                .map_err(|e| io(segment_path(&self.dir, first.seg).display(), e))?;
             for (i, loc, _) in run {
                 let at = (loc.off as u64 - start) as usize;
                 out[*i] = Some(buf[at..at + loc.len as usize].to_vec());

@@ -175,8 +175,6 @@ fn a_torn_segment_sealed_by_a_write_cuts_the_log_there() {
     assert!(all(&log).contains_key(b"c".as_slice()));
 }
 
-/// Sealing in the background never loses a write, however many segments a run of writes fills,
-/// and `sync` leaves nothing being sealed.
 /// `get_many` reads neighbours with one `pread`, far or huge values one by one, and answers in
 /// the order asked, whatever the order of the values in the files.
 #[test]
@@ -205,11 +203,13 @@ fn batched_reads_answer_in_order_near_and_far() {
     ]);
     let want: Vec<Option<Vec<u8>>> = keys.iter().map(|k| log.get(k).unwrap()).collect();
     assert_eq!(want[0].as_deref(), Some(&b"after the big ones"[..]));
-    assert!(want.iter().filter(|v| v.is_none()).count() == 2);
+    assert_eq!(want.iter().filter(|v| v.is_none()).count(), 2);
     assert_eq!(log.get_many(&keys).unwrap(), want);
     assert!(log.get_many(&[]).unwrap().is_empty());
 }
 
+/// Sealing in the background never loses a write, however many segments a run of writes fills,
+/// and `sync` leaves nothing being sealed.
 #[test]
 fn writes_across_many_sealings_all_read_back() {
     let dir = tempfile::tempdir().unwrap();
