@@ -1,7 +1,7 @@
 //! awsJson 1.0/1.1 request bodies in, JSON out, and AWS's JSON error shape: `__type` plus `message`,
 //! with `x-amzn-query-error: <legacy code>;Sender` for services that were awsQuery before (SQS).
 
-use super::{Protocol, Rendered, Service};
+use super::{Output, Protocol, Rendered, Service};
 use crate::error::{ApiError, ApiResult, ErrorCode, Fault};
 use serde_json::{Map, Value, json};
 
@@ -30,8 +30,11 @@ fn content_type(protocol: Protocol) -> &'static str {
     }
 }
 
-pub fn render_ok(protocol: Protocol, output: &Value) -> Rendered {
-    let body = to_vec(output);
+pub fn render_ok(protocol: Protocol, output: &Output) -> Rendered {
+    let body = match output {
+        Output::Value(v) => to_vec(v),
+        Output::Typed(t) => t.json(),
+    };
     Rendered {
         status: 200,
         content_type: content_type(protocol),

@@ -48,6 +48,51 @@ pub enum Protocol {
     AwsJson11,
 }
 
+/// What an action answers. Most answers are JSON-shaped values. The answers on every message's
+/// path (a send's result, a receive's messages, a batch's outcome) are typed instead: awsJson
+/// serializes them straight to bytes, without building and dropping a map per message (half of
+/// a receive's instructions went there), and the other renderers take their value.
+pub enum Output {
+    Value(serde_json::Value),
+    Typed(Box<dyn Typed>),
+}
+
+/// A typed answer: anything serde can serialize, as JSON bytes or as a value.
+pub trait Typed: Send {
+    fn json(&self) -> Vec<u8>;
+    fn value(&self) -> serde_json::Value;
+}
+
+impl<T: serde::Serialize + Send> Typed for T {
+    fn json(&self) -> Vec<u8> {
+        // Serializing plain structs, strings and numbers cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    fn value(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+impl Output {
+    pub fn typed(answer: impl Typed + 'static) -> Output {
+        Output::Typed(Box::new(answer))
+    }
+
+    pub fn into_value(self) -> serde_json::Value {
+        match self {
+            Output::Value(v) => v,
+            Output::Typed(t) => t.value(),
+        }
+    }
+}
+
+impl From<serde_json::Value> for Output {
+    fn from(v: serde_json::Value) -> Output {
+        Output::Value(v)
+    }
+}
+
 /// A rendered response, ready for the HTTP layer.
 #[derive(Debug)]
 pub struct Rendered {

@@ -265,10 +265,11 @@ async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> 
         None
     };
     let rendered = match (result, query_json) {
-        (Ok(out), Some(names)) => query_json::render_ok(&r.action, names, &out, &rid),
+        (Ok(out), Some(names)) => query_json::render_ok(&r.action, names, &out.into_value(), &rid),
         (Err(e), Some(_)) => query_json::render_error(r.service, &e, &rid),
         (Ok(out), None) => match r.protocol {
             Protocol::AwsQuery => {
+                let out = out.into_value();
                 xml::render_ok(r.service, entry.xml_shape(), &r.action, &out, &rid)
             }
             p => json::render_ok(p, &out),

@@ -10,7 +10,8 @@ use super::{Sqs, fifo};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::protocol::Params;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
 
 const MAX_BATCH: usize = 10;
 
@@ -76,16 +77,57 @@ fn check_fifo_batch(entries: &[Params], content_dedup: bool) -> ApiResult<()> {
     Ok(())
 }
 
-fn failed(id: &str, e: &ApiError) -> Value {
-    json!({"Id": id, "SenderFault": e.code.fault() == crate::error::Fault::Sender, "Code": e.code.shape_name(), "Message": e.message})
+/// A sent message's result. A batch entry's names its `Id` first.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(super) struct Sent {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    message_id: String,
+    #[serde(rename = "MD5OfMessageBody")]
+    md5_body: String,
+    #[serde(rename = "MD5OfMessageAttributes")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    md5_attributes: Option<String>,
+    #[serde(rename = "MD5OfMessageSystemAttributes")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    md5_system: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sequence_number: Option<String>,
 }
 
-fn batch_result(successful: Vec<Value>, failures: Vec<Value>) -> Value {
-    // Built, not `json!`-ed: `json!` would serialize the vectors into a deep copy of themselves.
-    let mut out = Map::new();
-    out.insert("Successful".into(), Value::Array(successful));
-    out.insert("Failed".into(), Value::Array(failures));
-    Value::Object(out)
+/// A batch action's answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(super) struct Batch<T> {
+    successful: Vec<T>,
+    failed: Vec<Failed>,
+}
+
+/// A batch entry that succeeded, where AWS answers with its `Id` alone.
+#[derive(Debug, Serialize)]
+pub(super) struct Done {
+    #[serde(rename = "Id")]
+    id: String,
+}
+
+/// A batch entry that failed.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(super) struct Failed {
+    id: String,
+    sender_fault: bool,
+    code: &'static str,
+    message: String,
+}
+
+fn failed(id: &str, e: &ApiError) -> Failed {
+    Failed {
+        id: id.to_string(),
+        sender_fault: e.code.fault() == crate::error::Fault::Sender,
+        code: e.code.shape_name(),
+        message: e.message.clone(),
+    }
 }
 
 impl Sqs {
@@ -212,7 +254,7 @@ impl Sqs {
     /// Stores messages in `q` in one commit and wakes its long polls. FIFO: a message whose
     /// deduplication id was seen in the last 5 minutes is not stored; its result names the
     /// original. Returns each message's result.
-    pub(super) async fn enqueue(&self, q: &Queue, messages: Vec<Message>) -> ApiResult<Vec<Value>> {
+    pub(super) async fn enqueue(&self, q: &Queue, messages: Vec<Message>) -> ApiResult<Vec<Sent>> {
         let (results, stored) = self.enqueue_now(q, messages, true)?;
         stored.wait(q).await?;
         Ok(results)
@@ -227,10 +269,10 @@ impl Sqs {
         q: &Queue,
         messages: Vec<Message>,
         results: bool,
-    ) -> ApiResult<(Vec<Value>, Stored)> {
+    ) -> ApiResult<(Vec<Sent>, Stored)> {
         // The results are made before the queue's lock is taken, where they hold up no other
         // send; only a FIFO message's sequence number is filled in under it.
-        let mut results: Vec<Value> = if results {
+        let mut results: Vec<Sent> = if results {
             messages.iter().map(send_result).collect()
         } else {
             Vec::new()
@@ -257,14 +299,14 @@ impl Sqs {
                     let key = fifo::Dedup::key(state.settings.dedup_per_group, &group, &dedup_id);
                     if let Some(seen) = state.dedup.get(&key, now) {
                         if let Some(r) = results.get_mut(i) {
-                            r["MessageId"] = json!(seen.message_id);
-                            r["SequenceNumber"] = json!(seen.sequence_number);
+                            r.message_id = seen.message_id.clone();
+                            r.sequence_number = Some(seen.sequence_number.clone());
                         }
                         continue;
                     }
                     let sequence_number = state.sequencer.next(now);
                     if let Some(r) = results.get_mut(i) {
-                        r["SequenceNumber"] = json!(sequence_number);
+                        r.sequence_number = Some(sequence_number.clone());
                     }
                     m.extra_mut().sequence_number = Some(sequence_number.clone());
                     let entry = fifo::DedupEntry {
@@ -301,13 +343,17 @@ impl Sqs {
         ))
     }
 
-    pub(super) async fn send_message(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+    pub(super) async fn send_message(&self, caller: &Caller, p: Params) -> ApiResult<Sent> {
         let q = self.queue(caller, &p)?;
         let m = self.build_message(caller, &q, &p, false)?;
         Ok(self.enqueue(&q, vec![m]).await?.remove(0))
     }
 
-    pub(super) async fn send_message_batch(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+    pub(super) async fn send_message_batch(
+        &self,
+        caller: &Caller,
+        p: Params,
+    ) -> ApiResult<Batch<Sent>> {
         let q = self.queue(caller, &p)?;
         let entries = p.list("Entries")?;
         let ids = check_batch(&entries, "SendMessageBatchRequestEntry")?;
@@ -359,14 +405,12 @@ impl Sqs {
         }
         let mut successful = self.enqueue(&q, messages).await?;
         for (r, id) in successful.iter_mut().zip(sent_ids) {
-            let mut entry = serde_json::Map::new();
-            entry.insert("Id".into(), json!(id));
-            if let Value::Object(fields) = std::mem::take(r) {
-                entry.extend(fields);
-            }
-            *r = Value::Object(entry);
+            r.id = Some(id.clone());
         }
-        Ok(batch_result(successful, failures))
+        Ok(Batch {
+            successful,
+            failed: failures,
+        })
     }
 
     /// Resolves a receipt handle against `q`; Ok(None) if the message is already gone.
@@ -446,7 +490,7 @@ impl Sqs {
         &self,
         caller: &Caller,
         mut p: Params,
-    ) -> ApiResult<Value> {
+    ) -> ApiResult<Batch<Done>> {
         let q = self.queue(caller, &p)?;
         let entries = p.take_list("Entries")?;
         let ids = check_batch(&entries, "DeleteMessageBatchRequestEntry")?;
@@ -465,11 +509,14 @@ impl Sqs {
         let (mut ok, mut bad) = (Vec::new(), Vec::new());
         for (id, r) in results {
             match r.and_then(|i| outcomes[i].clone()) {
-                Ok(()) => ok.push(json!({"Id": id})),
+                Ok(()) => ok.push(Done { id }),
                 Err(e) => bad.push(failed(&id, &e)),
             }
         }
-        Ok(batch_result(ok, bad))
+        Ok(Batch {
+            successful: ok,
+            failed: bad,
+        })
     }
 
     /// Changes the visibility of the message behind `handle`.
@@ -539,7 +586,7 @@ impl Sqs {
         &self,
         caller: &Caller,
         p: Params,
-    ) -> ApiResult<Value> {
+    ) -> ApiResult<Batch<Done>> {
         let q = self.queue(caller, &p)?;
         let entries = p.list("Entries")?;
         let ids = check_batch(&entries, "ChangeMessageVisibilityBatchRequestEntry")?;
@@ -552,7 +599,7 @@ impl Sqs {
             match r {
                 Ok(o) => {
                     ops.extend(o);
-                    ok.push(json!({"Id": id}));
+                    ok.push(Done { id: id.clone() });
                 }
                 Err(err) => bad.push(failed(id, &err)),
             }
@@ -560,7 +607,10 @@ impl Sqs {
         let pending = self.submit(ops);
         wake(&q, MAX_BATCH);
         self.persist(pending).await?;
-        Ok(batch_result(ok, bad))
+        Ok(Batch {
+            successful: ok,
+            failed: bad,
+        })
     }
 }
 
@@ -623,27 +673,13 @@ fn sha256_hex(data: &[u8]) -> String {
     crate::ids::hex(&sha2::Sha256::digest(data))
 }
 
-fn send_result(m: &Message) -> Value {
-    let mut out = Map::with_capacity(5);
-    out.insert(
-        "MessageId".into(),
-        Value::String(crate::ids::uuid_string(&m.id.0)),
-    );
-    out.insert(
-        "MD5OfMessageBody".into(),
-        Value::String(message::hex(&m.md5_body.0)),
-    );
-    if let Some(md5) = &m.md5_attributes {
-        out.insert("MD5OfMessageAttributes".into(), json!(md5.to_string()));
+fn send_result(m: &Message) -> Sent {
+    Sent {
+        id: None,
+        message_id: crate::ids::uuid_string(&m.id.0),
+        md5_body: message::hex(&m.md5_body.0),
+        md5_attributes: m.md5_attributes.as_ref().map(ToString::to_string),
+        md5_system: m.md5_system().map(|md5| md5.to_string()),
+        sequence_number: m.extra().sequence_number.clone(),
     }
-    if let Some(md5) = m.md5_system() {
-        out.insert(
-            "MD5OfMessageSystemAttributes".into(),
-            json!(md5.to_string()),
-        );
-    }
-    if let Some(seq) = &m.extra().sequence_number {
-        out.insert("SequenceNumber".into(), json!(seq));
-    }
-    Value::Object(out)
 }

@@ -16,7 +16,7 @@ mod redrive;
 use crate::caller::Caller;
 use crate::clock::Clock;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::protocol::Params;
+use crate::protocol::{Output, Params};
 use crate::storage::{Durable, Op, StoreResult, keys};
 use attributes::{QueueRecord, Settings};
 use message::{Message, MessageState};
@@ -213,8 +213,28 @@ impl Sqs {
         }))
     }
 
-    /// Runs one action.
+    /// Runs one action; its answer as a value.
     pub async fn call(&self, action: &str, caller: &Caller, p: Params) -> ApiResult<Value> {
+        self.answer(action, caller, p).await.map(Output::into_value)
+    }
+
+    /// Runs one action. The actions on every message's path answer typed (see [`Output`]).
+    pub async fn answer(&self, action: &str, caller: &Caller, p: Params) -> ApiResult<Output> {
+        let typed = match action {
+            "SendMessage" => Output::typed(self.send_message(caller, p).await?),
+            "SendMessageBatch" => Output::typed(self.send_message_batch(caller, p).await?),
+            "ReceiveMessage" => self.receive_message(caller, p).await?,
+            "DeleteMessageBatch" => Output::typed(self.delete_message_batch(caller, p).await?),
+            "ChangeMessageVisibilityBatch" => {
+                Output::typed(self.change_message_visibility_batch(caller, p).await?)
+            }
+            _ => return self.untyped(action, caller, p).await.map(Output::Value),
+        };
+        Ok(typed)
+    }
+
+    /// The other actions, which answer with values.
+    async fn untyped(&self, action: &str, caller: &Caller, p: Params) -> ApiResult<Value> {
         match action {
             "CreateQueue" => self.create_queue(caller, p).await,
             "GetQueueUrl" => self.get_queue_url(caller, p),
@@ -229,13 +249,8 @@ impl Sqs {
             "RemovePermission" => self.remove_permission(caller, p).await,
             "ListDeadLetterSourceQueues" => self.list_dead_letter_source_queues(caller, p),
             "PurgeQueue" => self.purge_queue(caller, p).await,
-            "SendMessage" => self.send_message(caller, p).await,
-            "SendMessageBatch" => self.send_message_batch(caller, p).await,
-            "ReceiveMessage" => self.receive_message(caller, p).await,
             "DeleteMessage" => self.delete_message(caller, p).await,
-            "DeleteMessageBatch" => self.delete_message_batch(caller, p).await,
             "ChangeMessageVisibility" => self.change_message_visibility(caller, p).await,
-            "ChangeMessageVisibilityBatch" => self.change_message_visibility_batch(caller, p).await,
             "StartMessageMoveTask" => self.start_message_move_task(p).await,
             "ListMessageMoveTasks" => self.list_message_move_tasks(p),
             "CancelMessageMoveTask" => self.cancel_message_move_task(p).await,

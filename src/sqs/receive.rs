@@ -7,8 +7,9 @@ use super::queue::Queue;
 use super::{Sqs, fifo};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::protocol::Params;
-use serde_json::{Map, Value, json};
+use crate::protocol::{Output, Params};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -62,7 +63,7 @@ impl Drop for Lingering<'_> {
 }
 
 impl Sqs {
-    pub(super) async fn receive_message(&self, caller: &Caller, p: Params) -> ApiResult<Value> {
+    pub(super) async fn receive_message(&self, caller: &Caller, p: Params) -> ApiResult<Output> {
         let q = self.queue(caller, &p)?;
         let max = match p.int("MaxNumberOfMessages")? {
             None => 1,
@@ -145,25 +146,18 @@ impl Sqs {
                 self.take(&q, max, visibility, attempt.as_deref()).await?
             };
             if !got.is_empty() {
-                let messages: Vec<Value> = got
-                    .into_iter()
-                    .map(|(handle, m)| view.render(m, handle))
-                    .collect();
-                // Not `json!`, which would serialize the messages into a deep copy.
-                let mut out = Map::new();
-                out.insert("Messages".into(), Value::Array(messages));
-                return Ok(Value::Object(out));
+                return Ok(Output::typed(Received { view, got }));
             }
             let now = self.clock.now_ms();
             let next_due = {
                 let state = q.lock();
                 if state.deleted {
-                    return Ok(json!({}));
+                    return Ok(json!({}).into());
                 }
                 state.next_due()
             };
             if now >= deadline || self.closing.load(std::sync::atomic::Ordering::SeqCst) {
-                return Ok(json!({}));
+                return Ok(json!({}).into());
             }
             let wake = next_due.map_or(deadline, |d| d.min(deadline));
             tokio::select! {
@@ -320,29 +314,55 @@ impl View {
                     .is_some_and(|prefix| name.starts_with(prefix))
         })
     }
+}
 
-    /// The message as a receive returns it; it takes the message (a snapshot with its body read
-    /// back) and the handle, so their text moves into the answer rather than being copied.
-    fn render(&self, mut m: Message, handle: String) -> Value {
-        // Sized once: a map that grows rehashes its index at every doubling.
-        let mut out = Map::with_capacity(6);
-        let body = match std::mem::replace(&mut m.body, message::Body::Here("".into())) {
-            message::Body::Here(b) => b.into_string(),
-            message::Body::Stored { .. } => String::new(),
+/// A receive's answer: the messages it took with their receipt handles, each shown with the
+/// attributes the receive asked for.
+struct Received {
+    view: View,
+    got: Vec<(String, Message)>,
+}
+
+/// One message of a receive's answer.
+struct Shown<'a> {
+    view: &'a View,
+    handle: &'a str,
+    m: &'a Message,
+}
+
+impl Serialize for Received {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut out = s.serialize_map(Some(1))?;
+        let messages: Vec<Shown> = self
+            .got
+            .iter()
+            .map(|(handle, m)| Shown {
+                view: &self.view,
+                handle,
+                m,
+            })
+            .collect();
+        out.serialize_entry("Messages", &messages)?;
+        out.end()
+    }
+}
+
+impl Serialize for Shown<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (view, m) = (self.view, self.m);
+        let mut out = s.serialize_map(None)?;
+        out.serialize_entry("MessageId", &crate::ids::uuid_string(&m.id.0))?;
+        out.serialize_entry("ReceiptHandle", self.handle)?;
+        out.serialize_entry("MD5OfBody", &message::hex(&m.md5_body.0))?;
+        // Every body is read back before the answer is made.
+        let body = match &m.body {
+            message::Body::Here(b) => b,
+            message::Body::Stored { .. } => "",
         };
-        out.insert(
-            "MessageId".into(),
-            Value::String(crate::ids::uuid_string(&m.id.0)),
-        );
-        out.insert("ReceiptHandle".into(), Value::String(handle));
-        out.insert(
-            "MD5OfBody".into(),
-            Value::String(message::hex(&m.md5_body.0)),
-        );
-        out.insert("Body".into(), Value::String(body));
+        out.serialize_entry("Body", body)?;
         let mut system = BTreeMap::new();
         for name in SYSTEM_ATTRIBUTES {
-            if !self.wants_system(name) {
+            if !view.wants_system(name) {
                 continue;
             }
             let value = match *name {
@@ -358,27 +378,21 @@ impl View {
                 _ => None,
             };
             if let Some(v) = value {
-                system.insert(name.to_string(), Value::String(v));
+                system.insert(*name, v);
             }
         }
         if !system.is_empty() {
-            out.insert(
-                "Attributes".into(),
-                Value::Object(system.into_iter().collect()),
-            );
+            out.serialize_entry("Attributes", &system)?;
         }
         let selected: Vec<(&String, &Attribute)> = m
             .attributes
             .iter()
-            .filter(|(n, _)| self.wants_user(n))
+            .filter(|(n, _)| view.wants_user(n))
             .collect();
         if let Some(md5) = message::md5_of_attributes(selected.iter().copied()) {
-            out.insert("MD5OfMessageAttributes".into(), json!(md5.to_string()));
-            out.insert(
-                "MessageAttributes".into(),
-                Value::Object(message::attributes_json(selected)),
-            );
+            out.serialize_entry("MD5OfMessageAttributes", &md5.to_string())?;
+            out.serialize_entry("MessageAttributes", &message::attributes_json(selected))?;
         }
-        Value::Object(out)
+        out.end()
     }
 }

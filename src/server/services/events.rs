@@ -28,6 +28,6 @@ impl Entry for Events {
         caller: &'a Caller,
         p: Params,
     ) -> Answer<'a> {
-        Box::pin(app.events.call(action, caller, p))
+        Box::pin(async move { app.events.call(action, caller, p).await.map(Into::into) })
     }
 }

@@ -10,13 +10,13 @@ mod sts;
 use crate::App;
 use crate::caller::Caller;
 use crate::error::ApiResult;
-use crate::protocol::{Params, Protocol, Service, query, xml};
+use crate::protocol::{Output, Params, Protocol, Service, query, xml};
 use serde_json::{Map, Value};
 use std::future::Future;
 use std::pin::Pin;
 
-/// What an action answers: JSON-shaped output or an error, once the service has run it.
-pub type Answer<'a> = Pin<Box<dyn Future<Output = ApiResult<Value>> + Send + 'a>>;
+/// What an action answers: its output or an error, once the service has run it.
+pub type Answer<'a> = Pin<Box<dyn Future<Output = ApiResult<Output>> + Send + 'a>>;
 
 /// The parts of an HTTP request a service's quirks may read.
 pub struct RequestLine<'a> {

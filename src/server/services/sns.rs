@@ -114,6 +114,6 @@ impl Entry for Sns {
         caller: &'a Caller,
         p: Params,
     ) -> Answer<'a> {
-        Box::pin(app.sns.call(action, caller, p))
+        Box::pin(async move { app.sns.call(action, caller, p).await.map(Into::into) })
     }
 }

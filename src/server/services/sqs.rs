@@ -77,6 +77,6 @@ impl Entry for Sqs {
         caller: &'a Caller,
         p: Params,
     ) -> Answer<'a> {
-        Box::pin(app.sqs.call(action, caller, p))
+        Box::pin(app.sqs.answer(action, caller, p))
     }
 }

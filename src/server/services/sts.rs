@@ -28,6 +28,6 @@ impl Entry for Sts {
         caller: &'a Caller,
         p: Params,
     ) -> Answer<'a> {
-        Box::pin(async move { crate::sts::call(action, caller, p) })
+        Box::pin(async move { crate::sts::call(action, caller, p).map(Into::into) })
     }
 }
