@@ -5,6 +5,9 @@ use super::{Output, Protocol, Rendered, Service};
 use crate::error::{ApiError, ApiResult, ErrorCode, Fault};
 use serde_json::{Map, Value, json};
 
+mod writer;
+pub use writer::{to_vec, to_vec_of};
+
 /// Parses an awsJson body; an empty body is an empty input.
 pub fn decode(body: &[u8]) -> ApiResult<Map<String, Value>> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -40,95 +43,6 @@ pub fn render_ok(protocol: Protocol, output: &Output) -> Rendered {
         content_type: content_type(protocol),
         headers: Vec::new(),
         body,
-    }
-}
-
-/// `serde_json::to_vec`, byte for byte, made cheaper for what answers are made of: long strings
-/// (bodies, receipt handles) that need no escaping are copied whole rather than byte by byte, and
-/// the buffer is sized once. Answers are rendered on every request, so this is on the hot path.
-pub fn to_vec(v: &Value) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
-    write_value(&mut out, v);
-    out
-}
-
-fn write_value(out: &mut Vec<u8>, v: &Value) {
-    match v {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        // Numbers exactly as serde_json writes them (itoa / ryu); writing to a Vec cannot fail.
-        Value::Number(n) => {
-            let _ = serde_json::to_writer(&mut *out, n);
-        }
-        Value::String(s) => write_str(out, s),
-        Value::Array(a) => {
-            out.push(b'[');
-            for (i, v) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_value(out, v);
-            }
-            out.push(b']');
-        }
-        Value::Object(m) => {
-            out.push(b'{');
-            for (i, (k, v)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_str(out, k);
-                out.push(b':');
-                write_value(out, v);
-            }
-            out.push(b'}');
-        }
-    }
-}
-
-/// A JSON string as serde_json escapes it: `"` and `\`, and control characters below 0x20
-/// (`\b \t \n \f \r` by name, the others as `\u00XX`); nothing else.
-fn write_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
-    // Whole chunks that need no escape are copied at once; the test has no early exit inside
-    // a chunk, so it compiles to vector code.
-    let plain = |b: u8| (b >= 0x20) & (b != b'"') & (b != b'\\');
-    let mut start = 0;
-    for (c, chunk) in bytes.chunks(32).enumerate() {
-        if chunk.iter().fold(true, |acc, &b| acc & plain(b)) {
-            continue;
-        }
-        for (j, &b) in chunk.iter().enumerate() {
-            if !plain(b) {
-                escape(out, bytes, &mut start, c * 32 + j, b);
-            }
-        }
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
-}
-
-/// Copies `bytes[*start..i]`, then the escape of `b` (the byte at `i`).
-fn escape(out: &mut Vec<u8>, bytes: &[u8], start: &mut usize, i: usize, b: u8) {
-    out.extend_from_slice(&bytes[*start..i]);
-    *start = i + 1;
-    match b {
-        b'"' => out.extend_from_slice(b"\\\""),
-        b'\\' => out.extend_from_slice(b"\\\\"),
-        b'\n' => out.extend_from_slice(b"\\n"),
-        b'\r' => out.extend_from_slice(b"\\r"),
-        b'\t' => out.extend_from_slice(b"\\t"),
-        0x08 => out.extend_from_slice(b"\\b"),
-        0x0c => out.extend_from_slice(b"\\f"),
-        _ => {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[(b >> 4) as usize]);
-            out.push(HEX[(b & 0xf) as usize]);
-        }
     }
 }
 
@@ -221,29 +135,6 @@ mod tests {
         );
         let body: Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(body["__type"], "MissingParameter");
-    }
-
-    /// The writer is serde_json's, byte for byte, on everything JSON can hold.
-    #[test]
-    fn writer_matches_serde_json() {
-        let samples = [
-            json!(null),
-            json!({"a": [1, -2, 3.5, 1e300, 0.1, true, false, null], "": {}, "e": []}),
-            json!({"s": "plain", "q": "a\"b\\c/d", "c": "\u{0}\u{1}\u{8}\t\n\u{b}\u{c}\r\u{1f} \u{7f}"}),
-            json!({"u": "é ☃ 𝄞 \u{fffd}", "k\"ey\n": "v", "n": u64::MAX, "i": i64::MIN}),
-            json!([[], [[]], {"x": {"y": {"z": "deep"}}}]),
-        ];
-        for v in samples {
-            assert_eq!(to_vec(&v), serde_json::to_vec(&v).unwrap(), "{v}");
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn writer_matches_serde_json_on_any_string(s in "\\PC*|[\\x00-\\x7f]*", k in ".*") {
-            let v = json!({k: [s.clone(), {"s": s}]});
-            proptest::prop_assert_eq!(to_vec(&v), serde_json::to_vec(&v).unwrap());
-        }
     }
 
     #[test]

@@ -65,8 +65,8 @@ pub trait Typed: Send {
 
 impl<T: serde::Serialize + Send> Typed for T {
     fn json(&self) -> Vec<u8> {
-        // Serializing plain structs, strings and numbers cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        // Typed answers are structs, strings and numbers: writing them cannot fail.
+        json::to_vec_of(self).unwrap_or_default()
     }
 
     fn value(&self) -> serde_json::Value {
