@@ -50,8 +50,8 @@ pub enum Protocol {
 
 /// What an action answers. Most answers are JSON-shaped values. The answers on every message's
 /// path (a send's result, a receive's messages, a batch's outcome) are typed instead: awsJson
-/// serializes them straight to bytes, without building and dropping a map per message (half of
-/// a receive's instructions went there), and the other renderers take their value.
+/// serializes them straight to bytes, without building and dropping a map per message (a tenth
+/// of a receive-and-delete's instructions went there), and the other renderers take their value.
 pub enum Output {
     Value(serde_json::Value),
     Typed(Box<dyn Typed>),
