@@ -3,7 +3,7 @@
 # with the machine's load. Builds ferry with `--profile profiling` (release + line tables), runs it
 # under `valgrind --tool=callgrind` on 127.0.0.1 with a fresh data directory (default `--sync`), and
 # drives it with bench/callgrind_client.py:
-#   0. the data directory is first prepared by ferry running natively for 3 s, so that the SNS
+#   0. the data directory is first prepared by ferry running natively until it is idle, so that the SNS
 #      signing key (an RSA key made in a background thread on a fresh directory: billions of
 #      instructions) is already stored and not counted,
 #   1. CreateQueue (not counted: callgrind's counters are zeroed after it),
@@ -39,7 +39,15 @@ wait_healthy() { # pid
 "$BIN" --listen "127.0.0.1:$PORT" --data-dir "$DATA" >"$OUT/ferry.log" 2>&1 &
 NATIVE=$!
 wait_healthy "$NATIVE"
-sleep 3
+# The key is made in a background thread: wait until ferry is idle (at most 2 clock ticks of CPU
+# in half a second), at most 60 s, rather than a fixed time a loaded machine may not keep to.
+# SIGTERM then flushes the stored key.
+for _ in $(seq 1 120); do
+    before=$(awk '{print $14 + $15}' "/proc/$NATIVE/stat")
+    sleep 0.5
+    after=$(awk '{print $14 + $15}' "/proc/$NATIVE/stat")
+    if [ $((after - before)) -le 2 ]; then break; fi
+done
 kill -TERM "$NATIVE"
 wait "$NATIVE" || true
 valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out.%p" \
