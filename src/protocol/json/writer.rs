@@ -217,6 +217,15 @@ impl Compound<'_> {
     }
 }
 
+/// The serializer's number methods, each through [`Writer::number`].
+macro_rules! numbers {
+    ($($method:ident: $t:ty),* $(,)?) => {$(
+        fn $method(self, v: $t) -> Result<(), Error> {
+            self.number(v)
+        }
+    )*};
+}
+
 impl<'a> Serializer for &'a mut Writer {
     type Ok = ();
     type Error = Error;
@@ -233,41 +242,10 @@ impl<'a> Serializer for &'a mut Writer {
             .extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.number(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.number(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.number(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.number(v)
-    }
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.number(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.number(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.number(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.number(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.number(v)
-    }
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.number(v)
-    }
-    fn serialize_f32(self, v: f32) -> Result<(), Error> {
-        self.number(v)
-    }
-    fn serialize_f64(self, v: f64) -> Result<(), Error> {
-        self.number(v)
+    numbers! {
+        serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+        serialize_i128: i128, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
+        serialize_u64: u64, serialize_u128: u128, serialize_f32: f32, serialize_f64: f64,
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {
         write_str(&mut self.out, v.encode_utf8(&mut [0; 4]));
@@ -361,49 +339,51 @@ impl<'a> Serializer for &'a mut Writer {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.element(v)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
+/// Arrays: each element through [`Compound::element`].
+macro_rules! elements {
+    ($($kind:ident :: $method:ident),*) => {$(
+        impl ser::$kind for Compound<'_> {
+            type Ok = ();
+            type Error = Error;
+            fn $method<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
+                self.element(v)
+            }
+            fn end(self) -> Result<(), Error> {
+                Compound::end(self)
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.element(v)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
+elements!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+
+/// Structures: each field as a member named by its key.
+macro_rules! fields {
+    ($($kind:ident),*) => {$(
+        impl ser::$kind for Compound<'_> {
+            type Ok = ();
+            type Error = Error;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                v: &T,
+            ) -> Result<(), Error> {
+                self.key(key)?;
+                v.serialize(&mut *self.w)
+            }
+            fn end(self) -> Result<(), Error> {
+                Compound::end(self)
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTupleStruct for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.element(v)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.element(v)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
+fields!(SerializeStruct, SerializeStructVariant);
 
 impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
@@ -412,38 +392,6 @@ impl ser::SerializeMap for Compound<'_> {
         self.key(key)
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        v.serialize(&mut *self.w)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
-
-impl ser::SerializeStruct for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), Error> {
-        self.key(key)?;
-        v.serialize(&mut *self.w)
-    }
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
-
-impl ser::SerializeStructVariant for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), Error> {
-        self.key(key)?;
         v.serialize(&mut *self.w)
     }
     fn end(self) -> Result<(), Error> {
