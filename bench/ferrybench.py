@@ -1015,28 +1015,46 @@ def dead_target_table(lines, conns, out=sys.stdout):
 
 
 def ceiling_pairs_table(lines, conns, out=sys.stdout):
-    """sqs-send (json, default --sync) over the HTTP ceiling, each measured right after the other
-    on servers started for them (labels hello-pair and ferry-pair), pair by pair, and the median
-    of those ratios: the figure the send bar is read from. The ceiling of one moment is no
-    ceiling for a run minutes later: on this shared machine it moved from 51,000 to 85,000
-    requests/s within an hour."""
-    hellos = [l for l in lines if l.get("label") == "hello-pair" and l.get("scenario") == "raw"
-              and l.get("conns") == conns and "error" not in l]
-    sends = [l for l in lines if l.get("label") == "ferry-pair" and l.get("scenario") == "sqs-send"
-             and l.get("conns") == conns and "error" not in l]
-    pairs = list(zip(hellos, sends))
-    if not pairs:
-        return []
-    ratios = [s["msgs_per_s"] / h["ops_per_s"] for h, s in pairs]
-    median = statistics.median(ratios)
-    each = ", ".join(f"{s['msgs_per_s']:.0f} / {h['ops_per_s']:.0f}" for h, s in pairs)
-    print(f"sqs-send / ceiling, alternating: {each}; ratios {', '.join(f'{r:.3f}' for r in ratios)}; "
-          f"median {median:.3f} ({len(pairs)} pairs)", file=out)
-    return [{"label": "ferry-pair", "scenario": "sqs-send", "conns": conns, "kind": "summary-ceiling-pairs",
-             "pairs": len(pairs), "send_msgs_per_s": [s["msgs_per_s"] for _, s in pairs],
-             "hello_ops_per_s": [h["ops_per_s"] for h, _ in pairs],
-             "ratios": [round(r, 3) for r in ratios], "median_ratio": round(median, 3),
-             "p99_ms": [s["latency_ms"]["p99"] for _, s in pairs]}]
+    """sqs-send and sqs-roundtrip (json, default --sync) over the HTTP ceiling, each round measured
+    one right after the other on servers started for them: ferry-load-hello (label hello-pair),
+    ferry-load-null (null-pair: the least any SQS server can do for these scenarios) and ferry
+    (ferry-pair). Per scenario, round by round: ferry / ceiling (the figure the bars are read
+    from), null / ceiling (what a server that does nothing reaches with the same client on the
+    same cores) and ferry / null; then the median of each. The ceiling of one moment is no ceiling
+    for a run minutes later: on this shared machine it moved from 51,000 to 85,000 requests/s
+    within an hour."""
+    def runs(label, scenario):
+        return [l for l in lines if l.get("label") == label and l.get("scenario") == scenario
+                and l.get("conns") == conns and "error" not in l]
+    hellos = runs("hello-pair", "raw")
+    summaries = []
+    for scenario in ("sqs-send", "sqs-roundtrip"):
+        ferry, null = runs("ferry-pair", scenario), runs("null-pair", scenario)
+        rounds = list(zip(hellos, ferry, null)) if null else [(h, f, None) for h, f in zip(hellos, ferry)]
+        if not rounds:
+            continue
+        med = lambda xs: round(statistics.median(xs), 3)
+        of_ceiling = [f["msgs_per_s"] / h["ops_per_s"] for h, f, _ in rounds]
+        each = ", ".join(f"{f['msgs_per_s']:.0f}" + (f" / null {n['msgs_per_s']:.0f}" if n else "")
+                         + f" / hello {h['ops_per_s']:.0f}" for h, f, n in rounds)
+        line = {"label": "ferry-pair", "scenario": scenario, "conns": conns, "kind": "summary-ceiling-pairs",
+                "pairs": len(rounds), "msgs_per_s": [f["msgs_per_s"] for _, f, _ in rounds],
+                "hello_ops_per_s": [h["ops_per_s"] for h, _, _ in rounds],
+                "ratios": [round(r, 3) for r in of_ceiling], "median_ratio": med(of_ceiling),
+                "p99_ms": [f["latency_ms"]["p99"] for _, f, _ in rounds]}
+        text = f"{scenario} / ceiling, alternating: {each}; ferry / ceiling median {med(of_ceiling):.3f}"
+        if null:
+            null_of_ceiling = [n["msgs_per_s"] / h["ops_per_s"] for h, _, n in rounds]
+            of_null = [f["msgs_per_s"] / n["msgs_per_s"] for _, f, n in rounds]
+            line.update({"null_msgs_per_s": [n["msgs_per_s"] for _, _, n in rounds],
+                         "null_ratios": [round(r, 3) for r in null_of_ceiling],
+                         "null_median_ratio": med(null_of_ceiling),
+                         "ferry_over_null": [round(r, 3) for r in of_null],
+                         "ferry_over_null_median": med(of_null)})
+            text += f", null / ceiling {med(null_of_ceiling):.3f}, ferry / null {med(of_null):.3f}"
+        print(f"{text} ({len(rounds)} rounds)", file=out)
+        summaries.append(line)
+    return summaries
 
 
 def cmd_summarize(a):

@@ -3,9 +3,10 @@
 #
 #   bench/run.sh [--big] [SECONDS]        (SECONDS of load per ferry-load run, default 10)
 #
-# Builds ferry (release) and the load generator bench/load (ferry-load and ferry-load-hello, into
-# bench/load/target), installs the pinned moto_server into bench/.venv, starts ferry (durable sled,
-# temp data dir), moto_server and ferry-load-hello on free 127.0.0.1 ports, runs:
+# Builds ferry (release) and the load generator bench/load (ferry-load, ferry-load-hello and
+# ferry-load-null, into bench/load/target), installs the pinned moto_server into bench/.venv,
+# starts ferry (durable sled, temp data dir), moto_server and ferry-load-hello on free 127.0.0.1
+# ports, runs:
 #   ferry  sqs-send + sqs-roundtrip at 32 conns, json and query protocol (durable, default --sync 1s),
 #          and json again with --sync always ("ferry-sync": every answer waits for fdatasync) and
 #          with --in-memory (the request path without the disk); then sns-fanout and events-put,
@@ -16,8 +17,10 @@
 #   moto   sqs-send + sqs-roundtrip + sns-fanout + events-put at 32 conns, json (moto's PutEvents
 #          takes seconds per call: its run alone lasts about a minute)
 #   hello  raw at 8 and 32 conns (ceiling: trivial hyper server, same client)
-#   pairs  PAIRS times a fresh hello's raw then a fresh ferry's sqs-send at 32 conns (summary: the
-#          median of their ratios, the figure the send bar is read from)
+#   rounds PAIRS times a fresh hello's raw, then a fresh ferry-load-null's and a fresh ferry's
+#          sqs-send + sqs-roundtrip at 32 conns (summary: the medians of ferry / ceiling, the figures
+#          the bars are read from, of null / ceiling, what a server doing nothing reaches, and of
+#          ferry / null)
 #   ferrybench.py startup (start-to-healthy, idle RSS) and longpoll (200 idle waiters: CPU)
 #   ferrybench.py fifo (single SendMessage and receive 10 + DeleteMessageBatch, 32 conns, on a
 #     standard queue and FIFO queues with 1, 10, 1000 groups: rates, p50/p99, FIFO/standard
@@ -44,6 +47,7 @@ REPO=$(cd "$BENCH/.." && pwd)
 LOAD_MANIFEST=$BENCH/load/Cargo.toml
 L=$BENCH/load/target/release/ferry-load
 H=$BENCH/load/target/release/ferry-load-hello
+NULL=$BENCH/load/target/release/ferry-load-null
 FERRY=$REPO/target/release/ferry
 VENV=$BENCH/.venv
 PY=python3
@@ -177,17 +181,24 @@ load moto "$MOTO_PORT" "$MOTO_PID" "$CONNS" sqs-send sqs-roundtrip sns-fanout
 load moto "$MOTO_PORT" "$MOTO_PID" "$CONNS" --timeout 300 events-put
 log "HTTP ceiling: ferry-load-hello, raw signed POST"
 load hello "$HELLO_PORT" "$HELLO_PID" "8,$CONNS" raw
-# The ceiling moves with the machine's other load within minutes, so the send bar is read from
-# pairs: a fresh ferry-load-hello, then at once a fresh ferry's sqs-send, PAIRS times.
-log "ferry sqs-send against the ceiling measured just before it, on fresh servers ($PAIRS pairs)"
-for _ in $(seq $PAIRS); do
+# The ceiling moves with the machine's other load within minutes, so the bars are read from rounds
+# run one right after the other, each server fresh: ferry-load-hello's ceiling, then
+# ferry-load-null (the least any SQS server can do for these scenarios: what this client and these
+# cores allow), then ferry, both with sqs-send and sqs-roundtrip. PAIRS rounds.
+log "ferry sqs-send and sqs-roundtrip against the ceiling and the null broker measured just before it, on fresh servers ($PAIRS rounds)"
+beside() {  # BIN LABEL args...: one load run on a fresh reference server, stopped after
+  local bin=$1 label=$2 port pid; shift 2
   port=$(free_port)
-  "$H" --listen "127.0.0.1:$port" >"$TMP/hello-pair.log" 2>&1 &
+  "$bin" --listen "127.0.0.1:$port" >"$TMP/$label.log" 2>&1 &
   pid=$!; PIDS+=("$pid")
-  wait_http "http://127.0.0.1:$port/" hello-pair "$pid"
-  load hello-pair "$port" "$pid" "$CONNS" raw
+  wait_http "http://127.0.0.1:$port/" "$label" "$pid"
+  load "$label" "$port" "$pid" "$CONNS" "$@"
   kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
-  fresh ferry-pair sqs-send
+}
+for _ in $(seq $PAIRS); do
+  beside "$H" hello-pair raw
+  beside "$NULL" null-pair sqs-send sqs-roundtrip
+  fresh ferry-pair sqs-send sqs-roundtrip
 done
 
 # The load servers are done: stop them so the measurements below have the cores.

@@ -11,6 +11,7 @@ pub mod client;
 pub mod cpu;
 pub mod endpoint;
 pub mod scenario;
+pub mod serve;
 pub mod sign;
 pub mod stats;
 pub mod tracker;

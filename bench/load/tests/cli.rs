@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 const LOAD: &str = env!("CARGO_BIN_EXE_ferry-load");
 const HELLO: &str = env!("CARGO_BIN_EXE_ferry-load-hello");
+const NULL: &str = env!("CARGO_BIN_EXE_ferry-load-null");
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -27,8 +28,13 @@ impl Drop for Server {
 }
 
 fn hello() -> (Server, u16) {
+    start(HELLO)
+}
+
+/// Starts one of the reference servers on a free port, one thread.
+fn start(bin: &str) -> (Server, u16) {
     let port = free_port();
-    let child = Command::new(HELLO)
+    let child = Command::new(bin)
         .args(["--listen", &format!("127.0.0.1:{port}"), "--threads", "1"])
         .stderr(Stdio::null())
         .spawn()
@@ -38,7 +44,7 @@ fn hello() -> (Server, u16) {
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             start.elapsed() < Duration::from_secs(10),
-            "hello did not start"
+            "{bin} did not start"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -173,4 +179,59 @@ fn only_the_loopback_is_accepted() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_null_broker_passes_send_and_roundtrip_and_refuses_what_it_does_not_answer() {
+    let (server, port) = start(NULL);
+    let out = Command::new(LOAD)
+        .args([
+            "-e",
+            &format!("null=http://127.0.0.1:{port}"),
+            "-s",
+            "0.5",
+            "-c",
+            "4",
+        ])
+        .args([
+            "--server-pid",
+            &server.0.id().to_string(),
+            "sqs-send",
+            "sqs-roundtrip",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["scenario"], "sqs-send");
+    assert_eq!(lines[1]["scenario"], "sqs-roundtrip");
+    for line in &lines {
+        assert!(line.get("error").is_none(), "{line}");
+        assert_eq!(line["errors"], 0, "{line}");
+        assert!(line["msgs"].as_u64().unwrap() > 0, "{line}");
+    }
+    assert_eq!(lines[1]["lost"], 0, "{}", lines[1]);
+    assert_eq!(lines[1]["duplicates"], 0, "{}", lines[1]);
+    // What it does not answer is an error, as the scenarios a broker lacks expect.
+    let out = Command::new(LOAD)
+        .args([
+            "-e",
+            &format!("null=http://127.0.0.1:{port}"),
+            "-s",
+            "0.2",
+            "-c",
+            "1",
+        ])
+        .args(["sns-fanout", "--protocol", "query", "sqs-send"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines.iter().all(|l| l["error"].is_string()), "{lines:?}");
 }

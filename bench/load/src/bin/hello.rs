@@ -4,11 +4,7 @@
 use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
-use tokio::net::TcpListener;
 
 /// Answers every HTTP/1.1 request 200 "ok" (keep-alive), on the loopback only.
 #[derive(Parser, Debug)]
@@ -32,33 +28,5 @@ async fn answer(
 
 fn main() {
     let args = Args::parse();
-    let addr = ferry_load::endpoint::loopback(&args.listen).unwrap_or_else(|e| {
-        eprintln!("ferry-load-hello: {e}");
-        std::process::exit(2);
-    });
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = args.threads {
-        rt.worker_threads(n.max(1));
-    }
-    let rt = rt.enable_all().build().expect("tokio runtime");
-    rt.block_on(async {
-        let listener = TcpListener::bind(addr).await.unwrap_or_else(|e| {
-            eprintln!("ferry-load-hello: cannot listen on {addr}: {e}");
-            std::process::exit(1);
-        });
-        eprintln!("ferry-load-hello listening on {addr}");
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                // Out of file descriptors, most likely: wait for connections to close.
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(async move {
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service_fn(answer))
-                    .await;
-            });
-        }
-    });
+    ferry_load::serve::forever("ferry-load-hello", &args.listen, args.threads, answer)
 }
