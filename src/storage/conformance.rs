@@ -160,4 +160,24 @@ fn the_data_directory_carries_its_format() {
     .unwrap();
     let e = check_format(&newer).unwrap_err().0;
     assert!(e.contains("newer ferry"), "{e}");
+    // Format 2 (no seal ops in the log) is read as it is and marked as the current format.
+    let two = dir.path().join("two");
+    std::fs::create_dir_all(&two).unwrap();
+    std::fs::write(two.join("FORMAT"), "ferry data format 2\n").unwrap();
+    check_format(&two).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(two.join("FORMAT")).unwrap(),
+        format!("ferry data format {FORMAT}\n")
+    );
+    assert!(!two.join("FORMAT.new").exists());
+    // A crash while a new directory's FORMAT was being written leaves only FORMAT.new: the
+    // directory is still new.
+    let torn = dir.path().join("torn");
+    std::fs::create_dir_all(&torn).unwrap();
+    std::fs::write(torn.join("FORMAT.new"), "").unwrap();
+    check_format(&torn).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(torn.join("FORMAT")).unwrap(),
+        format!("ferry data format {FORMAT}\n")
+    );
 }

@@ -217,8 +217,11 @@ pub mod keys {
 }
 
 /// The layout version of a data directory, kept in its `FORMAT` file. Format 1 (no such file,
-/// sled files at the top) held messages in sled; format 2 keeps them in the message log.
-pub const FORMAT: u32 = 2;
+/// sled files at the top) held messages in sled; format 2 keeps them in the message log; format 3
+/// begins every log segment after the first with a seal op (`log/frame.rs`), which older ferries
+/// would not read. A format 2 directory is read as it is and marked format 3.
+pub const FORMAT: u32 = 3;
+const UPGRADES_FROM: u32 = 2;
 
 /// Checks (or, for a new directory, writes) the data directory's format.
 fn check_format(dir: &std::path::Path) -> StoreResult<()> {
@@ -233,6 +236,13 @@ fn check_format(dir: &std::path::Path) -> StoreResult<()> {
                 .and_then(|n| n.parse::<u32>().ok());
             match found {
                 Some(FORMAT) => Ok(()),
+                Some(UPGRADES_FROM) => {
+                    tracing::info!(
+                        dir = %dir.display(),
+                        "data directory of format {UPGRADES_FROM}: read as it is, marked format {FORMAT}"
+                    );
+                    write_format(dir).map_err(err)
+                }
                 Some(n) => Err(StoreError(format!(
                     "data directory {} holds ferry data format {n}, and this ferry reads format {FORMAT}{}. \
                      Use a ferry that reads it, or move the directory aside to start afresh.",
@@ -251,7 +261,10 @@ fn check_format(dir: &std::path::Path) -> StoreResult<()> {
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let entries = std::fs::read_dir(dir).map_err(err)?.count();
+            let entries = std::fs::read_dir(dir)
+                .map_err(err)?
+                .filter(|e| e.as_ref().is_ok_and(|e| e.file_name() != "FORMAT.new"))
+                .count();
             if entries > 0 {
                 return Err(StoreError(format!(
                     "data directory {} is not empty but has no FORMAT file: it was written by an \
@@ -260,16 +273,21 @@ fn check_format(dir: &std::path::Path) -> StoreResult<()> {
                     dir.display()
                 )));
             }
-            let mut f = std::fs::File::create(&file).map_err(err)?;
-            std::io::Write::write_all(&mut f, format!("ferry data format {FORMAT}\n").as_bytes())
-                .and_then(|_| f.sync_all())
-                .map_err(err)?;
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(err)
+            write_format(dir).map_err(err)
         }
         Err(e) => Err(err(e)),
     }
+}
+
+/// Writes `FORMAT` whole or not at all: a new file, synced, renamed over the old one, and the
+/// directory synced (a crash part-way must not leave an empty `FORMAT` that refuses every start).
+fn write_format(dir: &std::path::Path) -> std::io::Result<()> {
+    let new = dir.join("FORMAT.new");
+    let mut f = std::fs::File::create(&new)?;
+    std::io::Write::write_all(&mut f, format!("ferry data format {FORMAT}\n").as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&new, dir.join("FORMAT"))?;
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Opens the configured stores: memory, or sled and the message log under the data directory.

@@ -6,7 +6,12 @@
 //! payload = op*
 //! op     = 1:u8 | klen:u16 LE | vlen:u32 LE | key | value                    (put)
 //!        | 2:u8 | klen:u16 LE | first:u32 LE | last:u32 LE | key             (delete)
+//!        | 3:u8 | segment:u32 LE | len:u64 LE                               (seal)
 //! ```
+//!
+//! A seal op is the first frame of every head (data format 3 on): "segment `segment` held `len`
+//! bytes when this head began". Replay uses it to tell a sealed segment torn by a power cut during
+//! its flush (shorter than `len`: the head after it goes too) from a damaged one (an error).
 //!
 //! A delete (tombstone) hides every put of its key in segments `first..=last`: `first` is the
 //! oldest segment that may still hold a put of the key, `last` the segment the delete was written
@@ -23,6 +28,9 @@ pub const MAX_PAYLOAD: usize = 256 * 1024 * 1024;
 
 const PUT: u8 = 1;
 const DELETE: u8 = 2;
+const SEAL: u8 = 3;
+/// Bytes of a seal op.
+const SEAL_SIZE: usize = 13;
 
 /// One decoded op, borrowing from the frame's bytes. `value_at` is the value's offset within the
 /// payload (puts), so the index can point straight at it.
@@ -38,6 +46,8 @@ pub enum Entry<'a> {
         first: u32,
         last: u32,
     },
+    /// The segment before this head held `len` bytes when the head began.
+    Seal { segment: u32, len: u64 },
 }
 
 impl Entry<'_> {
@@ -46,6 +56,7 @@ impl Entry<'_> {
         match self {
             Entry::Put { key, value, .. } => put_size(key.len(), value.len()),
             Entry::Delete { key, .. } => delete_size(key.len()),
+            Entry::Seal { .. } => SEAL_SIZE,
         }
     }
 }
@@ -90,6 +101,13 @@ impl FrameBuf {
         self.buf.extend_from_slice(&first.to_le_bytes());
         self.buf.extend_from_slice(&last.to_le_bytes());
         self.buf.extend_from_slice(key);
+    }
+
+    /// Adds a seal op (the first frame of a head names the segment before it).
+    pub fn seal(&mut self, segment: u32, len: u64) {
+        self.buf.push(SEAL);
+        self.buf.extend_from_slice(&segment.to_le_bytes());
+        self.buf.extend_from_slice(&len.to_le_bytes());
     }
 
     pub fn is_empty(&self) -> bool {
@@ -156,10 +174,16 @@ pub fn entries(payload: &[u8]) -> StoreResult<Vec<Entry<'_>>> {
     };
     while p < payload.len() {
         let kind = take(&mut p, 1)?[0];
-        let klen = u16::from_le_bytes(take(&mut p, 2)?.try_into().expect("2 bytes")) as usize;
         let u32_at = |p: &mut usize| -> StoreResult<u32> {
             Ok(u32::from_le_bytes(take(p, 4)?.try_into().expect("4 bytes")))
         };
+        if kind == SEAL {
+            let segment = u32_at(&mut p)?;
+            let len = u64::from_le_bytes(take(&mut p, 8)?.try_into().expect("8 bytes"));
+            out.push(Entry::Seal { segment, len });
+            continue;
+        }
+        let klen = u16::from_le_bytes(take(&mut p, 2)?.try_into().expect("2 bytes")) as usize;
         match kind {
             PUT => {
                 let n = u32_at(&mut p)?;
@@ -194,6 +218,45 @@ pub struct Scan {
     pub valid_after_stop: bool,
 }
 
+/// True when the bytes at `at` are the start of one frame cut short by the end of the file: its
+/// header is whole, its payload runs past the end, and what there is of it reads as whole ops
+/// followed at most by the start of one more. Such a tail is a write that did not complete, even
+/// when a value in it holds bytes that look like a frame (a client's binary attribute may), so
+/// those are not searched for. A damaged length that merely runs past the end reads as garbage
+/// where the next frame begins (its magic is no op), and the search that follows finds that frame.
+fn torn_frame_at(buf: &[u8], at: usize) -> bool {
+    let Some(header) = buf.get(at..at.saturating_add(HEADER)) else {
+        return false;
+    };
+    let len = u32::from_le_bytes(header[1..5].try_into().expect("4 bytes")) as usize;
+    let start = at + HEADER;
+    if header[0] != MAGIC || len > MAX_PAYLOAD || start + len <= buf.len() {
+        return false;
+    }
+    let part = &buf[start..];
+    let field = |p: usize, n: usize| part.get(p..p + n);
+    let mut p = 0;
+    while p < part.len() {
+        let size = match part[p] {
+            SEAL => SEAL_SIZE,
+            kind @ (PUT | DELETE) => {
+                let (Some(k), Some(n)) = (field(p + 1, 2), field(p + 3, 4)) else {
+                    return true; // cut inside the op's own header
+                };
+                let klen = u16::from_le_bytes(k.try_into().expect("2 bytes")) as usize;
+                let n = u32::from_le_bytes(n.try_into().expect("4 bytes")) as usize;
+                if kind == PUT { 7 + klen + n } else { 11 + klen }
+            }
+            _ => return false,
+        };
+        match p.checked_add(size) {
+            Some(end) if end <= len => p = end,
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// Reads every frame of a segment's bytes.
 pub fn scan(buf: &[u8]) -> Scan {
     let mut frames = Vec::new();
@@ -205,8 +268,8 @@ pub fn scan(buf: &[u8]) -> Scan {
                 at = start + len;
             }
             None => {
-                let valid_after_stop =
-                    (at + 1..buf.len()).any(|i| buf[i] == MAGIC && frame_at(buf, i).is_some());
+                let valid_after_stop = !torn_frame_at(buf, at)
+                    && (at + 1..buf.len()).any(|i| buf[i] == MAGIC && frame_at(buf, i).is_some());
                 return Scan {
                     frames,
                     stop: Some(at),
@@ -298,6 +361,35 @@ mod tests {
         #[test]
         fn entries_of_garbage_never_panic(buf in proptest::collection::vec(any::<u8>(), 0..128)) {
             let _ = entries(&buf);
+        }
+
+        /// Any frame cut anywhere after its header reads as torn, even when its values hold
+        /// whole frames; the same frame followed by another, with a length that runs past the
+        /// end, does not (the next frame's magic is no op).
+        #[test]
+        fn a_cut_frame_is_torn_and_a_damaged_length_is_not(
+            values in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 1..5),
+            embed in any::<bool>(),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let inner = frame(&[(b"x", Some(b"y"))]);
+            let mut f = FrameBuf::new();
+            f.seal(3, 99);
+            for (i, v) in values.iter().enumerate() {
+                let v = if embed { [v.as_slice(), &inner].concat() } else { v.clone() };
+                f.put(format!("k{i}").as_bytes(), &v);
+                f.delete(b"gone", 1, 2);
+            }
+            let whole = f.finish().to_vec();
+            let at = HEADER + cut.index(whole.len() - HEADER);
+            let s = scan(&whole[..at]);
+            prop_assert_eq!(s.stop, Some(0));
+            prop_assert!(!s.valid_after_stop, "cut at {}", at);
+            let mut two = [whole.as_slice(), &inner].concat();
+            let past_the_end = two.len() as u32;
+            two[1..5].copy_from_slice(&past_the_end.to_le_bytes());
+            prop_assert!(!torn_frame_at(&two, 0));
+            prop_assert!(scan(&two).valid_after_stop);
         }
     }
 }

@@ -9,7 +9,9 @@
 //!   so values are read back with one `pread` and a segment's live share is known at all times.
 //! - **Open** replays the segments in order. A torn or corrupt tail of the newest segment is cut
 //!   with one warning naming the file and offset; damage anywhere else is a startup error naming
-//!   the file and offset.
+//!   the file and offset. The one tear allowed before the newest segment is a power cut during the
+//!   background flush of a sealed segment: each head begins with a seal op that says how long the
+//!   segment before it was, so a shorter one is such a tear and a damaged full one is an error.
 //! - **Compaction** (`compact.rs`) rewrites the live records of a segment whose live share fell low
 //!   to the head and deletes the file, so disk use follows live data.
 
@@ -136,6 +138,30 @@ fn segment_path(dir: &Path, id: u32) -> PathBuf {
     dir.join(format!("{id:010}.log"))
 }
 
+/// The id of a segment file's name (`0000000042.log`), or `None` for another file. A name that
+/// ends in `.log` but is not ten digits is an error: replaying it in the wrong place, or twice
+/// (`42.log` beside `0000000042.log`), or skipping it, could each lose or resurrect records.
+fn segment_id(dir: &Path, name: &str) -> StoreResult<Option<u32>> {
+    let Some(digits) = name.strip_suffix(".log") else {
+        return Ok(None);
+    };
+    match digits.parse::<u32>() {
+        Ok(id) if digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(id)),
+        _ => Err(StoreError(format!(
+            "{} is not a segment of the message log (segments are named like 0000000042.log); \
+             move it out of the directory",
+            dir.join(name).display()
+        ))),
+    }
+}
+
+/// The segment after `id`; the log refuses to go on rather than wrap around (segments replay in
+/// the order of their numbers).
+fn next_segment(id: u32) -> StoreResult<u32> {
+    id.checked_add(1)
+        .ok_or_else(|| StoreError("the message log has run out of segment numbers".into()))
+}
+
 fn open_segment(dir: &Path, id: u32, create: bool) -> StoreResult<File> {
     let path = segment_path(dir, id);
     OpenOptions::new()
@@ -144,6 +170,34 @@ fn open_segment(dir: &Path, id: u32, create: bool) -> StoreResult<File> {
         .create(create)
         .open(&path)
         .map_err(|e| io(path.display(), e))
+}
+
+/// How the last segment begins, which decides whether the one before it may be torn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeadBegins {
+    /// With no whole frame: it holds nothing.
+    Empty,
+    /// With a seal op naming the segment before it and that segment's length then.
+    Seal { segment: u32, len: u64 },
+    /// With anything else (a head written before data format 3).
+    Other,
+}
+
+fn first_frame(dir: &Path, id: u32) -> StoreResult<HeadBegins> {
+    let path = segment_path(dir, id);
+    let buf = std::fs::read(&path).map_err(|e| io(path.display(), e))?;
+    let scan = frame::scan(&buf);
+    let Some(&(start, len)) = scan.frames.first() else {
+        return Ok(HeadBegins::Empty);
+    };
+    let entries = frame::entries(&buf[start..start + len])
+        .map_err(|e| StoreError(format!("{} at offset {start}: {}", path.display(), e.0)))?;
+    Ok(match entries.first() {
+        Some(&Entry::Seal { segment, len }) if start == frame::HEADER => {
+            HeadBegins::Seal { segment, len }
+        }
+        _ => HeadBegins::Other,
+    })
 }
 
 /// Makes the directory's entries (new or removed segment files) durable.
@@ -207,6 +261,7 @@ impl Inner {
                     }
                     self.delete(key, last)
                 }
+                Entry::Seal { .. } => {}
             }
         }
     }
@@ -265,14 +320,18 @@ impl Log {
     /// [`Log::open`] with another segment size (tests use tiny ones to exercise rotation).
     pub fn open_with(dir: &Path, segment_bytes: u64) -> StoreResult<Log> {
         std::fs::create_dir_all(dir).map_err(|e| io(dir.display(), e))?;
-        let mut ids: Vec<u32> = std::fs::read_dir(dir)
-            .map_err(|e| io(dir.display(), e))?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                name.strip_suffix(".log")?.parse().ok()
-            })
-            .collect();
+        let mut ids = Vec::new();
+        for e in std::fs::read_dir(dir).map_err(|e| io(dir.display(), e))? {
+            let e = e.map_err(|e| io(dir.display(), e))?;
+            if let Some(id) = e
+                .file_name()
+                .to_str()
+                .map(|n| segment_id(dir, n))
+                .transpose()?
+            {
+                ids.extend(id);
+            }
+        }
         ids.sort_unstable();
         let mut inner = Inner {
             head: 0,
@@ -282,10 +341,16 @@ impl Log {
             sealing: None,
         };
         let last = ids.last().copied();
-        // A sealed segment may be torn only if the power went while `seal_full_head`'s flush
-        // was under way: then it is the one before the last, and the last holds only records
-        // written after the tear, which go with it.
+        // A sealed segment may be torn only if the power went while `seal_full_head`'s flush was
+        // under way: then it is the one before the last, shorter than the seal op that begins
+        // the last says, and the last holds only records written after the tear, which go with
+        // it. A head with no whole frame holds nothing, and the segment before it is then the
+        // last that counts. Any other damage outside the tail of the last is an error.
         let before_last = ids.len().checked_sub(2).map(|i| ids[i]);
+        let head_begins = match last {
+            Some(id) if before_last.is_some() => first_frame(dir, id)?,
+            _ => HeadBegins::Empty,
+        };
         let mut dropped = None;
         for id in ids {
             if Some(id) == dropped {
@@ -296,14 +361,43 @@ impl Log {
             let scan = frame::scan(&buf);
             let mut len = buf.len() as u64;
             if let Some(stop) = scan.stop {
-                let sealing = Some(id) == before_last && !scan.valid_after_stop;
-                if (Some(id) != last && !sealing) || scan.valid_after_stop {
+                let torn = !scan.valid_after_stop;
+                let (tail, sealing) = match (Some(id) == last, Some(id) == before_last) {
+                    (true, _) => (torn, false),
+                    (_, true) => match head_begins {
+                        HeadBegins::Empty => (torn, false),
+                        HeadBegins::Seal { segment, len } => {
+                            let cut_short = segment == id && (buf.len() as u64) < len;
+                            (torn && cut_short, torn && cut_short)
+                        }
+                        HeadBegins::Other => (false, false),
+                    },
+                    _ => (false, false),
+                };
+                if !tail {
                     return Err(StoreError(format!(
-                        "the message log is damaged: {} has a corrupt record at offset {stop} \
-                         followed by valid ones (not a torn tail); ferry will not guess which \
-                         messages it held. Move the data directory aside to start afresh.",
-                        path.display()
+                        "the message log is damaged: {} has a corrupt record at offset {stop}{}; \
+                         ferry will not guess which messages it held. Move the data directory \
+                         aside to start afresh.",
+                        path.display(),
+                        if torn {
+                            " and later segments hold records written after it"
+                        } else {
+                            " followed by valid ones (not a torn tail)"
+                        }
                     )));
+                }
+                if let (true, Some(after)) = (sealing, last) {
+                    // The later segment goes first: a crash between the two steps must not
+                    // leave its records behind a cut they came after.
+                    let later = segment_path(dir, after);
+                    tracing::warn!(
+                        file = %later.display(),
+                        "message log: dropping the segment written after a torn one"
+                    );
+                    std::fs::remove_file(&later).map_err(|e| io(later.display(), e))?;
+                    sync_dir(dir)?;
+                    dropped = Some(after);
                 }
                 tracing::warn!(
                     file = %path.display(),
@@ -315,16 +409,6 @@ impl Log {
                 f.set_len(stop as u64).map_err(|e| io(path.display(), e))?;
                 f.sync_all().map_err(|e| io(path.display(), e))?;
                 len = stop as u64;
-                if let (true, Some(after)) = (sealing, last) {
-                    let later = segment_path(dir, after);
-                    tracing::warn!(
-                        file = %later.display(),
-                        "message log: dropping the segment written after a torn one"
-                    );
-                    std::fs::remove_file(&later).map_err(|e| io(later.display(), e))?;
-                    sync_dir(dir)?;
-                    dropped = Some(after);
-                }
             }
             let file = Arc::new(open_segment(dir, id, false)?);
             inner.segments.insert(
@@ -366,16 +450,25 @@ impl Log {
     /// Seals the head (flushing it to the device, so a sealed segment is never torn) and starts
     /// segment `id`.
     fn start_segment(&self, inner: &mut Inner, id: u32) -> StoreResult<()> {
-        if let Some(sealing) = inner.sealing.take() {
+        if let Some(sealing) = &inner.sealing {
+            // Kept until it succeeds: `sync` flushes it again otherwise.
             sealing.finish(&self.dir)?;
+            inner.sealing = None;
         }
         if let Some(old) = inner.segments.get(&inner.head) {
             old.file
                 .sync_data()
                 .map_err(|e| io(segment_path(&self.dir, inner.head).display(), e))?;
         }
+        self.begin_head(inner, id)?;
+        sync_dir(&self.dir)
+    }
+
+    /// Creates segment `id` and makes it the head; its first frame is a seal op naming the
+    /// segment it follows (see `frame.rs`); the first segment of a log begins with records.
+    fn begin_head(&self, inner: &mut Inner, id: u32) -> StoreResult<()> {
+        let before = inner.segments.get(&inner.head).map(|s| (inner.head, s.len));
         let file = Arc::new(open_segment(&self.dir, id, true)?);
-        sync_dir(&self.dir)?;
         inner.segments.insert(
             id,
             Segment {
@@ -386,13 +479,19 @@ impl Log {
             },
         );
         inner.head = id;
+        if let Some((segment, len)) = before {
+            let mut seal = FrameBuf::new();
+            seal.seal(segment, len);
+            inner.write_frame(&mut seal, &[])?;
+            self.dirty.store(true, Ordering::Release);
+        }
         Ok(())
     }
 
     /// Starts a new head once the current one is full.
     fn make_room(&self, inner: &mut Inner) -> StoreResult<()> {
         if inner.head().len >= self.segment_bytes {
-            let next = inner.head + 1;
+            let next = next_segment(inner.head)?;
             self.start_segment(inner, next)?;
         }
         Ok(())
@@ -422,18 +521,8 @@ impl Log {
             return self.make_room(inner);
         }
         let old = inner.head().file.clone();
-        let next = inner.head + 1;
-        let file = Arc::new(open_segment(&self.dir, next, true)?);
-        inner.segments.insert(
-            next,
-            Segment {
-                file,
-                len: 0,
-                live: 0,
-                tombs: 0,
-            },
-        );
-        inner.head = next;
+        let next = next_segment(inner.head)?;
+        self.begin_head(inner, next)?;
         let sealing = Arc::new(Sealing {
             file: old,
             done: AtomicBool::new(false),
@@ -674,7 +763,7 @@ impl Store for Log {
     fn clear(&self) -> StoreResult<()> {
         let mut inner = self.lock();
         inner.index = Index::default();
-        let next = inner.head + 1;
+        let next = next_segment(inner.head)?;
         self.start_segment(&mut inner, next)?;
         let old: Vec<u32> = inner
             .segments

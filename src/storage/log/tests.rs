@@ -175,6 +175,234 @@ fn a_torn_segment_sealed_by_a_write_cuts_the_log_there() {
     assert!(all(&log).contains_key(b"c".as_slice()));
 }
 
+/// A sealed segment damaged at its end while at its full length was not torn by a power cut (a
+/// torn one is shorter than the seal op of the head after it says): that is an error naming the
+/// file, not a tear that drops the head and the acknowledged records in it.
+#[test]
+fn damage_at_the_end_of_a_segment_at_its_sealed_length_is_an_error_not_a_dropped_head() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = Log::open_with(dir.path(), 64).unwrap();
+        for i in 0..6 {
+            log.write(&[put(&format!("k{i}"), &"v".repeat(40))])
+                .unwrap();
+        }
+        log.sync().unwrap();
+        assert!(log.stats().segments >= 3);
+    }
+    let segs = files(dir.path());
+    let victim = &segs[segs.len() - 2];
+    let mut bytes = std::fs::read(victim).unwrap();
+    let n = bytes.len();
+    bytes[n - 1] ^= 0xFF;
+    std::fs::write(victim, &bytes).unwrap();
+    let err = Log::open_with(dir.path(), 64)
+        .err()
+        .expect("damage is refused")
+        .0;
+    assert!(err.contains(&victim.display().to_string()), "{err}");
+    assert_eq!(files(dir.path()), segs, "no file was cut or removed");
+}
+
+/// The same where the head holds the only copy of a record that compaction moved out of a
+/// segment it then deleted: refusing to open keeps it (a dropped head would lose it).
+#[test]
+fn damage_before_a_head_of_compacted_copies_keeps_them() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = Log::open_with(dir.path(), 64).unwrap();
+        log.write(&[put("old", &"o".repeat(40))]).unwrap();
+        log.write(&[put("dead", &"d".repeat(40))]).unwrap();
+        log.write(&[del("dead")]).unwrap();
+        log.write(&[put("mid", &"m".repeat(60))]).unwrap();
+        log.write(&[put("mid2", &"m".repeat(60))]).unwrap();
+        log.compact().unwrap();
+        log.sync().unwrap();
+    }
+    let segs = files(dir.path());
+    let holder = segs
+        .iter()
+        .position(|p| std::fs::read(p).unwrap().windows(3).any(|w| w == b"old"))
+        .unwrap();
+    assert_eq!(holder, segs.len() - 1, "the copy of old is in the head");
+    let victim = &segs[holder - 1];
+    let mut bytes = std::fs::read(victim).unwrap();
+    let n = bytes.len();
+    bytes[n - 1] ^= 0xFF;
+    std::fs::write(victim, &bytes).unwrap();
+    assert!(Log::open_with(dir.path(), 64).is_err());
+    assert!(segs.last().unwrap().exists());
+    // Mended by hand (the byte put back), everything is there.
+    bytes[n - 1] ^= 0xFF;
+    std::fs::write(victim, &bytes).unwrap();
+    let log = Log::open_with(dir.path(), 64).unwrap();
+    assert_eq!(log.get(b"old").unwrap(), Some("o".repeat(40).into_bytes()));
+}
+
+/// A head with no whole frame (the power went before its seal op reached the device) holds
+/// nothing, so the segment before it is the last that counts: its torn tail is cut.
+#[test]
+fn a_torn_tail_before_an_empty_head_is_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = Log::open_with(dir.path(), 256).unwrap();
+        for i in 0..3 {
+            log.write(&[put(&format!("a{i}"), &"v".repeat(100))])
+                .unwrap();
+        }
+        log.write(&[put("b0", "after")]).unwrap();
+        log.sync().unwrap();
+    }
+    let segs = files(dir.path());
+    assert_eq!(segs.len(), 2);
+    let bytes = std::fs::read(&segs[0]).unwrap();
+    std::fs::write(&segs[0], &bytes[..bytes.len() - 3]).unwrap();
+    let head = std::fs::read(&segs[1]).unwrap();
+    std::fs::write(&segs[1], &head[..5]).unwrap();
+    let log = Log::open_with(dir.path(), 256).unwrap();
+    assert_eq!(all(&log).len(), 2, "a0 and a1");
+}
+
+/// A torn write whose value holds bytes that make a whole frame (a client's binary attribute can)
+/// is still a torn tail: it is cut, not mistaken for damage followed by valid records.
+#[test]
+fn a_torn_tail_whose_value_embeds_a_frame_is_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut inner = FrameBuf::new();
+    inner.put(b"x", b"y");
+    let embedded = inner.finish().to_vec();
+    let mut value = b"binary attribute: ".to_vec();
+    value.extend_from_slice(&embedded);
+    value.extend_from_slice(&[0u8; 4096]);
+    let (before, after) = {
+        let log = Log::open(dir.path()).unwrap();
+        log.write(&[put("a", "1")]).unwrap();
+        let before = log.stats().bytes as usize;
+        log.write(&[Op::Put(b"evil".to_vec(), value.clone())])
+            .unwrap();
+        (before, log.stats().bytes as usize)
+    };
+    let seg = files(dir.path()).pop().unwrap();
+    let bytes = std::fs::read(&seg).unwrap();
+    // Every cut inside the second frame's value, from just past the embedded frame to its end.
+    let embedded_end = before + frame::HEADER + 7 + 4 + 18 + embedded.len();
+    for cut in (embedded_end..after).step_by(97) {
+        std::fs::write(&seg, &bytes[..cut]).unwrap();
+        let log = Log::open(dir.path())
+            .map_err(|e| e.0)
+            .unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        assert_eq!(log.get(b"a").unwrap().as_deref(), Some(&b"1"[..]));
+        assert_eq!(log.get(b"evil").unwrap(), None);
+        drop(log);
+        std::fs::write(&seg, &bytes).unwrap();
+    }
+}
+
+/// A damaged length that runs past the end of the file, with whole frames after it, is damage
+/// before the tail, not a torn write.
+#[test]
+fn a_damaged_length_with_frames_after_it_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = Log::open(dir.path()).unwrap();
+        for i in 0..4 {
+            log.write(&[put(&format!("k{i}"), "value")]).unwrap();
+        }
+    }
+    let seg = files(dir.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[3] = 0x7F; // the first frame now claims about 8 MiB
+    std::fs::write(&seg, &bytes).unwrap();
+    let err = Log::open(dir.path()).err().expect("damage is refused").0;
+    assert!(err.contains("offset 0"), "{err}");
+}
+
+/// Files that end in `.log` but are not named like a segment are refused rather than replayed
+/// out of order, twice, or not at all.
+#[test]
+fn a_file_not_named_like_a_segment_is_refused() {
+    for name in [
+        "42.log",
+        "00000000042.log",
+        "000000004a.log",
+        "+000000042.log",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Log::open(dir.path()).unwrap());
+        std::fs::write(dir.path().join(name), b"").unwrap();
+        let err = Log::open(dir.path()).err().expect(name).0;
+        assert!(err.contains(name) && err.contains("not a segment"), "{err}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"").unwrap();
+    assert!(Log::open(dir.path()).is_ok(), "other files are left alone");
+}
+
+/// A head numbered `u32::MAX` cannot be followed: writes that need a new segment fail with an
+/// error instead of panicking or wrapping to segment 0 (which replays first).
+#[test]
+fn the_last_segment_number_is_an_error_not_a_wrap() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(format!("{:010}.log", u32::MAX)), b"").unwrap();
+    let log = Log::open_with(dir.path(), 64).unwrap();
+    let results: Vec<_> = (0..4)
+        .map(|i| log.write(&[put(&format!("k{i}"), &"v".repeat(60))]))
+        .collect();
+    let err = results
+        .iter()
+        .find_map(|r| r.as_ref().err())
+        .expect("a write fails");
+    assert!(err.0.contains("run out of segment numbers"), "{}", err.0);
+    assert_eq!(files(dir.path()).len(), 1);
+}
+
+/// Reads racing compaction (which deletes segments) always find a current value.
+#[test]
+fn reads_racing_compaction_see_current_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(Log::open_with(dir.path(), 2048).unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let keys: Vec<Vec<u8>> = (0..50).map(|k| format!("k{k:02}").into_bytes()).collect();
+    for k in &keys {
+        log.write(&[Op::Put(k.clone(), [k.as_slice(), b"-0"].concat())])
+            .unwrap();
+    }
+    let writer = {
+        let (log, stop, keys) = (log.clone(), stop.clone(), keys.clone());
+        std::thread::spawn(move || {
+            for v in 1.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                for k in &keys {
+                    let value = [k.as_slice(), format!("-{v}").as_bytes()].concat();
+                    log.write(&[Op::Put(k.clone(), value)]).unwrap();
+                }
+            }
+        })
+    };
+    let compactor = {
+        let (log, stop) = (log.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                n += log.compact().unwrap();
+            }
+            n
+        })
+    };
+    let t = std::time::Instant::now();
+    while t.elapsed() < std::time::Duration::from_millis(1500) {
+        for (k, v) in keys.iter().zip(log.get_many(&keys).unwrap()) {
+            let v = v.expect("every key is live");
+            assert!(v.starts_with(k) && v[3] == b'-', "{k:?}: {v:?}");
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    assert!(compactor.join().unwrap() > 10, "compaction ran");
+}
+
 /// `get_many` reads neighbours with one `pread`, far or huge values one by one, and answers in
 /// the order asked, whatever the order of the values in the files.
 #[test]
