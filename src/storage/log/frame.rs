@@ -257,6 +257,30 @@ fn torn_frame_at(buf: &[u8], at: usize) -> bool {
     true
 }
 
+/// True when a whole frame starts somewhere after `at`. The checksums this computes are bounded
+/// to a few times the segment's size: bytes made so that many frame headers fit would otherwise
+/// take time quadratic in it, and past the bound the answer is yes (damage: refuse, never cut).
+fn frame_after(buf: &[u8], at: usize) -> bool {
+    let mut budget = 4 * buf.len();
+    for i in at + 1..buf.len() {
+        let Some(header) = buf.get(i..i + HEADER).filter(|h| h[0] == MAGIC) else {
+            continue;
+        };
+        let len = u32::from_le_bytes(header[1..5].try_into().expect("4 bytes")) as usize;
+        if len > MAX_PAYLOAD || i + HEADER + len > buf.len() {
+            continue;
+        }
+        let Some(left) = budget.checked_sub(len) else {
+            return true;
+        };
+        budget = left;
+        if frame_at(buf, i).is_some() {
+            return true;
+        }
+    }
+    false
+}
+
 /// Reads every frame of a segment's bytes.
 pub fn scan(buf: &[u8]) -> Scan {
     let mut frames = Vec::new();
@@ -268,8 +292,7 @@ pub fn scan(buf: &[u8]) -> Scan {
                 at = start + len;
             }
             None => {
-                let valid_after_stop = !torn_frame_at(buf, at)
-                    && (at + 1..buf.len()).any(|i| buf[i] == MAGIC && frame_at(buf, i).is_some());
+                let valid_after_stop = !torn_frame_at(buf, at) && frame_after(buf, at);
                 return Scan {
                     frames,
                     stop: Some(at),
@@ -361,6 +384,22 @@ mod tests {
         #[test]
         fn entries_of_garbage_never_panic(buf in proptest::collection::vec(any::<u8>(), 0..128)) {
             let _ = entries(&buf);
+        }
+
+        /// Garbage after a stop that claims many frames, none whole, would cost checksums
+        /// quadratic in its size: past a bound of a few times the size it reads as damage.
+        #[test]
+        fn headers_that_claim_too_much_read_as_damage(n in 2_000usize..4_000) {
+            let mut header = vec![MAGIC];
+            header.extend_from_slice(&4096u32.to_le_bytes());
+            header.extend_from_slice(&[0; 4]);
+            let buf: Vec<u8> = std::iter::once(0).chain(header.iter().copied().cycle().take(n * HEADER)).collect();
+            let s = scan(&buf);
+            prop_assert_eq!(s.stop, Some(0));
+            prop_assert!(s.valid_after_stop);
+            // The same claims, fewer than the bound: no whole frame, so a torn tail.
+            let few: Vec<u8> = std::iter::once(0).chain(header.iter().copied().cycle().take(HEADER * 4)).chain(std::iter::repeat_n(0, 8192)).collect();
+            prop_assert!(!scan(&few).valid_after_stop);
         }
 
         /// Any frame cut anywhere after its header reads as torn, even when its values hold
