@@ -257,6 +257,20 @@ fn torn_frame_at(buf: &[u8], at: usize) -> bool {
     true
 }
 
+/// True when the file ends in zeros that the frame at `at` runs into (or starts in): the shape a
+/// file system leaves that kept a file's size but not its last blocks through a power cut.
+pub fn zeroed_from(buf: &[u8], at: usize) -> bool {
+    let zeros = buf.iter().rev().take_while(|&&b| b == 0).count();
+    let from = buf.len() - zeros;
+    if zeros == 0 || at > from {
+        return false;
+    }
+    let claimed_end = buf
+        .get(at + 1..at + 5)
+        .map(|l| at + HEADER + u32::from_le_bytes(l.try_into().expect("4 bytes")) as usize);
+    at == from || claimed_end.is_none_or(|end| end > from)
+}
+
 /// True when a whole frame starts somewhere after `at`. The checksums this computes are bounded
 /// to a few times the segment's size: bytes made so that many frame headers fit would otherwise
 /// take time quadratic in it, and past the bound the answer is yes (damage: refuse, never cut).

@@ -360,19 +360,33 @@ impl Log {
             let buf = std::fs::read(&path).map_err(|e| io(path.display(), e))?;
             let scan = frame::scan(&buf);
             let mut len = buf.len() as u64;
+            let torn = !scan.valid_after_stop;
+            // The sealed segment's flush did not finish before the power went: it is shorter than
+            // its seal op says (ending at a frame boundary, as after its last sync, or inside a
+            // frame), or ends in zeros (a file system that kept the size but not the last blocks).
+            let sealing_torn = Some(id) == before_last
+                && torn
+                && matches!(head_begins, HeadBegins::Seal { segment, len } if segment == id && (
+                    (buf.len() as u64) < len
+                        || scan.stop.is_some_and(|stop| frame::zeroed_from(&buf, stop))
+                ));
+            if let (true, Some(after)) = (sealing_torn, last) {
+                // The later segment goes first: a crash between this and the cut below must not
+                // leave its records behind a cut they came after.
+                let later = segment_path(dir, after);
+                tracing::warn!(
+                    file = %later.display(),
+                    "message log: dropping the segment written after a sealed one torn by a power cut"
+                );
+                std::fs::remove_file(&later).map_err(|e| io(later.display(), e))?;
+                sync_dir(dir)?;
+                dropped = Some(after);
+            }
             if let Some(stop) = scan.stop {
-                let torn = !scan.valid_after_stop;
-                let (tail, sealing) = match (Some(id) == last, Some(id) == before_last) {
-                    (true, _) => (torn, false),
-                    (_, true) => match head_begins {
-                        HeadBegins::Empty => (torn, false),
-                        HeadBegins::Seal { segment, len } => {
-                            let cut_short = segment == id && (buf.len() as u64) < len;
-                            (torn && cut_short, torn && cut_short)
-                        }
-                        HeadBegins::Other => (false, false),
-                    },
-                    _ => (false, false),
+                let tail = match (Some(id) == last, Some(id) == before_last) {
+                    (true, _) => torn,
+                    (_, true) => sealing_torn || (torn && head_begins == HeadBegins::Empty),
+                    _ => false,
                 };
                 if !tail {
                     return Err(StoreError(format!(
@@ -386,18 +400,6 @@ impl Log {
                             " followed by valid ones (not a torn tail)"
                         }
                     )));
-                }
-                if let (true, Some(after)) = (sealing, last) {
-                    // The later segment goes first: a crash between the two steps must not
-                    // leave its records behind a cut they came after.
-                    let later = segment_path(dir, after);
-                    tracing::warn!(
-                        file = %later.display(),
-                        "message log: dropping the segment written after a torn one"
-                    );
-                    std::fs::remove_file(&later).map_err(|e| io(later.display(), e))?;
-                    sync_dir(dir)?;
-                    dropped = Some(after);
                 }
                 tracing::warn!(
                     file = %path.display(),

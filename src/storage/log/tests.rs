@@ -239,6 +239,59 @@ fn damage_before_a_head_of_compacted_copies_keeps_them() {
     assert_eq!(log.get(b"old").unwrap(), Some("o".repeat(40).into_bytes()));
 }
 
+/// A power cut inside the sealing flush can leave the sealed segment ending exactly at a frame
+/// boundary (as its last sync left it): shorter than the seal op says, with no torn frame. The
+/// head after it goes all the same, or a delete there would outlive the put it followed.
+#[test]
+fn a_sealed_segment_cut_at_a_frame_boundary_drops_the_head_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = Log::open_with(dir.path(), 256).unwrap();
+        log.write(&[put("orig", &"o".repeat(100))]).unwrap();
+        log.write(&[put("a1", &"v".repeat(100))]).unwrap();
+        // A dead-letter copy (a frame of its own), then the original's removal in the next head.
+        log.write(&[put("copy", &"c".repeat(100))]).unwrap();
+        log.write(&[del("orig")]).unwrap();
+        assert_eq!(log.stats().segments, 2);
+        log.sync().unwrap();
+    }
+    let segs = files(dir.path());
+    let bytes = std::fs::read(&segs[0]).unwrap();
+    let last_frame = frame::HEADER + frame::put_size(4, 100);
+    std::fs::write(&segs[0], &bytes[..bytes.len() - last_frame]).unwrap();
+    let log = Log::open_with(dir.path(), 256).unwrap();
+    let keys: Vec<String> = all(&log)
+        .keys()
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .collect();
+    assert_eq!(keys, ["a1", "orig"], "the log is the prefix before the cut");
+    assert_eq!(files(dir.path()), segs[..1].to_vec());
+}
+
+/// A file system that kept a sealed segment's size but not its last blocks leaves zeros at its
+/// end: that is a tear too, not damage.
+#[test]
+fn a_sealed_segment_with_a_zeroed_tail_is_a_tear() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = Log::open_with(dir.path(), 256).unwrap();
+        for i in 0..3 {
+            log.write(&[put(&format!("a{i}"), &"v".repeat(100))])
+                .unwrap();
+        }
+        log.write(&[put("b0", "after")]).unwrap();
+        log.sync().unwrap();
+    }
+    let segs = files(dir.path());
+    let mut bytes = std::fs::read(&segs[0]).unwrap();
+    let n = bytes.len();
+    bytes[n - 100..].fill(0);
+    std::fs::write(&segs[0], &bytes).unwrap();
+    let log = Log::open_with(dir.path(), 256).unwrap();
+    assert_eq!(all(&log).len(), 2, "a0 and a1");
+    assert_eq!(files(dir.path()), segs[..1].to_vec());
+}
+
 /// A head with no whole frame (the power went before its seal op reached the device) holds
 /// nothing, so the segment before it is the last that counts: its torn tail is cut.
 #[test]
