@@ -105,6 +105,10 @@ pub struct Sqs {
     /// foldhash, seeded per process, rather than SipHash: looked up on every request (see the
     /// message log's index for why that is safe here).
     queues: RwLock<foldhash::HashMap<QueueKey, Arc<Queue>>>,
+    /// Queues whose creation waits for its record to reach the disk; they join `queues` only
+    /// then, so nobody is answered about a queue a `kill -9` could still take back (see
+    /// `create_queue`). Each receiver's sender is dropped when the creation ends.
+    creating: std::sync::Mutex<HashMap<QueueKey, tokio::sync::watch::Receiver<()>>>,
     next_id: AtomicU64,
     durable: Arc<Durable>,
     clock: Clock,
@@ -156,6 +160,11 @@ impl Sqs {
             }
             Ok(())
         })?;
+        // Records of a queue whose own record is gone (its creation never reached sled before a
+        // kill, or its deletion did and theirs did not) are deleted, and their queue's id is
+        // never given again: a new queue must not find another queue's messages at the next
+        // start.
+        let mut orphans = Vec::new();
         let now = clock.now_ms();
         let mut loaded = 0usize;
         let mut current: Option<(u64, Arc<Queue>)> = None;
@@ -171,15 +180,24 @@ impl Sqs {
                 q.lock()
                     .load(seq, Message::decode_stored(v, seq, state)?, now);
                 loaded += 1;
+            } else {
+                orphans.push(Op::Delete(k.to_vec()));
+                max_id = max_id.max(qid);
             }
             Ok(())
         })?;
+        for (qid, seq) in states.into_keys() {
+            // A state whose message is gone (the two are deleted together) is an orphan too.
+            orphans.push(Op::Delete(keys::message(keys::MESSAGE_STATE, qid, seq)));
+            max_id = max_id.max(qid);
+        }
         let mut expired = Vec::new();
         durable.scan(&[keys::DEDUP], &mut |k, v| {
             let (Some(qid), Some(key)) = (k.get(1..9), k.get(9..)) else {
                 return Ok(());
             };
             let qid = u64::from_be_bytes(qid.try_into().expect("8 bytes"));
+            max_id = max_id.max(qid);
             let entry = fifo::DedupEntry::decode(v)?;
             match by_id.get(&qid) {
                 Some(q) if entry.expires_ms > now => q
@@ -189,6 +207,13 @@ impl Sqs {
             }
             Ok(())
         })?;
+        if !orphans.is_empty() {
+            tracing::warn!(
+                records = orphans.len(),
+                "sqs: deleting messages of queues that no longer exist"
+            );
+        }
+        durable.submit_detached(orphans);
         durable.submit_detached(expired);
         tracing::info!(
             queues = by_id.len(),
@@ -203,6 +228,7 @@ impl Sqs {
         let tasks = redrive::Tasks::load(&durable)?;
         Ok(Arc::new_cyclic(|me| Sqs {
             queues: RwLock::new(queues),
+            creating: Default::default(),
             next_id: AtomicU64::new(max_id + 1),
             durable,
             clock,
@@ -554,6 +580,9 @@ fn looks_like_region(s: &str) -> bool {
         !n.is_empty() && n.iter().all(u8::is_ascii_digit)
     })
 }
+
+#[cfg(test)]
+mod crash_tests;
 
 #[cfg(test)]
 mod tests {

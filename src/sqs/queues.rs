@@ -121,53 +121,56 @@ impl Sqs {
         attributes::check_fifo_combination(&set)?;
 
         let key = super::queue_key(&caller.account, &caller.region, &name);
-        let (queue, pending) = {
-            let mut queues = self.write_queues();
-            if let Some(existing) = queues.get(&key) {
-                let state = existing.lock();
-                let current = full_attributes(&state.record.attributes, self.max_message_size);
-                if state.settings.fifo != fifo {
-                    return Err(ApiError::new(
-                        ErrorCode::QueueNameExists,
-                        "A queue already exists with the same name and a different value for attribute FifoQueue",
-                    ));
+        // A queue joins the map only once its record is on disk: answered any earlier (to a
+        // second CreateQueue of the name, or a send to its URL), a kill -9 could take back a
+        // queue, and messages, that a client was told about. A second creation of the same
+        // name meanwhile waits for the first to end, then looks again.
+        let (done, id) = loop {
+            let wait = {
+                let queues = self.read_queues();
+                if let Some(existing) = queues.get(&key) {
+                    return same_queue(caller, existing, fifo, &set, self.max_message_size);
                 }
-                let differing: Vec<&str> = set
-                    .iter()
-                    .filter(|(k, v)| current.get(*k) != Some(*v))
-                    .map(|(k, _)| k.as_str())
-                    .collect();
-                if !differing.is_empty() {
-                    return Err(ApiError::new(
-                        ErrorCode::QueueNameExists,
-                        format!(
-                            "A queue already exists with the same name and a different value for attribute {}",
-                            differing.join(", ")
-                        ),
-                    ));
+                let mut creating = self.creating.lock().unwrap_or_else(|p| p.into_inner());
+                match creating.get(&key) {
+                    Some(rx) => rx.clone(),
+                    None => {
+                        let (done, rx) = tokio::sync::watch::channel(());
+                        creating.insert(key.clone(), rx);
+                        let id = self
+                            .next_id
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        break (done, id);
+                    }
                 }
-                return Ok(json!({"QueueUrl": Sqs::queue_url(caller, existing)}));
-            }
-            let now_s = self.clock.now_ms() / 1000;
-            let record = QueueRecord {
-                account: caller.account.clone(),
-                region: caller.region.clone(),
-                name,
-                attributes: set,
-                tags,
-                created_s: now_s,
-                modified_s: now_s,
             };
-            let id = self
-                .next_id
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let settings = Settings::from_attributes(&record.attributes, self.max_message_size);
-            let queue = Arc::new(Queue::new(id, record, settings));
-            let pending = self.submit(vec![queue.lock().record_op()]);
-            queues.insert(key, queue.clone());
-            (queue, pending)
+            let mut wait = wait;
+            let _ = wait.changed().await;
         };
-        self.persist(pending).await?;
+        let now_s = self.clock.now_ms() / 1000;
+        let record = QueueRecord {
+            account: caller.account.clone(),
+            region: caller.region.clone(),
+            name,
+            attributes: set,
+            tags,
+            created_s: now_s,
+            modified_s: now_s,
+        };
+        let settings = Settings::from_attributes(&record.attributes, self.max_message_size);
+        let queue = Arc::new(Queue::new(id, record, settings));
+        let pending = self.submit(vec![queue.lock().record_op()]);
+        let stored = self.persist(pending).await;
+        {
+            let mut queues = self.write_queues();
+            if stored.is_ok() {
+                queues.insert(key.clone(), queue.clone());
+            }
+            let mut creating = self.creating.lock().unwrap_or_else(|p| p.into_inner());
+            creating.remove(&key);
+        }
+        drop(done);
+        stored?;
         Ok(json!({"QueueUrl": Sqs::queue_url(caller, &queue)}))
     }
 
@@ -534,6 +537,40 @@ fn full_attributes(
             .map(|(k, v)| (k.clone(), v.clone())),
     );
     all
+}
+
+/// CreateQueue of a name that exists: its URL when the attributes asked for are the queue's own,
+/// `QueueNameExists` otherwise.
+fn same_queue(
+    caller: &Caller,
+    existing: &Arc<Queue>,
+    fifo: bool,
+    set: &BTreeMap<String, String>,
+    max_message_size: usize,
+) -> ApiResult<Value> {
+    let state = existing.lock();
+    let current = full_attributes(&state.record.attributes, max_message_size);
+    if state.settings.fifo != fifo {
+        return Err(ApiError::new(
+            ErrorCode::QueueNameExists,
+            "A queue already exists with the same name and a different value for attribute FifoQueue",
+        ));
+    }
+    let differing: Vec<&str> = set
+        .iter()
+        .filter(|(k, v)| current.get(*k) != Some(*v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if !differing.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::QueueNameExists,
+            format!(
+                "A queue already exists with the same name and a different value for attribute {}",
+                differing.join(", ")
+            ),
+        ));
+    }
+    Ok(json!({"QueueUrl": Sqs::queue_url(caller, existing)}))
 }
 
 fn too_many_tags(queue: &str) -> ApiError {
