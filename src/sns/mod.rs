@@ -187,6 +187,14 @@ impl Sns {
     }
 }
 
+/// Waits for a batch submitted under the state's lock.
+async fn stored(pending: crate::storage::Pending) -> ApiResult<()> {
+    pending
+        .wait()
+        .await
+        .map_err(|e| ApiError::internal("store write failed", e))
+}
+
 fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
     crate::storage::encode_json(RECORD_VERSION, v)
 }
@@ -292,6 +300,9 @@ fn decode_token(t: &str) -> Option<String> {
         .ok()?;
     String::from_utf8(b).ok()
 }
+
+#[cfg(test)]
+mod crash_tests;
 
 #[cfg(test)]
 mod tests {

@@ -166,43 +166,46 @@ impl Sns {
                 } else {
                     "pending confirmation".into()
                 };
-                return Ok(json!({"SubscriptionArn": arn}));
-            }
-            let needs_confirmation =
-                matches!(protocol.as_str(), "http" | "https" | "email" | "email-json");
-            let mut s = Subscription {
-                arn: format!("{topic_arn}:{}", uuid()),
-                topic_arn: topic_arn.clone(),
-                protocol,
-                endpoint,
-                owner: caller.account.clone(),
-                attributes,
-                confirmed: !needs_confirmation,
-                authenticated: false,
-                token: needs_confirmation.then(new_token),
-                host: caller.host.clone(),
-                https: caller.scheme == "https",
-                filter: None,
-            };
-            s.compile();
-            let arn = if s.confirmed || return_arn {
-                s.arn.clone()
+                // Another Subscribe may still be writing it: answer once it is on disk.
+                (arn, (self.durable.barrier(), None))
             } else {
-                "pending confirmation".into()
-            };
-            let version = state
-                .topics
-                .get(&topic_arn)
-                .map_or("1", |t| t.signature_version());
-            let confirmation = s
-                .is_http()
-                .then(|| self.confirmation_job(&s, Kind::SubscriptionConfirmation, version));
-            let op = s.record();
-            state.subscriptions.insert(s.arn.clone(), s);
-            (arn, (op, confirmation))
+                let needs_confirmation =
+                    matches!(protocol.as_str(), "http" | "https" | "email" | "email-json");
+                let mut s = Subscription {
+                    arn: format!("{topic_arn}:{}", uuid()),
+                    topic_arn: topic_arn.clone(),
+                    protocol,
+                    endpoint,
+                    owner: caller.account.clone(),
+                    attributes,
+                    confirmed: !needs_confirmation,
+                    authenticated: false,
+                    token: needs_confirmation.then(new_token),
+                    host: caller.host.clone(),
+                    https: caller.scheme == "https",
+                    filter: None,
+                };
+                s.compile();
+                let arn = if s.confirmed || return_arn {
+                    s.arn.clone()
+                } else {
+                    "pending confirmation".into()
+                };
+                let version = state
+                    .topics
+                    .get(&topic_arn)
+                    .map_or("1", |t| t.signature_version());
+                let confirmation = s
+                    .is_http()
+                    .then(|| self.confirmation_job(&s, Kind::SubscriptionConfirmation, version));
+                // Submitted under the lock, so that a Subscribe that finds it waits for it.
+                let pending = self.durable.submit(vec![s.record()]);
+                state.subscriptions.insert(s.arn.clone(), s);
+                (arn, (pending, confirmation))
+            }
         };
-        let (op, job) = confirmation;
-        self.persist(vec![op]).await?;
+        let (pending, job) = confirmation;
+        super::stored(pending).await?;
         if let Some(job) = job {
             self.delivery
                 .submit(vec![job])

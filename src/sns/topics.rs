@@ -268,7 +268,9 @@ impl Sns {
         }
         let tags = tags_of(&p)?;
         let arn = format!("{}{name}", arn_prefix(caller));
-        let op = {
+        // The record is submitted under the lock, and a CreateTopic that finds the topic waits for
+        // everything submitted before it: nobody is told of a topic a kill -9 could take back.
+        let pending = {
             let mut state = self.write();
             if let Some(t) = state.topics.get(&arn) {
                 let differs = attributes.iter().any(|(k, v)| {
@@ -285,22 +287,23 @@ impl Sns {
                         "Tags Reason: Topic already exists with different tags",
                     ));
                 }
-                return Ok(json!({"TopicArn": arn}));
+                self.durable.barrier()
+            } else {
+                let topic = Topic {
+                    arn: arn.clone(),
+                    name: name.to_string(),
+                    account: caller.account.clone(),
+                    region: caller.region.clone(),
+                    attributes,
+                    tags,
+                    data_protection_policy: p.str("DataProtectionPolicy")?.map(String::from),
+                };
+                let pending = self.durable.submit(vec![topic.record()]);
+                state.topics.insert(arn.clone(), topic);
+                pending
             }
-            let topic = Topic {
-                arn: arn.clone(),
-                name: name.to_string(),
-                account: caller.account.clone(),
-                region: caller.region.clone(),
-                attributes,
-                tags,
-                data_protection_policy: p.str("DataProtectionPolicy")?.map(String::from),
-            };
-            let op = topic.record();
-            state.topics.insert(arn.clone(), topic);
-            op
         };
-        self.persist(vec![op]).await?;
+        super::stored(pending).await?;
         Ok(json!({"TopicArn": arn}))
     }
 

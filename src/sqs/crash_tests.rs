@@ -1,78 +1,16 @@
 //! A kill -9 between the message log's `write()` and sled's flush, played in process: the
-//! resource store holds every batch at a gate (sled's group commit has not flushed yet when the
-//! process dies), the log is a memory store that keeps every write (as the OS keeps a `write()`
-//! across `kill -9`), and a restart opens a new service over the two as they are.
+//! resource store holds every batch at a gate (`storage::testing::Unflushed`), the log is a memory
+//! store that keeps every write (as the OS keeps a `write()` across `kill -9`), and a restart opens
+//! a new service over the two as they are.
 
 use super::Sqs;
 use crate::caller::Caller;
 use crate::clock::Clock;
 use crate::protocol::Params;
-use crate::storage::{Durable, MemoryStore, Op, Store, StoreResult, SyncPolicy, Visitor, keys};
+use crate::storage::testing::Unflushed;
+use crate::storage::{Durable, MemoryStore, Op, Store, SyncPolicy, keys};
 use serde_json::{Value, json};
-use std::sync::{Arc, Condvar, Mutex};
-
-/// sled before its flush: writes wait until the gate opens.
-struct Unflushed {
-    inner: Arc<MemoryStore>,
-    /// (open, writes waiting)
-    gate: Mutex<(bool, usize)>,
-    changed: Condvar,
-}
-
-impl Unflushed {
-    fn new(inner: Arc<MemoryStore>) -> Arc<Unflushed> {
-        Arc::new(Unflushed {
-            inner,
-            gate: Mutex::new((false, 0)),
-            changed: Condvar::new(),
-        })
-    }
-
-    fn open(&self) {
-        self.gate.lock().unwrap().0 = true;
-        self.changed.notify_all();
-    }
-
-    /// Returns once a write waits at the gate.
-    fn await_a_write(&self) {
-        let gate = self.gate.lock().unwrap();
-        let (gate, timeout) = self
-            .changed
-            .wait_timeout_while(gate, std::time::Duration::from_secs(10), |g| g.1 == 0)
-            .unwrap();
-        drop(gate);
-        assert!(!timeout.timed_out(), "no write reached the gate");
-    }
-}
-
-impl Store for Unflushed {
-    fn write(&self, ops: &[Op]) -> StoreResult<()> {
-        let mut gate = self.gate.lock().unwrap();
-        gate.1 += 1;
-        self.changed.notify_all();
-        while !gate.0 {
-            gate = self.changed.wait(gate).unwrap();
-        }
-        gate.1 -= 1;
-        drop(gate);
-        self.inner.write(ops)
-    }
-    fn sync(&self) -> StoreResult<()> {
-        Ok(())
-    }
-    fn scan(&self, prefix: &[u8], f: &mut Visitor<'_>) -> StoreResult<()> {
-        self.inner.scan(prefix, f)
-    }
-    fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
-        self.inner.get(key)
-    }
-    fn clear(&self) -> StoreResult<()> {
-        self.inner.clear()
-    }
-    fn size_on_disk(&self) -> Option<u64> {
-        None
-    }
-}
+use std::sync::Arc;
 
 fn p(v: Value) -> Params {
     Params(v.as_object().unwrap().clone())

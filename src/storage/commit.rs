@@ -159,6 +159,20 @@ impl Durable {
         pending
     }
 
+    /// Resolves once everything submitted before it is as durable as the policy promises: what
+    /// an answer about a resource another request is still writing must wait for.
+    pub fn barrier(&self) -> Pending {
+        let mut pending = Pending::done(Ok(()));
+        if let Cold::Writer { tx, .. } = &self.cold {
+            let (done, rx) = oneshot::channel();
+            match tx.send(Job::Write(Vec::new(), Some(done))) {
+                Ok(()) => pending.waits[1] = Some(rx),
+                Err(_) => pending.result = Err(shut_down()),
+            }
+        }
+        pending
+    }
+
     /// Applies `ops` with nobody waiting (housekeeping such as retention expiry).
     pub fn submit_detached(&self, ops: Vec<Op>) {
         if ops.is_empty() || self.closed.load(Ordering::SeqCst) {

@@ -319,3 +319,5 @@ pub fn open(config: &crate::config::Config) -> StoreResult<Durable> {
 
 #[cfg(test)]
 mod conformance;
+#[cfg(test)]
+pub mod testing;
