@@ -409,6 +409,7 @@ impl Sqs {
                 .or_else(|| m.extra().dead_letter_source.clone())
         };
         let (mut moved, mut failure, mut back) = (0, None, Vec::new());
+        let mut stopped = false;
         let mut rest = taken.into_iter().peekable();
         while let Some(first) = rest.next() {
             let arn = target(&first.message);
@@ -438,7 +439,13 @@ impl Sqs {
             }
             let mut t = task.lock();
             if t.stopped {
-                return Batch::Stopped;
+                // Cancelled meanwhile: what this batch took goes back to the source, where it was.
+                drop(t);
+                drop(d);
+                back.extend(group);
+                back.extend(rest.by_ref());
+                stopped = true;
+                break;
             }
             let n = group.len() as u64;
             // Copies first, removals after: the store keeps a prefix of the ops after a crash,
@@ -474,6 +481,9 @@ impl Sqs {
             }
             drop(s);
             wake(&source, n);
+        }
+        if stopped {
+            return Batch::Stopped;
         }
         match failure {
             Some(reason) => Batch::Failed(reason),
