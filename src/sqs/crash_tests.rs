@@ -194,3 +194,48 @@ async fn messages_of_a_lost_queue_are_deleted_and_never_join_another() {
         .unwrap();
     assert!(got.get("Messages").is_none(), "{got}");
 }
+
+/// A client that goes away while its CreateQueue waits for the disk (its request dropped) leaves
+/// neither a name forever being created nor a second record: the creation finishes on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_creation_whose_client_went_away_still_ends() {
+    let (cold, hot) = (
+        Arc::new(MemoryStore::default()),
+        Arc::new(MemoryStore::default()),
+    );
+    let gate = Unflushed::new(cold.clone());
+    let durable = Arc::new(Durable::new(
+        gate.clone() as Arc<dyn Store>,
+        hot.clone() as Arc<dyn Store>,
+        SyncPolicy::default(),
+    ));
+    let sqs = Sqs::open(durable, Clock::new(), 262_144).unwrap();
+    let gone = {
+        let sqs = sqs.clone();
+        tokio::spawn(async move {
+            sqs.call("CreateQueue", &caller(), p(json!({"QueueName": "orders"})))
+                .await
+        })
+    };
+    let waiting = gate.clone();
+    tokio::task::spawn_blocking(move || waiting.await_a_write())
+        .await
+        .unwrap();
+    gone.abort();
+    gate.open();
+    let again = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        sqs.call("CreateQueue", &caller(), p(json!({"QueueName": "orders"}))),
+    )
+    .await
+    .expect("a second CreateQueue ends")
+    .unwrap();
+    assert!(again["QueueUrl"].as_str().unwrap().ends_with("/orders"));
+    let mut records = 0;
+    cold.scan(&[keys::QUEUE], &mut |_, _| {
+        records += 1;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(records, 1, "one queue, one record");
+}

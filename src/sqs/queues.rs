@@ -133,8 +133,9 @@ impl Sqs {
                 }
                 let mut creating = self.creating.lock().unwrap_or_else(|p| p.into_inner());
                 match creating.get(&key) {
-                    Some(rx) => rx.clone(),
-                    None => {
+                    // (A receiver whose sender is gone without removing it would be stale.)
+                    Some(rx) if rx.has_changed().is_ok() => rx.clone(),
+                    _ => {
                         let (done, rx) = tokio::sync::watch::channel(());
                         creating.insert(key.clone(), rx);
                         let id = self
@@ -160,17 +161,29 @@ impl Sqs {
         let settings = Settings::from_attributes(&record.attributes, self.max_message_size);
         let queue = Arc::new(Queue::new(id, record, settings));
         let pending = self.submit(vec![queue.lock().record_op()]);
-        let stored = self.persist(pending).await;
-        {
-            let mut queues = self.write_queues();
-            if stored.is_ok() {
-                queues.insert(key.clone(), queue.clone());
+        // The rest runs on its own, so that a client that goes away mid-creation (its request
+        // dropped) leaves neither a record without its queue nor a name forever being created.
+        let sqs = self
+            .me
+            .upgrade()
+            .ok_or_else(|| ApiError::internal("queue creation", "the service is closing"))?;
+        let created = queue.clone();
+        let finish = tokio::spawn(async move {
+            let stored = sqs.persist(pending).await;
+            {
+                let mut queues = sqs.write_queues();
+                if stored.is_ok() {
+                    queues.insert(key.clone(), created);
+                }
+                let mut creating = sqs.creating.lock().unwrap_or_else(|p| p.into_inner());
+                creating.remove(&key);
             }
-            let mut creating = self.creating.lock().unwrap_or_else(|p| p.into_inner());
-            creating.remove(&key);
-        }
-        drop(done);
-        stored?;
+            drop(done);
+            stored
+        });
+        finish
+            .await
+            .map_err(|e| ApiError::internal("queue creation", e))??;
         Ok(json!({"QueueUrl": Sqs::queue_url(caller, &queue)}))
     }
 
