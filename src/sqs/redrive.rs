@@ -439,7 +439,8 @@ impl Sqs {
             }
             let mut t = task.lock();
             if t.stopped {
-                // Cancelled meanwhile: what this batch took goes back to the source, where it was.
+                // Stopped meanwhile (shutdown): what this batch took goes back to the source, so
+                // requests still served in the grace period see it.
                 drop(t);
                 drop(d);
                 back.extend(group);
