@@ -152,7 +152,9 @@ async fn act(action: &str, host: &str, v: Value) -> Answer {
 async fn answer(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     if req.method() != hyper::Method::POST {
         // A readiness probe (`curl http://127.0.0.1:PORT/`).
-        return Ok(Response::new(Full::new(Bytes::from_static(b"ferry-load-null"))));
+        return Ok(Response::new(Full::new(Bytes::from_static(
+            b"ferry-load-null",
+        ))));
     }
     let header = |name: &str| {
         req.headers()
