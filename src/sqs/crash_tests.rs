@@ -22,18 +22,34 @@ fn caller() -> Caller {
 
 /// A service over `cold` and `hot` as they are (a restart).
 fn restart(cold: &Arc<MemoryStore>, hot: &Arc<MemoryStore>) -> Arc<Sqs> {
+    over(cold.clone(), hot)
+}
+
+fn over(cold: Arc<dyn Store>, hot: &Arc<MemoryStore>) -> Arc<Sqs> {
     let durable = Arc::new(Durable::new(
-        cold.clone() as Arc<dyn Store>,
+        cold,
         hot.clone() as Arc<dyn Store>,
         SyncPolicy::default(),
     ));
     Sqs::open(durable, Clock::new(), 262_144).unwrap()
 }
 
-fn count(store: &MemoryStore) -> usize {
+/// Fresh stores and a service whose resource writes wait at `gate`.
+fn gated() -> (Arc<MemoryStore>, Arc<MemoryStore>, Arc<Unflushed>, Arc<Sqs>) {
+    let (cold, hot) = (
+        Arc::new(MemoryStore::default()),
+        Arc::new(MemoryStore::default()),
+    );
+    let gate = Unflushed::new(cold.clone());
+    let sqs = over(gate.clone(), &hot);
+    (cold, hot, gate, sqs)
+}
+
+/// Records under `prefix`.
+fn count(store: &MemoryStore, prefix: &[u8]) -> usize {
     let mut n = 0;
     store
-        .scan(b"", &mut |_, _| {
+        .scan(prefix, &mut |_, _| {
             n += 1;
             Ok(())
         })
@@ -46,17 +62,7 @@ fn count(store: &MemoryStore) -> usize {
 /// takes back nothing a client was told about; once the record is on disk both creations answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queue_is_answered_only_once_its_record_is_on_disk() {
-    let (cold, hot) = (
-        Arc::new(MemoryStore::default()),
-        Arc::new(MemoryStore::default()),
-    );
-    let gate = Unflushed::new(cold.clone());
-    let durable = Arc::new(Durable::new(
-        gate.clone() as Arc<dyn Store>,
-        hot.clone() as Arc<dyn Store>,
-        SyncPolicy::default(),
-    ));
-    let sqs = Sqs::open(durable, Clock::new(), 262_144).unwrap();
+    let (cold, hot, gate, sqs) = gated();
     let create = |sqs: &Arc<Sqs>| {
         let sqs = sqs.clone();
         tokio::spawn(async move {
@@ -98,7 +104,7 @@ async fn a_queue_is_answered_only_once_its_record_is_on_disk() {
             .await
             .is_err()
     );
-    assert_eq!(count(&hot), 0, "no message reached the log");
+    assert_eq!(count(&hot, b""), 0, "no message reached the log");
     // The flush happens: both creations answer the same queue.
     gate.open();
     let (a, b) = (
@@ -159,7 +165,7 @@ async fn messages_of_a_lost_queue_are_deleted_and_never_join_another() {
     };
     let sqs = restart(&cold, &hot);
     assert_eq!(
-        count(&hot),
+        count(&hot, b""),
         0,
         "the lost queue's messages and states are deleted"
     );
@@ -199,17 +205,7 @@ async fn messages_of_a_lost_queue_are_deleted_and_never_join_another() {
 /// neither a name forever being created nor a second record: the creation finishes on its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_creation_whose_client_went_away_still_ends() {
-    let (cold, hot) = (
-        Arc::new(MemoryStore::default()),
-        Arc::new(MemoryStore::default()),
-    );
-    let gate = Unflushed::new(cold.clone());
-    let durable = Arc::new(Durable::new(
-        gate.clone() as Arc<dyn Store>,
-        hot.clone() as Arc<dyn Store>,
-        SyncPolicy::default(),
-    ));
-    let sqs = Sqs::open(durable, Clock::new(), 262_144).unwrap();
+    let (cold, _, gate, sqs) = gated();
     let gone = {
         let sqs = sqs.clone();
         tokio::spawn(async move {
@@ -231,11 +227,5 @@ async fn a_creation_whose_client_went_away_still_ends() {
     .expect("a second CreateQueue ends")
     .unwrap();
     assert!(again["QueueUrl"].as_str().unwrap().ends_with("/orders"));
-    let mut records = 0;
-    cold.scan(&[keys::QUEUE], &mut |_, _| {
-        records += 1;
-        Ok(())
-    })
-    .unwrap();
-    assert_eq!(records, 1, "one queue, one record");
+    assert_eq!(count(&cold, &[keys::QUEUE]), 1, "one queue, one record");
 }

@@ -137,12 +137,10 @@ async fn durable_routes_each_family_to_its_home_and_reads_it_back() {
 #[test]
 fn the_data_directory_carries_its_format() {
     let dir = tempfile::tempdir().unwrap();
+    let format_of = |d: &std::path::Path| std::fs::read_to_string(d.join("FORMAT")).unwrap();
     let fresh = dir.path().join("fresh");
     check_format(&fresh).unwrap();
-    assert_eq!(
-        std::fs::read_to_string(fresh.join("FORMAT")).unwrap(),
-        format!("ferry data format {FORMAT}\n")
-    );
+    assert_eq!(format_of(&fresh), format!("ferry data format {FORMAT}\n"));
     check_format(&fresh).unwrap();
     // A directory of the older layout (sled files at the top, no FORMAT file).
     let old = dir.path().join("old");
@@ -165,10 +163,7 @@ fn the_data_directory_carries_its_format() {
     std::fs::create_dir_all(&two).unwrap();
     std::fs::write(two.join("FORMAT"), "ferry data format 2\n").unwrap();
     check_format(&two).unwrap();
-    assert_eq!(
-        std::fs::read_to_string(two.join("FORMAT")).unwrap(),
-        format!("ferry data format {FORMAT}\n")
-    );
+    assert_eq!(format_of(&two), format!("ferry data format {FORMAT}\n"));
     assert!(!two.join("FORMAT.new").exists());
     // A crash while a new directory's FORMAT was being written leaves only FORMAT.new: the
     // directory is still new.
@@ -176,8 +171,5 @@ fn the_data_directory_carries_its_format() {
     std::fs::create_dir_all(&torn).unwrap();
     std::fs::write(torn.join("FORMAT.new"), "").unwrap();
     check_format(&torn).unwrap();
-    assert_eq!(
-        std::fs::read_to_string(torn.join("FORMAT")).unwrap(),
-        format!("ferry data format {FORMAT}\n")
-    );
+    assert_eq!(format_of(&torn), format!("ferry data format {FORMAT}\n"));
 }

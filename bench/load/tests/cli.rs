@@ -58,6 +58,16 @@ fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The JSON lines of a run that must have succeeded (its stderr shown if not).
+fn lines_of_success(out: &std::process::Output) -> Vec<serde_json::Value> {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_lines(&out.stdout)
+}
+
 #[test]
 fn raw_load_against_hello_reports_one_line_per_connection_count() {
     let (server, port) = hello();
@@ -84,12 +94,7 @@ fn raw_load_against_hello_reports_one_line_per_connection_count() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines = json_lines(&out.stdout);
+    let lines = lines_of_success(&out);
     assert_eq!(lines.len(), 2);
     for (line, conns) in lines.iter().zip([1, 4]) {
         assert_eq!(line["label"], "hello");
@@ -201,12 +206,7 @@ fn the_null_broker_passes_send_and_roundtrip_and_refuses_what_it_does_not_answer
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines = json_lines(&out.stdout);
+    let lines = lines_of_success(&out);
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(lines[0]["scenario"], "sqs-send");
     assert_eq!(lines[1]["scenario"], "sqs-roundtrip");

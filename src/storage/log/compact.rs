@@ -158,6 +158,7 @@ mod crash_tests {
     //! A kill -9 at every byte of a compaction pass: every state it can leave reads as the model,
     //! and keeps doing so through more compactions, reopens and deletes.
     use super::super::Log;
+    use super::super::tests::{Step, all, apply, step};
     use super::*;
     use crate::storage::{Op, Store};
     use proptest::prelude::*;
@@ -177,16 +178,6 @@ mod crash_tests {
                 )
             })
             .collect()
-    }
-
-    fn all(log: &Log) -> BTreeMap<Vec<u8>, Vec<u8>> {
-        let mut out = BTreeMap::new();
-        log.scan(b"", &mut |k, v| {
-            out.insert(k.to_vec(), v.to_vec());
-            Ok(())
-        })
-        .unwrap();
-        out
     }
 
     /// Every state a kill -9 can leave between `before` and `after` of one `compact_one`:
@@ -227,25 +218,6 @@ mod crash_tests {
         d
     }
 
-    #[derive(Debug, Clone)]
-    enum Step {
-        Put(u8, u8),
-        Delete(u8),
-        PutThenDelete(u8),
-        Compact,
-        Reopen,
-    }
-
-    fn step() -> impl Strategy<Value = Step> {
-        prop_oneof![
-            5 => (0u8..8, 0u8..60).prop_map(|(k, n)| Step::Put(k, n)),
-            3 => (0u8..8).prop_map(Step::Delete),
-            1 => (0u8..8).prop_map(Step::PutThenDelete),
-            2 => Just(Step::Compact),
-            1 => Just(Step::Reopen),
-        ]
-    }
-
     const SEG: u64 = 128;
 
     /// After a crash state, the log must read as the model, and keep doing so through more
@@ -283,27 +255,13 @@ mod crash_tests {
         #![proptest_config(ProptestConfig::with_cases(32))]
         #[test]
         fn a_kill_at_any_byte_of_compaction_loses_and_resurrects_nothing(
-            steps in proptest::collection::vec(step(), 1..60)
+            steps in proptest::collection::vec(step(8, 2), 1..60)
         ) {
             let dir = tempfile::tempdir().unwrap();
             let mut log = Log::open_with(dir.path(), SEG).unwrap();
             let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
             for s in steps {
                 match s {
-                    Step::Put(k, n) => {
-                        let (k, v) = (vec![b'k', k], vec![n; n as usize]);
-                        log.write(&[Op::Put(k.clone(), v.clone())]).unwrap();
-                        model.insert(k, v);
-                    }
-                    Step::Delete(k) => {
-                        log.write(&[Op::Delete(vec![b'k', k])]).unwrap();
-                        model.remove(&vec![b'k', k]);
-                    }
-                    Step::PutThenDelete(k) => {
-                        let k = vec![b'k', k];
-                        log.write(&[Op::Put(k.clone(), b"short-lived".to_vec()), Op::Delete(k.clone())]).unwrap();
-                        model.remove(&k);
-                    }
                     Step::Reopen => {
                         drop(log);
                         log = Log::open_with(dir.path(), SEG).unwrap();
@@ -324,6 +282,9 @@ mod crash_tests {
                                 check_crash_state(&st, &model)?;
                             }
                         }
+                    }
+                    _ => {
+                        apply(&log, &mut model, &s);
                     }
                 }
                 prop_assert_eq!(&all(&log), &model);

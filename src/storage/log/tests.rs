@@ -2,7 +2,7 @@ use super::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
-fn all(log: &Log) -> BTreeMap<Vec<u8>, Vec<u8>> {
+pub(super) fn all(log: &Log) -> BTreeMap<Vec<u8>, Vec<u8>> {
     let mut out = BTreeMap::new();
     log.scan(b"", &mut |k, v| {
         out.insert(k.to_vec(), v.to_vec());
@@ -27,6 +27,20 @@ fn files(dir: &Path) -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
+}
+
+/// Three records of 100 bytes fill a segment of 256; a fourth write seals it and goes to a new
+/// head. Returns the two segment files, synced.
+fn sealed_by_a_write(dir: &Path) -> Vec<PathBuf> {
+    let log = Log::open_with(dir, 256).unwrap();
+    for i in 0..3 {
+        log.write(&[put(&format!("a{i}"), &"v".repeat(100))])
+            .unwrap();
+    }
+    log.write(&[put("b0", "after")]).unwrap();
+    assert_eq!(log.stats().segments, 2);
+    log.sync().unwrap();
+    files(dir)
 }
 
 #[test]
@@ -145,18 +159,7 @@ fn damage_in_a_sealed_segment_is_an_error_even_at_its_end() {
 #[test]
 fn a_torn_segment_sealed_by_a_write_cuts_the_log_there() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let log = Log::open_with(dir.path(), 256).unwrap();
-        for i in 0..3 {
-            log.write(&[put(&format!("a{i}"), &"v".repeat(100))])
-                .unwrap();
-        }
-        // The head is full: this write seals it and goes to segment 2.
-        log.write(&[put("b0", "after")]).unwrap();
-        assert_eq!(log.stats().segments, 2);
-        log.sync().unwrap();
-    }
-    let segs = files(dir.path());
+    let segs = sealed_by_a_write(dir.path());
     let bytes = std::fs::read(&segs[0]).unwrap();
     std::fs::write(&segs[0], &bytes[..bytes.len() - 3]).unwrap();
     let log = Log::open_with(dir.path(), 256).unwrap();
@@ -273,16 +276,7 @@ fn a_sealed_segment_cut_at_a_frame_boundary_drops_the_head_after_it() {
 #[test]
 fn a_sealed_segment_with_a_zeroed_tail_is_a_tear() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let log = Log::open_with(dir.path(), 256).unwrap();
-        for i in 0..3 {
-            log.write(&[put(&format!("a{i}"), &"v".repeat(100))])
-                .unwrap();
-        }
-        log.write(&[put("b0", "after")]).unwrap();
-        log.sync().unwrap();
-    }
-    let segs = files(dir.path());
+    let segs = sealed_by_a_write(dir.path());
     let mut bytes = std::fs::read(&segs[0]).unwrap();
     let n = bytes.len();
     bytes[n - 100..].fill(0);
@@ -297,17 +291,7 @@ fn a_sealed_segment_with_a_zeroed_tail_is_a_tear() {
 #[test]
 fn a_torn_tail_before_an_empty_head_is_cut() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let log = Log::open_with(dir.path(), 256).unwrap();
-        for i in 0..3 {
-            log.write(&[put(&format!("a{i}"), &"v".repeat(100))])
-                .unwrap();
-        }
-        log.write(&[put("b0", "after")]).unwrap();
-        log.sync().unwrap();
-    }
-    let segs = files(dir.path());
-    assert_eq!(segs.len(), 2);
+    let segs = sealed_by_a_write(dir.path());
     let bytes = std::fs::read(&segs[0]).unwrap();
     std::fs::write(&segs[0], &bytes[..bytes.len() - 3]).unwrap();
     let head = std::fs::read(&segs[1]).unwrap();
@@ -576,7 +560,7 @@ fn a_tombstone_outlives_the_put_it_hides_but_never_hides_a_newer_put() {
 }
 
 #[derive(Debug, Clone)]
-enum Step {
+pub(super) enum Step {
     Put(u8, u8),
     Delete(u8),
     /// A put and a delete of the same key in one batch.
@@ -585,46 +569,62 @@ enum Step {
     Reopen,
 }
 
-fn step() -> impl Strategy<Value = Step> {
+/// Steps over keys `k0..k{keys}`, a compaction `compact` times as likely as a reopen.
+pub(super) fn step(keys: u8, compact: u32) -> impl Strategy<Value = Step> {
     prop_oneof![
-        5 => (0u8..12, 0u8..60).prop_map(|(k, n)| Step::Put(k, n)),
-        3 => (0u8..12).prop_map(Step::Delete),
-        1 => (0u8..12).prop_map(Step::PutThenDelete),
-        1 => Just(Step::Compact),
+        5 => (0..keys, 0u8..60).prop_map(|(k, n)| Step::Put(k, n)),
+        3 => (0..keys).prop_map(Step::Delete),
+        1 => (0..keys).prop_map(Step::PutThenDelete),
+        compact => Just(Step::Compact),
         1 => Just(Step::Reopen),
     ]
+}
+
+/// Writes a put or delete step to `log` and `model`; false for the steps it leaves to the caller.
+pub(super) fn apply(log: &Log, model: &mut BTreeMap<Vec<u8>, Vec<u8>>, step: &Step) -> bool {
+    match *step {
+        Step::Put(k, n) => {
+            let (k, v) = (vec![b'k', k], vec![n; n as usize]);
+            log.write(&[Op::Put(k.clone(), v.clone())]).unwrap();
+            model.insert(k, v);
+        }
+        Step::Delete(k) => {
+            log.write(&[Op::Delete(vec![b'k', k])]).unwrap();
+            model.remove(&vec![b'k', k]);
+        }
+        Step::PutThenDelete(k) => {
+            let k = vec![b'k', k];
+            log.write(&[
+                Op::Put(k.clone(), b"short-lived".to_vec()),
+                Op::Delete(k.clone()),
+            ])
+            .unwrap();
+            model.remove(&k);
+        }
+        Step::Compact | Step::Reopen => return false,
+    }
+    true
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     /// Any sequence of writes, compactions and reopens reads back like a map.
     #[test]
-    fn behaves_like_a_map(steps in proptest::collection::vec(step(), 1..80)) {
+    fn behaves_like_a_map(steps in proptest::collection::vec(step(12, 1), 1..80)) {
         let dir = tempfile::tempdir().unwrap();
         let mut log = Log::open_with(dir.path(), 128).unwrap();
         let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         for s in steps {
             match s {
-                Step::Put(k, n) => {
-                    let (k, v) = (vec![b'k', k], vec![n; n as usize]);
-                    log.write(&[Op::Put(k.clone(), v.clone())]).unwrap();
-                    model.insert(k, v);
-                }
-                Step::Delete(k) => {
-                    log.write(&[Op::Delete(vec![b'k', k])]).unwrap();
-                    model.remove(&vec![b'k', k]);
-                }
-                Step::PutThenDelete(k) => {
-                    let k = vec![b'k', k];
-                    log.write(&[Op::Put(k.clone(), b"short-lived".to_vec()), Op::Delete(k.clone())]).unwrap();
-                    model.remove(&k);
-                }
                 Step::Compact => {
                     log.compact().unwrap();
                 }
                 Step::Reopen => {
                     drop(log);
                     log = Log::open_with(dir.path(), 128).unwrap();
+                }
+                _ => {
+                    apply(&log, &mut model, &s);
                 }
             }
             prop_assert_eq!(&all(&log), &model);
